@@ -1,0 +1,153 @@
+/**
+ * The backend interface: the only place with raw numeric loops.
+ *
+ * Every kernel works on flat arrays that the backend itself allocated (`alloc`), addressed by
+ * (array, offset[, leading dimension]). A WebAssembly backend allocates its arrays as views into
+ * its own memory, so a kernel call passes pointers and nothing is copied in or out; the cells and
+ * layers never look inside an array except through these calls (and plain `set`/`subarray` copies
+ * at the public boundary, outside the time loop).
+ *
+ * Shapes in the comments: `n` active rows (a batch prefix), `H` hidden size; gate buffers are
+ * `[n, G*H]` rows of G blocks of H in PyTorch's gate order (LSTM i,f,g,o; GRU r,z,n).
+ * All pointwise buffers are contiguous (row stride = their width).
+ */
+import type { Floats } from "../tensor.js";
+
+export type DType = "float32" | "float64";
+
+export interface Backend {
+  readonly name: string;
+  /** The element type of every array this backend allocates and computes in. */
+  readonly dtype: DType;
+
+  /** A zero-filled array of `n` elements that the kernels of this backend can address. */
+  alloc(n: number): Floats;
+  /** A zero-filled index array (row permutations) that the kernels of this backend can address. */
+  allocIndex(n: number): Int32Array;
+  /** Returns an array from `alloc`/`allocIndex` to the backend (a no-op for garbage-collected memory). */
+  free(a: Floats | Int32Array): void;
+
+  /**
+   * C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is [m, k], op(B) is [k, n], C is [m, n].
+   * A is stored [m, k] (lda >= k) or, when transA, [k, m] (lda >= m); likewise B. beta = 0 means
+   * C is overwritten (its old contents, even NaN, are ignored), as in BLAS.
+   */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Floats, aOff: number, lda: number,
+    b: Floats, bOff: number, ldb: number,
+    beta: number, c: Floats, cOff: number, ldc: number,
+  ): void;
+
+  /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */
+  broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void;
+
+  /** out[c] += sum over r < rows of a[r, c], for c < cols (row stride lda). */
+  sumRows(rows: number, cols: number, a: Floats, aOff: number, lda: number, out: Floats, oOff: number): void;
+
+  /**
+   * Row gather: dst[i, 0:cols] (+)= src[idx[i], 0:cols] for i < rows. Row strides lds / ldd.
+   * Used once per layer at the boundary of the time loop (packing, reversing, unpacking).
+   */
+  gatherRows(
+    rows: number, cols: number, idx: Int32Array, idxOff: number,
+    src: Floats, sOff: number, lds: number,
+    dst: Floats, dOff: number, ldd: number, accumulate: boolean,
+  ): void;
+
+  /** Row scatter: dst[idx[i], 0:cols] (+)= src[i, 0:cols] for i < rows. */
+  scatterRows(
+    rows: number, cols: number, idx: Int32Array, idxOff: number,
+    src: Floats, sOff: number, lds: number,
+    dst: Floats, dOff: number, ldd: number, accumulate: boolean,
+  ): void;
+
+  /** dst[0:n] = src[0:n] (contiguous copy). */
+  copy(n: number, src: Floats, sOff: number, dst: Floats, dOff: number): void;
+
+  /** dst[0:n] += alpha * src[0:n]. */
+  axpy(n: number, alpha: number, src: Floats, sOff: number, dst: Floats, dOff: number): void;
+
+  /** a[0:n] = 0. */
+  zero(n: number, a: Floats, aOff: number): void;
+
+  // ---- fused cell pointwise kernels (see src/cells/* for the equations) ----
+
+  /**
+   * RNN forward: h = act(pre), pre [n, H] holds W_ih x + b_ih + W_hh h_prev + b_hh.
+   * `relu` selects relu over tanh.
+   */
+  rnnForward(n: number, H: number, relu: boolean, pre: Floats, pOff: number, h: Floats, hOff: number): void;
+  /** RNN backward: dPre = dh * act'(pre), written from the output h. */
+  rnnBackward(n: number, H: number, relu: boolean, h: Floats, hOff: number, dh: Floats, dhOff: number, dPre: Floats, dpOff: number): void;
+
+  /**
+   * LSTM forward. `gates` [n, 4H] holds the pre-activations of i,f,g,o on entry and their
+   * activations on exit (kept for backward). c = f*cPrev + i*g; h = o*tanh(c).
+   */
+  lstmForward(
+    n: number, H: number, gates: Floats, gOff: number,
+    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number,
+  ): void;
+  /**
+   * LSTM backward. From the activations `gates`, cPrev, c and the incoming dh, dc [n, H]:
+   * writes dG [n, 4H] (pre-activation gradients) and adds f*dc_total into dcPrev [n, H].
+   * dc_total = dc + dh*o*(1 - tanh(c)^2).
+   */
+  lstmBackward(
+    n: number, H: number, gates: Floats, gOff: number, cPrev: Floats, cpOff: number, c: Floats, cOff: number,
+    dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
+  ): void;
+
+  /**
+   * GRU forward, reset after the recurrent matmul (PyTorch; Keras reset_after=true).
+   * gx [n, 3H] = W_ih x + b_ih, gh [n, 3H] = W_hh h_prev + b_hh.
+   * r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r*gh_n), h = (1-z)*n + z*hPrev.
+   * Writes act [n, 3H] = (r, z, n) and h [n, H].
+   */
+  gruForward(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+  ): void;
+  /**
+   * GRU backward (reset after). Writes dGx [n, 3H] = (dr_pre, dz_pre, dn_pre),
+   * dGh [n, 3H] = (dr_pre, dz_pre, dn_pre*r), and adds z*dh into dhPrev [n, H].
+   */
+  gruBackward(
+    n: number, H: number, act: Floats, aOff: number, gh: Floats, ghOff: number, hPrev: Floats, hpOff: number,
+    dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
+  ): void;
+
+  /**
+   * GRU with the reset gate before the matmul (Cho et al. 2014; Keras reset_after=false), part 1:
+   * r = σ(gx_r + gh_r), z = σ(gx_z + gh_z) into act[:, 0:2H]; rh = r*hPrev [n, H].
+   * gx and gh are [n, 3H]; only their r and z blocks are read.
+   */
+  gruResetBeforeGates(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number,
+  ): void;
+  /**
+   * Part 2: n = tanh(gx_n + gh_n) (gh_n = W_hn (r*h) + b_hn) into act[:, 2H:3H];
+   * h = (1-z)*n + z*hPrev.
+   */
+  gruResetBeforeOutput(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+  ): void;
+  /**
+   * Backward part 1: from dh write dG[:, H:2H] = dz_pre and dG[:, 2H:3H] = dn_pre, add z*dh into dhPrev.
+   */
+  gruResetBeforeBackwardOutput(
+    n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
+    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+  ): void;
+  /**
+   * Backward part 2: drh [n, H] = dn_pre W_hn (computed by a gemm in between).
+   * Writes dG[:, 0:H] = dr_pre = drh*hPrev*r*(1-r) and adds drh*r into dhPrev.
+   */
+  gruResetBeforeBackwardGates(
+    n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
+    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+  ): void;
+}

@@ -1,0 +1,284 @@
+/**
+ * The reference backend: plain, obviously correct TypeScript. It is the test oracle of every fast
+ * kernel and runs anywhere. With `dtype: "float64"` it is the float64 reference path of the
+ * gradient checks.
+ */
+import type { Backend, DType } from "./backend.js";
+import type { Floats } from "../tensor.js";
+
+const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+
+export class JsBackend implements Backend {
+  readonly name: string;
+  readonly dtype: DType;
+
+  constructor(opts: { dtype?: DType } = {}) {
+    this.dtype = opts.dtype ?? "float32";
+    this.name = this.dtype === "float32" ? "js" : "js64";
+  }
+
+  alloc(n: number): Floats {
+    return this.dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  }
+
+  allocIndex(n: number): Int32Array {
+    return new Int32Array(n);
+  }
+
+  free(_a: Floats | Int32Array): void {
+    // garbage-collected
+  }
+
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Floats, aOff: number, lda: number,
+    b: Floats, bOff: number, ldb: number,
+    beta: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      const ci = cOff + i * ldc;
+      if (beta === 0) for (let j = 0; j < n; j++) c[ci + j] = 0;
+      else if (beta !== 1) for (let j = 0; j < n; j++) c[ci + j] *= beta;
+    }
+    if (!transB) {
+      // C[i, :] += alpha * A(i, p) * B[p, :]: rows of B are contiguous.
+      for (let i = 0; i < m; i++) {
+        const ci = cOff + i * ldc;
+        for (let p = 0; p < k; p++) {
+          const aip = alpha * (transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p]);
+          if (aip === 0) continue;
+          const bp = bOff + p * ldb;
+          for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+        }
+      }
+    } else {
+      // C[i, j] += alpha * dot(A(i, :), B[j, :]): B stored [n, k].
+      for (let i = 0; i < m; i++) {
+        const ci = cOff + i * ldc;
+        for (let j = 0; j < n; j++) {
+          const bj = bOff + j * ldb;
+          let s = 0;
+          if (transA) for (let p = 0; p < k; p++) s += a[aOff + p * lda + i] * b[bj + p];
+          else {
+            const ai = aOff + i * lda;
+            for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
+          }
+          c[ci + j] += alpha * s;
+        }
+      }
+    }
+  }
+
+  broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void {
+    for (let r = 0; r < rows; r++) {
+      const d = dOff + r * ldd;
+      if (accumulate) for (let j = 0; j < cols; j++) dst[d + j] += v[vOff + j];
+      else for (let j = 0; j < cols; j++) dst[d + j] = v[vOff + j];
+    }
+  }
+
+  sumRows(rows: number, cols: number, a: Floats, aOff: number, lda: number, out: Floats, oOff: number): void {
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += a[aOff + r * lda + j];
+      out[oOff + j] += s;
+    }
+  }
+
+  gatherRows(
+    rows: number, cols: number, idx: Int32Array, idxOff: number,
+    src: Floats, sOff: number, lds: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean,
+  ): void {
+    for (let i = 0; i < rows; i++) {
+      const s = sOff + idx[idxOff + i] * lds;
+      const d = dOff + i * ldd;
+      if (accumulate) for (let j = 0; j < cols; j++) dst[d + j] += src[s + j];
+      else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j];
+    }
+  }
+
+  scatterRows(
+    rows: number, cols: number, idx: Int32Array, idxOff: number,
+    src: Floats, sOff: number, lds: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean,
+  ): void {
+    for (let i = 0; i < rows; i++) {
+      const s = sOff + i * lds;
+      const d = dOff + idx[idxOff + i] * ldd;
+      if (accumulate) for (let j = 0; j < cols; j++) dst[d + j] += src[s + j];
+      else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j];
+    }
+  }
+
+  copy(n: number, src: Floats, sOff: number, dst: Floats, dOff: number): void {
+    for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
+  }
+
+  axpy(n: number, alpha: number, src: Floats, sOff: number, dst: Floats, dOff: number): void {
+    for (let i = 0; i < n; i++) dst[dOff + i] += alpha * src[sOff + i];
+  }
+
+  zero(n: number, a: Floats, aOff: number): void {
+    for (let i = 0; i < n; i++) a[aOff + i] = 0;
+  }
+
+  rnnForward(n: number, H: number, relu: boolean, pre: Floats, pOff: number, h: Floats, hOff: number): void {
+    for (let i = 0; i < n * H; i++) {
+      const v = pre[pOff + i];
+      h[hOff + i] = relu ? (v > 0 ? v : 0) : Math.tanh(v);
+    }
+  }
+
+  rnnBackward(n: number, H: number, relu: boolean, h: Floats, hOff: number, dh: Floats, dhOff: number, dPre: Floats, dpOff: number): void {
+    for (let i = 0; i < n * H; i++) {
+      const y = h[hOff + i];
+      // relu'(v) = 1 for v > 0 (PyTorch's convention at 0: gradient 0), tanh'(v) = 1 - tanh(v)^2
+      dPre[dpOff + i] = dh[dhOff + i] * (relu ? (y > 0 ? 1 : 0) : 1 - y * y);
+    }
+  }
+
+  lstmForward(
+    n: number, H: number, gates: Floats, gOff: number,
+    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g0 = gOff + r * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const ig = sigmoid(gates[g0 + j]);
+        const fg = sigmoid(gates[g0 + H + j]);
+        const gg = Math.tanh(gates[g0 + 2 * H + j]);
+        const og = sigmoid(gates[g0 + 3 * H + j]);
+        gates[g0 + j] = ig;
+        gates[g0 + H + j] = fg;
+        gates[g0 + 2 * H + j] = gg;
+        gates[g0 + 3 * H + j] = og;
+        const cv = fg * cPrev[cpOff + r * H + j] + ig * gg;
+        c[cOff + r * H + j] = cv;
+        h[hOff + r * H + j] = og * Math.tanh(cv);
+      }
+    }
+  }
+
+  lstmBackward(
+    n: number, H: number, gates: Floats, gOff: number, cPrev: Floats, cpOff: number, c: Floats, cOff: number,
+    dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g0 = gOff + r * 4 * H;
+      const d0 = dgOff + r * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const ig = gates[g0 + j], fg = gates[g0 + H + j], gg = gates[g0 + 2 * H + j], og = gates[g0 + 3 * H + j];
+        const tc = Math.tanh(c[cOff + r * H + j]);
+        const dhv = dh[dhOff + r * H + j];
+        const dct = dc[dcOff + r * H + j] + dhv * og * (1 - tc * tc);
+        dG[d0 + j] = dct * gg * ig * (1 - ig);
+        dG[d0 + H + j] = dct * cPrev[cpOff + r * H + j] * fg * (1 - fg);
+        dG[d0 + 2 * H + j] = dct * ig * (1 - gg * gg);
+        dG[d0 + 3 * H + j] = dhv * tc * og * (1 - og);
+        dcPrev[dcpOff + r * H + j] += dct * fg;
+      }
+    }
+  }
+
+  gruForward(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const x0 = gxOff + r * 3 * H, q0 = ghOff + r * 3 * H, a0 = aOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const rg = sigmoid(gx[x0 + j] + gh[q0 + j]);
+        const zg = sigmoid(gx[x0 + H + j] + gh[q0 + H + j]);
+        const ng = Math.tanh(gx[x0 + 2 * H + j] + rg * gh[q0 + 2 * H + j]);
+        act[a0 + j] = rg;
+        act[a0 + H + j] = zg;
+        act[a0 + 2 * H + j] = ng;
+        h[hOff + r * H + j] = (1 - zg) * ng + zg * hPrev[hpOff + r * H + j];
+      }
+    }
+  }
+
+  gruBackward(
+    n: number, H: number, act: Floats, aOff: number, gh: Floats, ghOff: number, hPrev: Floats, hpOff: number,
+    dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const a0 = aOff + r * 3 * H, q0 = ghOff + r * 3 * H, x0 = dgxOff + r * 3 * H, y0 = dghOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const rg = act[a0 + j], zg = act[a0 + H + j], ng = act[a0 + 2 * H + j];
+        const hp = hPrev[hpOff + r * H + j];
+        const dhv = dh[dhOff + r * H + j];
+        const dnPre = dhv * (1 - zg) * (1 - ng * ng);
+        const dzPre = dhv * (hp - ng) * zg * (1 - zg);
+        const drPre = dnPre * gh[q0 + 2 * H + j] * rg * (1 - rg);
+        dGx[x0 + j] = drPre;
+        dGx[x0 + H + j] = dzPre;
+        dGx[x0 + 2 * H + j] = dnPre;
+        dGh[y0 + j] = drPre;
+        dGh[y0 + H + j] = dzPre;
+        dGh[y0 + 2 * H + j] = dnPre * rg;
+        dhPrev[dhpOff + r * H + j] += dhv * zg;
+      }
+    }
+  }
+
+  gruResetBeforeGates(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const x0 = gxOff + r * 3 * H, q0 = ghOff + r * 3 * H, a0 = aOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const rg = sigmoid(gx[x0 + j] + gh[q0 + j]);
+        act[a0 + j] = rg;
+        act[a0 + H + j] = sigmoid(gx[x0 + H + j] + gh[q0 + H + j]);
+        rh[rhOff + r * H + j] = rg * hPrev[hpOff + r * H + j];
+      }
+    }
+  }
+
+  gruResetBeforeOutput(
+    n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const x0 = gxOff + r * 3 * H, q0 = ghOff + r * 3 * H, a0 = aOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const ng = Math.tanh(gx[x0 + 2 * H + j] + gh[q0 + 2 * H + j]);
+        const zg = act[a0 + H + j];
+        act[a0 + 2 * H + j] = ng;
+        h[hOff + r * H + j] = (1 - zg) * ng + zg * hPrev[hpOff + r * H + j];
+      }
+    }
+  }
+
+  gruResetBeforeBackwardOutput(
+    n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
+    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const a0 = aOff + r * 3 * H, d0 = dgOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const zg = act[a0 + H + j], ng = act[a0 + 2 * H + j];
+        const dhv = dh[dhOff + r * H + j];
+        dG[d0 + H + j] = dhv * (hPrev[hpOff + r * H + j] - ng) * zg * (1 - zg);
+        dG[d0 + 2 * H + j] = dhv * (1 - zg) * (1 - ng * ng);
+        dhPrev[dhpOff + r * H + j] += dhv * zg;
+      }
+    }
+  }
+
+  gruResetBeforeBackwardGates(
+    n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
+    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const a0 = aOff + r * 3 * H, d0 = dgOff + r * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const rg = act[a0 + j];
+        const d = drh[drhOff + r * H + j];
+        dG[d0 + j] = d * hPrev[hpOff + r * H + j] * rg * (1 - rg);
+        dhPrev[dhpOff + r * H + j] += d * rg;
+      }
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * What a cell is to the sequence wrapper (src/layers/recurrent.ts): a step function with explicit
+ * state, forward and backward, plus the input projection and the weight gradients that the
+ * architecture hoists out of the time loop (one GEMM each over all rows).
+ *
+ * The wrapper owns time, direction, lengths and stacking. It hands the cell one `Run` per layer
+ * and direction: packed buffers of N rows (N = sum of the sequence lengths), where the rows of
+ * step s are the contiguous block [offsets[s], offsets[s] + n_s) and the active rows of step s are
+ * a prefix of the rows of step s-1 (the batch is sorted by length, PyTorch's packed sequence).
+ * A reverse direction runs on rows already reversed within each sequence, so a cell only ever
+ * steps forward.
+ *
+ * Calling convention of every step function: (run, o, n) = (the run, first row of the step, active
+ * rows); state in is `run.hPrev`/`run.cPrev` at row o, state out `run.h`/`run.c` at row o.
+ * Backward steps read dh (and dc) at row o and ADD the gradient w.r.t. the previous state into
+ * (dhPrev, dhpOff) / (dcPrev, dcpOff).
+ */
+import type { Backend } from "../backend/backend.js";
+import type { Floats } from "../tensor.js";
+
+/** The weights of one layer and direction, PyTorch layout: W_ih [G*H, in], W_hh [G*H, H], b [G*H]. */
+export interface Weights {
+  wih: Floats;
+  whh: Floats;
+  bih: Floats | null;
+  bhh: Floats | null;
+  gwih: Floats;
+  gwhh: Floats;
+  gbih: Floats | null;
+  gbhh: Floats | null;
+}
+
+/** Buffers of one layer and direction for one forward/backward pass. Sizes in the comments. */
+export interface Run {
+  be: Backend;
+  w: Weights;
+  H: number;
+  inSize: number;
+  N: number;
+  /** layer input, packed (and reversed for the reverse direction) [N, in] */
+  x: Floats;
+  /** pre-activations, then activations: [N, G*H] (for the GRU: W_ih x + b_ih) */
+  gates: Floats;
+  /** GRU only: W_hh h_prev + b_hh per step [N, 3H]; GRU activations (r, z, n) [N, 3H] */
+  gh: Floats;
+  act: Floats;
+  /** reset-before GRU only: r * h_prev [N, H] */
+  rh: Floats;
+  /** the state before each step [N, H] and after it [N, H] */
+  hPrev: Floats;
+  h: Floats;
+  cPrev: Floats;
+  c: Floats;
+  /** backward: gradient w.r.t. h (and c) after each step [N, H], pre-activation gradients [N, G*H] */
+  dh: Floats;
+  dc: Floats;
+  dG: Floats;
+  /** GRU only: gradient w.r.t. the hidden-side pre-activations [N, 3H] */
+  dGh: Floats;
+  /** reset-before GRU scratch: d(r*h) of one step [B, H] */
+  drh: Floats;
+}
+
+export interface StepCell {
+  /** Gate blocks per hidden unit: 1 (RNN), 3 (GRU), 4 (LSTM). */
+  readonly G: number;
+  readonly hasCellState: boolean;
+  /** Which optional buffers of `Run` this cell uses. */
+  readonly needs: { gh: boolean; act: boolean; rh: boolean; dGh: boolean; drh: boolean };
+  /** One GEMM over all N rows: the input side of the pre-activations, plus the biases. */
+  project(r: Run): void;
+  forwardStep(r: Run, o: number, n: number): void;
+  backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void;
+  /** After the backward loop: weight and bias gradients, one GEMM / reduction each. */
+  accumulateGrads(r: Run): void;
+  /** dX [N, in] = (gradient w.r.t. the input-side pre-activations) W_ih: one GEMM. */
+  inputGrad(r: Run, dx: Floats): void;
+}
+
+/** gates [N, G*H] = x W_ih^T + b_ih (+ b_hh when `foldHidden`): the architecture's one input GEMM. */
+export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean): void {
+  const { be, w, N, H, inSize } = r;
+  const GH = G * H;
+  let beta = 0;
+  if (w.bih) {
+    be.broadcastRows(N, GH, w.bih, 0, out, 0, GH, false);
+    beta = 1;
+  }
+  if (foldHidden && w.bhh) {
+    be.broadcastRows(N, GH, w.bhh, 0, out, 0, GH, beta === 1);
+    beta = 1;
+  }
+  be.gemm(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, beta, out, 0, GH);
+}
+
+/** The hidden-side pre-activation of one step: out[o:o+n] (+)= h_prev W_hh^T (+ b_hh). */
+export function recurrentMatmul(
+  r: Run, G: number, o: number, n: number, out: Floats, withBias: boolean, accumulate: boolean,
+): void {
+  const { be, w, H } = r;
+  const GH = G * H;
+  let beta = accumulate ? 1 : 0;
+  if (withBias && w.bhh) {
+    be.broadcastRows(n, GH, w.bhh, 0, out, o * GH, GH, accumulate);
+    beta = 1;
+  }
+  be.gemm(false, true, n, GH, H, 1, r.hPrev, o * H, H, w.whh, 0, H, beta, out, o * GH, GH);
+}
+
+/** dW_ih += dGx^T x, db_ih += colsum(dGx); dW_hh += dGh^T h_prev, db_hh += colsum(dGh). */
+export function accumulateStandardGrads(r: Run, G: number, dGx: Floats, dGh: Floats): void {
+  const { be, w, N, H, inSize } = r;
+  const GH = G * H;
+  be.gemm(true, false, GH, inSize, N, 1, dGx, 0, GH, r.x, 0, inSize, 1, w.gwih, 0, inSize);
+  be.gemm(true, false, GH, H, N, 1, dGh, 0, GH, r.hPrev, 0, H, 1, w.gwhh, 0, H);
+  if (w.gbih) be.sumRows(N, GH, dGx, 0, GH, w.gbih, 0);
+  if (w.gbhh) be.sumRows(N, GH, dGh, 0, GH, w.gbhh, 0);
+}
+
+/** dX [N, in] = dGx W_ih. */
+export function inputGradient(r: Run, G: number, dGx: Floats, dx: Floats): void {
+  const GH = G * r.H;
+  r.be.gemm(false, false, r.N, r.inSize, GH, 1, dGx, 0, GH, r.w.wih, 0, r.inSize, 0, dx, 0, r.inSize);
+}
+
+/** dhPrev[0:n] += dGh[o:o+n] W_hh: the recurrent part of the gradient w.r.t. the previous state. */
+export function recurrentGrad(r: Run, G: number, o: number, n: number, dGh: Floats, dhPrev: Floats, dhpOff: number): void {
+  const GH = G * r.H;
+  r.be.gemm(false, false, n, r.H, GH, 1, dGh, o * GH, GH, r.w.whh, 0, r.H, 1, dhPrev, dhpOff, r.H);
+}

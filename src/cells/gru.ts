@@ -1,0 +1,104 @@
+/**
+ * The GRU cell (Cho et al. 2014, "Learning Phrase Representations using RNN Encoder-Decoder",
+ * arXiv:1406.1078), one step, gate order r, z, n, in two variants.
+ *
+ * Reset after the matmul (`resetAfter: true`, the default: PyTorch `nn.GRU`, cuDNN, Keras
+ * `reset_after=True`):
+ *
+ *     r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
+ *     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *     h' = (1 - z) * n + z * h
+ *
+ * Reset before the matmul (`resetAfter: false`: the paper's form, Keras `reset_after=False`,
+ * the TensorFlow.js GRU):
+ *
+ *     n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)
+ *
+ * Backward (reset after): dn = dh'(1-z)(1-n^2), dz = dh'(h-n) z(1-z), dr = dn (W_hn h + b_hn) r(1-r);
+ * the hidden side of the n block gets dn * r, the input side dn; dh += dh' z + dGh W_hh.
+ * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h r(1-r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
+ */
+import {
+  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, recurrentMatmul,
+} from "./cell.js";
+import type { Floats } from "../tensor.js";
+
+export class GruStep implements StepCell {
+  readonly G = 3;
+  readonly hasCellState = false;
+  readonly needs: StepCell["needs"];
+
+  constructor(readonly resetAfter: boolean) {
+    this.needs = { gh: true, act: true, rh: !resetAfter, dGh: resetAfter, drh: !resetAfter };
+  }
+
+  project(r: Run): void {
+    // b_hh stays out: its n block sits inside the reset product (reset after) or is added per step.
+    projectInput(r, 3, r.gates, false);
+  }
+
+  forwardStep(r: Run, o: number, n: number): void {
+    const { be, H } = r;
+    const G3 = 3 * H;
+    if (this.resetAfter) {
+      recurrentMatmul(r, 3, o, n, r.gh, true, false);
+      be.gruForward(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
+      return;
+    }
+    // gh[:, 0:2H] = h W_h{r,z}^T + b_h{r,z}
+    this.hiddenMatmul(r, o, n, r.hPrev, 0, 2 * H);
+    be.gruResetBeforeGates(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.rh, o * H);
+    // gh[:, 2H:3H] = (r*h) W_hn^T + b_hn
+    this.hiddenMatmul(r, o, n, r.rh, 2 * H, H);
+    be.gruResetBeforeOutput(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
+  }
+
+  /** gh[o:o+n, col:col+cols] = v W_hh[col:col+cols]^T + b_hh[col:col+cols], v [n, H] at row o. */
+  private hiddenMatmul(r: Run, o: number, n: number, v: Floats, col: number, cols: number): void {
+    const { be, w, H } = r;
+    const G3 = 3 * H;
+    let beta = 0;
+    if (w.bhh) {
+      be.broadcastRows(n, cols, w.bhh, col, r.gh, o * G3 + col, G3, false);
+      beta = 1;
+    }
+    be.gemm(false, true, n, cols, H, 1, v, o * H, H, w.whh, col * H, H, beta, r.gh, o * G3 + col, G3);
+  }
+
+  backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number): void {
+    const { be, w, H } = r;
+    const G3 = 3 * H;
+    if (this.resetAfter) {
+      be.gruBackward(
+        n, H, r.act, o * G3, r.gh, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, r.dGh, o * G3, dhPrev, dhpOff,
+      );
+      recurrentGrad(r, 3, o, n, r.dGh, dhPrev, dhpOff);
+      return;
+    }
+    be.gruResetBeforeBackwardOutput(n, H, r.act, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, dhPrev, dhpOff);
+    // d(r*h) [n, H] = dn W_hn
+    be.gemm(false, false, n, H, H, 1, r.dG, o * G3 + 2 * H, G3, w.whh, 2 * H * H, H, 0, r.drh, 0, H);
+    be.gruResetBeforeBackwardGates(n, H, r.act, o * G3, r.hPrev, o * H, r.drh, 0, r.dG, o * G3, dhPrev, dhpOff);
+    // dh += [dr dz] W_h{r,z}
+    be.gemm(false, false, n, H, 2 * H, 1, r.dG, o * G3, G3, w.whh, 0, H, 1, dhPrev, dhpOff, H);
+  }
+
+  accumulateGrads(r: Run): void {
+    if (this.resetAfter) {
+      accumulateStandardGrads(r, 3, r.dG, r.dGh);
+      return;
+    }
+    const { be, w, N, H, inSize } = r;
+    const G3 = 3 * H;
+    be.gemm(true, false, G3, inSize, N, 1, r.dG, 0, G3, r.x, 0, inSize, 1, w.gwih, 0, inSize);
+    // W_h{r,z} multiplies h, W_hn multiplies r*h: two GEMMs over all rows.
+    be.gemm(true, false, 2 * H, H, N, 1, r.dG, 0, G3, r.hPrev, 0, H, 1, w.gwhh, 0, H);
+    be.gemm(true, false, H, H, N, 1, r.dG, 2 * H, G3, r.rh, 0, H, 1, w.gwhh, 2 * H * H, H);
+    if (w.gbih) be.sumRows(N, G3, r.dG, 0, G3, w.gbih, 0);
+    if (w.gbhh) be.sumRows(N, G3, r.dG, 0, G3, w.gbhh, 0);
+  }
+
+  inputGrad(r: Run, dx: Floats): void {
+    inputGradient(r, 3, r.dG, dx);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The LSTM cell (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000;
+ * PyTorch `nn.LSTM` / `nn.LSTMCell`, no peepholes, no projection), one step. Gate order i, f, g, o:
+ *
+ *     i = σ(W_ii x + b_ii + W_hi h + b_hi)      f = σ(W_if x + b_if + W_hf h + b_hf)
+ *     g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = σ(W_io x + b_io + W_ho h + b_ho)
+ *     c' = f * c + i * g                        h' = o * tanh(c')
+ *
+ * Backward, with dc_t = dc' + dh' * o * (1 - tanh(c')^2):
+ *     di = dc_t g i(1-i)   df = dc_t c f(1-f)   dg = dc_t i (1-g^2)   do = dh' tanh(c') o(1-o)
+ *     dc += dc_t f,  dh += [di df dg do] W_hh
+ */
+import {
+  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, recurrentMatmul,
+} from "./cell.js";
+import type { Floats } from "../tensor.js";
+
+export class LstmStep implements StepCell {
+  readonly G = 4;
+  readonly hasCellState = true;
+  readonly needs = { gh: false, act: false, rh: false, dGh: false, drh: false };
+
+  project(r: Run): void {
+    projectInput(r, 4, r.gates, true);
+  }
+
+  forwardStep(r: Run, o: number, n: number): void {
+    const H = r.H;
+    recurrentMatmul(r, 4, o, n, r.gates, false, true);
+    r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H);
+  }
+
+  backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void {
+    const H = r.H;
+    r.be.lstmBackward(
+      n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.dh, o * H, r.dc, o * H, r.dG, o * 4 * H, dcPrev, dcpOff,
+    );
+    recurrentGrad(r, 4, o, n, r.dG, dhPrev, dhpOff);
+  }
+
+  accumulateGrads(r: Run): void {
+    accumulateStandardGrads(r, 4, r.dG, r.dG);
+  }
+
+  inputGrad(r: Run, dx: Floats): void {
+    inputGradient(r, 4, r.dG, dx);
+  }
+}

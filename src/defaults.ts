@@ -1,0 +1,19 @@
+/**
+ * Every default of rnnkit, in one place. The README's tables are written from this file.
+ */
+export const defaults = {
+  /** Stacked recurrent layers (PyTorch `num_layers`). */
+  numLayers: 1,
+  /** PyTorch `bidirectional`. */
+  bidirectional: false,
+  /** Both bias vectors b_ih and b_hh (PyTorch `bias`). */
+  bias: true,
+  /** Activation of the plain RNN (PyTorch `nonlinearity`). */
+  nonlinearity: "tanh" as "tanh" | "relu",
+  /** GRU reset gate applied after the recurrent matmul, as PyTorch and cuDNN do. */
+  resetAfter: true,
+  /** Seed of the weight initialisation: the same seed gives the same weights. */
+  seed: 42,
+  /** Check inputs and upstream gradients for NaN/Inf (a linear scan, cheap next to the matmuls). */
+  checkFinite: true,
+} as const;

@@ -1,0 +1,48 @@
+/**
+ * The gate-order table: rnnkit stores weights in PyTorch's layout and gate order; every other
+ * layout is a permutation of gate blocks written here once.
+ *
+ * | cell | rnnkit / PyTorch | Keras / TensorFlow.js | ONNX                     |
+ * | ---- | ---------------- | --------------------- | ------------------------ |
+ * | LSTM | i, f, g, o       | i, f, c, o            | i, o, f, c               |
+ * | GRU  | r, z, n          | z, r, h               | z, r, h                  |
+ * | RNN  | (one block)      | (one block)           | (one block)              |
+ *
+ * PyTorch weights are [G*H, in] (applied as W x); Keras kernels are the transpose, [in, G*H].
+ * ONNX GRU with `linear_before_reset=1` is PyTorch's reset-after GRU.
+ */
+export type CellType = "rnn_tanh" | "rnn_relu" | "lstm" | "gru";
+
+export const gateOrder = {
+  torch: { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"], rnn: [] as string[] },
+  keras: { lstm: ["i", "f", "c", "o"], gru: ["z", "r", "h"], rnn: [] as string[] },
+  onnx: { lstm: ["i", "o", "f", "c"], gru: ["z", "r", "h"], rnn: [] as string[] },
+} as const;
+
+/** Gates per hidden unit. */
+export function gatesOf(cell: CellType): number {
+  return cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+}
+
+/**
+ * Permutes the gate blocks of a [G*H, ...] array: block k of the result is block perm[k] of `src`.
+ * `rowLen` is the number of elements per row (1 for a bias).
+ */
+export function permuteGateBlocks(
+  src: ArrayLike<number>, G: number, H: number, rowLen: number, perm: readonly number[], out: Float32Array | Float64Array,
+): void {
+  const block = H * rowLen;
+  for (let k = 0; k < G; k++) {
+    const from = perm[k] * block;
+    for (let i = 0; i < block; i++) out[k * block + i] = src[from + i];
+  }
+}
+
+/** Keras GRU (z, r, h) -> PyTorch (r, z, n): result block k comes from Keras block ... */
+export const kerasToTorchGru = [1, 0, 2] as const;
+/** ONNX LSTM (i, o, f, c) -> PyTorch (i, f, g, o). */
+export const onnxToTorchLstm = [0, 2, 3, 1] as const;
+/** PyTorch LSTM (i, f, g, o) -> ONNX (i, o, f, c). */
+export const torchToOnnxLstm = [0, 3, 1, 2] as const;
+/** PyTorch GRU (r, z, n) -> ONNX / Keras (z, r, h). */
+export const torchToKerasGru = [1, 0, 2] as const;

@@ -1,0 +1,16 @@
+/**
+ * rnnkit: recurrent neural networks for TypeScript. Named exports only.
+ */
+export { RNN, LSTM, GRU, type RNNOptions, type GRUOptions } from "./layers/layers.js";
+export { RNNCell, LSTMCell, GRUCell, type CellOptions, type CellState, type CellGradients, type CellInputGradients } from "./layers/cells.js";
+export {
+  Recurrent, type RecurrentOptions, type ForwardOptions, type RecurrentOutput, type RecurrentGradients,
+  type RecurrentInputGradients,
+} from "./layers/recurrent.js";
+export type { Module, Parameter, WeightLike } from "./layers/module.js";
+export type { Backend, DType } from "./backend/backend.js";
+export { JsBackend } from "./backend/js.js";
+export { getBackend, setBackend } from "./backend/index.js";
+export { type Tensor, type TensorLike, type Floats, RnnkitError, tensor } from "./tensor.js";
+export { gateOrder, type CellType } from "./gates.js";
+export { defaults } from "./defaults.js";

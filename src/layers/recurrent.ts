@@ -1,0 +1,584 @@
+/**
+ * THE sequence wrapper: time, direction, lengths, stacking, bidirectional, state in and out.
+ * It serves every cell (src/cells/*), and `RNN`, `LSTM`, `GRU` are thin names over it.
+ *
+ * Semantics are PyTorch's (`nn.RNN`/`nn.LSTM`/`nn.GRU`, time-major, `proj_size=0`, `dropout=0`),
+ * including packed sequences for variable lengths: element b runs for lengths[b] steps, its
+ * output is zero past its length, its final state is taken at its own last step, and the reverse
+ * direction starts at its own last valid step.
+ *
+ * How it is fast (../shared/ARCHITECTURE.md):
+ * - the batch is sorted by length once, and sequences are packed: step s owns the contiguous rows
+ *   [offsets[s], offsets[s] + n_s), and the n_s active rows are a prefix of step s-1's rows;
+ * - per layer and direction: one GEMM projects the inputs of all steps; each step is one small
+ *   GEMM (h_prev W_hh^T) and one fused pointwise kernel; backward runs the pointwise backward and
+ *   dh_prev = dG W_hh per step, then dW_ih, dW_hh, dX and the biases are one GEMM/reduction each;
+ * - the reverse direction runs forward over rows reversed within each sequence (a gather before
+ *   and a scatter after the loop), so a cell only ever steps forward;
+ * - workspaces are sized once per shape and reused; nothing is allocated inside the time loop.
+ *
+ * Shapes: x [T, B, X]; h0, c0, h, c [L*D, B, H]; output [T, B, D*H].
+ */
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/index.js";
+import type { Run, StepCell, Weights } from "../cells/cell.js";
+import { GruStep } from "../cells/gru.js";
+import { LstmStep } from "../cells/lstm.js";
+import { RnnStep } from "../cells/rnn.js";
+import { defaults } from "../defaults.js";
+import { type CellType, gatesOf } from "../gates.js";
+import { Rng } from "../rng.js";
+import {
+  type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkTensor, describe, formatShape, sizeOf,
+} from "../tensor.js";
+import type { Module, Parameter, WeightLike } from "./module.js";
+
+export interface RecurrentOptions {
+  /** X: features of each input step. */
+  inputSize: number;
+  /** H: features of the hidden state. */
+  hiddenSize: number;
+  /** L: stacked layers; layer l > 0 reads the D*H outputs of layer l-1. */
+  numLayers?: number;
+  /** D = 2 when true: a reverse direction beside the forward one, outputs concatenated. */
+  bidirectional?: boolean;
+  /** Whether b_ih and b_hh exist. */
+  bias?: boolean;
+  /** Where the tensors live and the kernels run; the default is `getBackend()`. */
+  backend?: Backend;
+  /** Seed of the PyTorch-style U(-1/sqrt(H), 1/sqrt(H)) initialisation. */
+  seed?: number;
+  /** Check inputs for NaN/Inf (default true). */
+  checkFinite?: boolean;
+}
+
+export interface ForwardOptions {
+  /** Initial hidden state [L*D, B, H]; zeros when absent. */
+  h0?: TensorLike;
+  /** Initial cell state [L*D, B, H] (LSTM only); zeros when absent. */
+  c0?: TensorLike;
+  /** Valid length of each batch element, in [1, T]; all T when absent. */
+  lengths?: ArrayLike<number>;
+}
+
+export interface RecurrentOutput {
+  /** [T, B, D*H]: last layer's hidden state per step (zero past each length). */
+  output: Tensor;
+  /** [L*D, B, H]: final hidden state of each layer and direction (index l*D + d). */
+  h: Tensor;
+  /** [L*D, B, H]: final cell state (LSTM only). */
+  c?: Tensor;
+}
+
+/** Upstream gradients: w.r.t. `output`, `h` and (LSTM) `c`. Absent ones count as zero. */
+export interface RecurrentGradients {
+  output?: TensorLike;
+  h?: TensorLike;
+  c?: TensorLike;
+}
+
+export interface RecurrentInputGradients {
+  /** dL/dx [T, B, X] (zero at padding positions). */
+  dx: Tensor;
+  /** dL/dh0 [L*D, B, H]. */
+  dh0: Tensor;
+  /** dL/dc0 [L*D, B, H] (LSTM only). */
+  dc0?: Tensor;
+}
+
+/** The packing of one batch: see the file comment. */
+interface Plan {
+  T: number;
+  B: number;
+  /** the longest length: steps actually run */
+  steps: number;
+  N: number;
+  batchSizes: number[];
+  offsets: number[];
+  /** packed row -> row t*B + b of the time-major input */
+  packIdx: Int32Array;
+  /** packed row -> packed row of the same sequence at the mirrored step (an involution) */
+  revIdx: Int32Array;
+  /** original batch element b -> packed row of its last step */
+  lastIdx: Int32Array;
+  /** sorted rank k -> original batch element */
+  perm: Int32Array;
+  /** identity over packed rows (for strided copies) */
+  ident: Int32Array;
+  key: string;
+}
+
+const NO_ARRAY = new Float32Array(0);
+
+/** The buffers a layer keeps between forward and backward, resized only when the shape grows. */
+class Workspace {
+  private bufs = new Map<string, Floats>();
+  private idx = new Map<string, Int32Array>();
+  constructor(private be: Backend) {}
+  get(name: string, n: number): Floats {
+    let b = this.bufs.get(name);
+    if (!b || b.length < n) {
+      if (b) this.be.free(b);
+      b = this.be.alloc(Math.max(n, 1));
+      this.bufs.set(name, b);
+    }
+    return b;
+  }
+  index(name: string, n: number): Int32Array {
+    let b = this.idx.get(name);
+    if (!b || b.length < n) {
+      if (b) this.be.free(b);
+      b = this.be.allocIndex(Math.max(n, 1));
+      this.idx.set(name, b);
+    }
+    return b;
+  }
+}
+
+export class Recurrent implements Module {
+  readonly cellType: CellType;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bidirectional: boolean;
+  readonly bias: boolean;
+  readonly backend: Backend;
+  /** GRU only: reset gate after (PyTorch) or before (Cho et al. 2014) the recurrent matmul. */
+  readonly resetAfter: boolean;
+  protected readonly where: string;
+  private readonly cell: StepCell;
+  private readonly D: number;
+  private readonly G: number;
+  private readonly checkNumbers: boolean;
+  private readonly params: Parameter[] = [];
+  private readonly weights: Weights[] = [];
+  private readonly ws: Workspace;
+  private plan: Plan | null = null;
+  private runs: Run[] = [];
+  private haveForward = false;
+
+  constructor(cellType: CellType, opts: RecurrentOptions & { resetAfter?: boolean }, where: string) {
+    this.where = where;
+    if (opts === null || typeof opts !== "object") {
+      throw new RnnkitError(`${where}: expected an options object {inputSize, hiddenSize, ...}, got ${describe(opts)}`);
+    }
+    const positiveInt = (name: string, v: unknown): number => {
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+        throw new RnnkitError(`${where}: ${name}: expected a positive integer, got ${describe(v)}`);
+      }
+      return v;
+    };
+    const bool = (name: string, v: unknown, dflt: boolean): boolean => {
+      if (v === undefined) return dflt;
+      if (typeof v !== "boolean") throw new RnnkitError(`${where}: ${name}: expected true or false, got ${describe(v)}`);
+      return v;
+    };
+    this.cellType = cellType;
+    this.inputSize = positiveInt("inputSize", opts.inputSize);
+    this.hiddenSize = positiveInt("hiddenSize", opts.hiddenSize);
+    this.numLayers = positiveInt("numLayers", opts.numLayers ?? defaults.numLayers);
+    this.bidirectional = bool("bidirectional", opts.bidirectional, defaults.bidirectional);
+    this.bias = bool("bias", opts.bias, defaults.bias);
+    this.resetAfter = bool("resetAfter", opts.resetAfter, defaults.resetAfter);
+    if (cellType !== "gru" && opts.resetAfter !== undefined) {
+      throw new RnnkitError(`${where}: resetAfter: only a GRU has a reset gate, got resetAfter for ${cellType}`);
+    }
+    this.checkNumbers = bool("checkFinite", opts.checkFinite, defaults.checkFinite);
+    this.backend = opts.backend ?? getBackend();
+    this.ws = new Workspace(this.backend);
+    this.D = this.bidirectional ? 2 : 1;
+    this.G = gatesOf(cellType);
+    this.cell =
+      cellType === "lstm" ? new LstmStep()
+      : cellType === "gru" ? new GruStep(this.resetAfter)
+      : new RnnStep(cellType === "rnn_relu");
+    this.createParameters(opts.seed ?? defaults.seed);
+  }
+
+  // ---------------------------------------------------------------- parameters
+
+  /** PyTorch's names and order: per layer, forward then reverse; weight_ih, weight_hh, bias_ih, bias_hh. */
+  private createParameters(seed: number): void {
+    const { G, D, backend: be } = this;
+    const H = this.hiddenSize;
+    const rng = new Rng(seed);
+    const k = 1 / Math.sqrt(H); // PyTorch's reset_parameters: U(-1/sqrt(H), 1/sqrt(H)) for all
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? this.inputSize : D * H;
+      for (let d = 0; d < D; d++) {
+        const sfx = `_l${l}${d === 1 ? "_reverse" : ""}`;
+        const make = (name: string, shape: number[]): Parameter => {
+          const n = sizeOf(shape);
+          const value = be.alloc(n);
+          for (let i = 0; i < n; i++) value[i] = rng.uniform(-k, k);
+          const p = { name: name + sfx, value: { shape, data: value }, grad: { shape: shape.slice(), data: be.alloc(n) } };
+          this.params.push(p);
+          return p;
+        };
+        const wih = make("weight_ih", [G * H, inSize]);
+        const whh = make("weight_hh", [G * H, H]);
+        const bih = this.bias ? make("bias_ih", [G * H]) : null;
+        const bhh = this.bias ? make("bias_hh", [G * H]) : null;
+        this.weights.push({
+          wih: wih.value.data, whh: whh.value.data, bih: bih ? bih.value.data : null, bhh: bhh ? bhh.value.data : null,
+          gwih: wih.grad.data, gwhh: whh.grad.data, gbih: bih ? bih.grad.data : null, gbhh: bhh ? bhh.grad.data : null,
+        });
+      }
+    }
+  }
+
+  parameters(): Parameter[] {
+    return this.params.slice();
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) this.backend.zero(p.grad.data.length, p.grad.data, 0);
+  }
+
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const p of this.params) out[p.name] = { shape: p.value.shape.slice(), data: p.value.data.slice() };
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, WeightLike>): void {
+    const where = `${this.where}.loadStateDict`;
+    if (dict === null || typeof dict !== "object") {
+      throw new RnnkitError(`${where}: expected an object of weights by name, got ${describe(dict)}`);
+    }
+    const expected = new Map(this.params.map((p) => [p.name, p]));
+    const missing = this.params.filter((p) => !(p.name in dict)).map((p) => p.name);
+    const extra = Object.keys(dict).filter((n) => !expected.has(n));
+    if (missing.length || extra.length) {
+      const parts: string[] = [];
+      if (missing.length) parts.push(`missing ${missing.join(", ")}`);
+      if (extra.length) parts.push(`unexpected ${extra.join(", ")}`);
+      throw new RnnkitError(`${where}: expected exactly [${[...expected.keys()].join(", ")}]; ${parts.join("; ")}`);
+    }
+    // Check everything before changing anything: a failed load leaves the model as it was.
+    const checked: [Parameter, ArrayLike<number>][] = [];
+    for (const p of this.params) {
+      const w = dict[p.name];
+      let data: ArrayLike<number>;
+      if (w !== null && typeof w === "object" && "shape" in w && "data" in w && !ArrayBuffer.isView(w)) {
+        const t = w as { shape: readonly number[]; data: ArrayLike<number> };
+        if (!Array.isArray(t.shape) || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
+          throw new RnnkitError(`${where}: ${p.name}: expected shape ${formatShape(p.value.shape)}, got ${Array.isArray(t.shape) ? formatShape(t.shape) : describe(t.shape)}`);
+        }
+        data = t.data;
+      } else {
+        data = w as ArrayLike<number>;
+      }
+      if (data === null || typeof data !== "object" || typeof data.length !== "number") {
+        throw new RnnkitError(`${where}: ${p.name}: expected numbers of shape ${formatShape(p.value.shape)}, got ${describe(data)}`);
+      }
+      if (data.length !== p.value.data.length) {
+        throw new RnnkitError(`${where}: ${p.name}: expected ${p.value.data.length} numbers (shape ${formatShape(p.value.shape)}), got ${data.length}`);
+      }
+      checkFinite(where, p.name, data, p.value.shape);
+      checked.push([p, data]);
+    }
+    for (const [p, data] of checked) {
+      const v = p.value.data;
+      for (let i = 0; i < v.length; i++) v[i] = data[i];
+    }
+  }
+
+  // ---------------------------------------------------------------- forward
+
+  forward(x: TensorLike, opts: ForwardOptions = {}): RecurrentOutput {
+    const where = `${this.where}.forward`;
+    const { D, G, backend: be, cell } = this;
+    const H = this.hiddenSize;
+    const L = this.numLayers;
+    const X = this.inputSize;
+    checkTensor(where, "x", x, ["T", "B", "X"], [-1, -1, X]);
+    const [T, B] = x.shape;
+    if (opts === null || typeof opts !== "object") throw new RnnkitError(`${where}: expected options {h0, c0, lengths}, got ${describe(opts)}`);
+    const known = new Set(["h0", "c0", "lengths"]);
+    for (const k of Object.keys(opts)) if (!known.has(k)) throw new RnnkitError(`${where}: unknown option ${k}: expected h0, c0 or lengths`);
+    if (opts.c0 !== undefined && !cell.hasCellState) {
+      throw new RnnkitError(`${where}: c0: only an LSTM has a cell state, got c0 for ${this.cellType}`);
+    }
+    const stateShape = [L * D, B, H];
+    if (opts.h0 !== undefined) checkTensor(where, "h0", opts.h0, ["L*D", "B", "H"], stateShape);
+    if (opts.c0 !== undefined) checkTensor(where, "c0", opts.c0, ["L*D", "B", "H"], stateShape);
+    const lengths = checkLengths(where, opts.lengths, T, B);
+    if (this.checkNumbers) {
+      checkFinite(where, "x", x.data, x.shape);
+      if (opts.h0) checkFinite(where, "h0", opts.h0.data, opts.h0.shape);
+      if (opts.c0) checkFinite(where, "c0", opts.c0.data, opts.c0.shape);
+    }
+
+    const plan = this.makePlan(T, B, lengths);
+    const { N, steps, batchSizes, offsets } = plan;
+    const ws = this.ws;
+    // Inputs into backend memory, then packed: once per call, outside the time loop.
+    const xBuf = ws.get("x", T * B * X);
+    copyIn(xBuf, x.data);
+    const xPacked = ws.get("xPacked", N * X);
+    be.gatherRows(N, X, plan.packIdx, 0, xBuf, 0, X, xPacked, 0, X, false);
+    const h0 = ws.get("h0", L * D * B * H);
+    if (opts.h0) copyIn(h0, opts.h0.data);
+    else be.zero(L * D * B * H, h0, 0);
+    const c0 = cell.hasCellState ? ws.get("c0", L * D * B * H) : NO_ARRAY;
+    if (cell.hasCellState) {
+      if (opts.c0) copyIn(c0, opts.c0.data);
+      else be.zero(L * D * B * H, c0, 0);
+    }
+    const hn = ws.get("hn", L * D * B * H);
+    const cn = cell.hasCellState ? ws.get("cn", L * D * B * H) : NO_ARRAY;
+
+    this.runs = [];
+    let layerIn = xPacked;
+    for (let l = 0; l < L; l++) {
+      const inSize = l === 0 ? X : D * H;
+      const layerOut = D === 1 ? null : ws.get(`out${l}`, N * D * H);
+      for (let d = 0; d < D; d++) {
+        const run = this.makeRun(l, d, inSize, N, B);
+        if (d === 0) run.x = layerIn;
+        else be.gatherRows(N, inSize, plan.revIdx, 0, layerIn, 0, inSize, run.x, 0, inSize, false);
+        const sOff = (l * D + d) * B * H;
+        // Step 0 runs all B rows, so the sorted initial state is hPrev's first block.
+        be.gatherRows(B, H, plan.perm, 0, h0, sOff, H, run.hPrev, 0, H, false);
+        if (cell.hasCellState) be.gatherRows(B, H, plan.perm, 0, c0, sOff, H, run.cPrev, 0, H, false);
+
+        cell.project(run);
+        for (let s = 0; s < steps; s++) {
+          const o = offsets[s];
+          const n = batchSizes[s];
+          if (s > 0) {
+            const p = offsets[s - 1];
+            be.copy(n * H, run.h, p * H, run.hPrev, o * H);
+            if (cell.hasCellState) be.copy(n * H, run.c, p * H, run.cPrev, o * H);
+          }
+          cell.forwardStep(run, o, n);
+        }
+
+        be.gatherRows(B, H, plan.lastIdx, 0, run.h, 0, H, hn, sOff, H, false);
+        if (cell.hasCellState) be.gatherRows(B, H, plan.lastIdx, 0, run.c, 0, H, cn, sOff, H, false);
+        if (layerOut) {
+          if (d === 0) be.gatherRows(N, H, plan.ident, 0, run.h, 0, H, layerOut, 0, D * H, false);
+          else be.scatterRows(N, H, plan.revIdx, 0, run.h, 0, H, layerOut, H, D * H, false);
+        }
+        this.runs.push(run);
+      }
+      layerIn = layerOut ?? this.runs[l * D].h;
+    }
+
+    const out = ws.get("output", T * B * D * H);
+    be.zero(T * B * D * H, out, 0);
+    be.scatterRows(N, D * H, plan.packIdx, 0, layerIn, 0, D * H, out, 0, D * H, false);
+    this.haveForward = true;
+    const result: RecurrentOutput = {
+      output: { shape: [T, B, D * H], data: out.slice(0, T * B * D * H) },
+      h: { shape: stateShape.slice(), data: hn.slice(0, L * D * B * H) },
+    };
+    if (cell.hasCellState) result.c = { shape: stateShape.slice(), data: cn.slice(0, L * D * B * H) };
+    return result;
+  }
+
+  // ---------------------------------------------------------------- backward
+
+  /**
+   * Backpropagation through time for the last `forward`. Returns dL/dx, dL/dh0 (and dL/dc0) and
+   * ADDS the parameter gradients into `parameters()[i].grad`.
+   */
+  backward(grads: RecurrentGradients): RecurrentInputGradients {
+    const where = `${this.where}.backward`;
+    if (!this.haveForward || !this.plan) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
+    const { D, backend: be, cell, plan, ws } = this;
+    const H = this.hiddenSize;
+    const L = this.numLayers;
+    const X = this.inputSize;
+    const { T, B, N, steps, batchSizes, offsets } = plan;
+    if (grads === null || typeof grads !== "object") throw new RnnkitError(`${where}: expected {output, h, c}, got ${describe(grads)}`);
+    for (const k of Object.keys(grads)) {
+      if (k !== "output" && k !== "h" && k !== "c") throw new RnnkitError(`${where}: unknown gradient ${k}: expected output, h or c`);
+    }
+    if (grads.c !== undefined && !cell.hasCellState) throw new RnnkitError(`${where}: c: only an LSTM has a cell state, got a gradient for c`);
+    const stateShape = [L * D, B, H];
+    if (grads.output !== undefined) checkTensor(where, "output", grads.output, ["T", "B", "D*H"], [T, B, D * H]);
+    if (grads.h !== undefined) checkTensor(where, "h", grads.h, ["L*D", "B", "H"], stateShape);
+    if (grads.c !== undefined) checkTensor(where, "c", grads.c, ["L*D", "B", "H"], stateShape);
+    if (this.checkNumbers) {
+      for (const k of ["output", "h", "c"] as const) {
+        const g = grads[k];
+        if (g) checkFinite(where, k, g.data, g.shape);
+      }
+    }
+
+    const gH = grads.h ? copyIn(ws.get("gH", L * D * B * H), grads.h.data) : null;
+    const gC = grads.c ? copyIn(ws.get("gC", L * D * B * H), grads.c.data) : null;
+    // Gradient w.r.t. the packed output of the current layer [N, D*H].
+    let dOut = ws.get("dOut", N * D * H);
+    if (grads.output) {
+      const g = copyIn(ws.get("gOut", T * B * D * H), grads.output.data);
+      be.gatherRows(N, D * H, plan.packIdx, 0, g, 0, D * H, dOut, 0, D * H, false);
+    } else be.zero(N * D * H, dOut, 0);
+
+    const dh0 = ws.get("dh0", L * D * B * H);
+    const dc0 = cell.hasCellState ? ws.get("dc0", L * D * B * H) : NO_ARRAY;
+    const dh0s = ws.get("dh0s", B * H);
+    const dc0s = cell.hasCellState ? ws.get("dc0s", B * H) : NO_ARRAY;
+
+    for (let l = L - 1; l >= 0; l--) {
+      const inSize = l === 0 ? X : D * H;
+      const dIn = ws.get(l % 2 === 0 ? "dInA" : "dInB", N * inSize);
+      for (let d = 0; d < D; d++) {
+        const run = this.runs[l * D + d];
+        this.ensureBackwardBuffers(run, l, d, B);
+        const sOff = (l * D + d) * B * H;
+        // dh of every step: the upstream output gradient (this direction's columns, reversed for
+        // the reverse direction) plus the final-state gradient at each sequence's last step.
+        if (D === 1) be.copy(N * H, dOut, 0, run.dh, 0);
+        else if (d === 0) be.gatherRows(N, H, plan.ident, 0, dOut, 0, D * H, run.dh, 0, H, false);
+        else be.gatherRows(N, H, plan.revIdx, 0, dOut, H, D * H, run.dh, 0, H, false);
+        if (gH) be.scatterRows(B, H, plan.lastIdx, 0, gH, sOff, H, run.dh, 0, H, true);
+        if (cell.hasCellState) {
+          be.zero(N * H, run.dc, 0);
+          if (gC) be.scatterRows(B, H, plan.lastIdx, 0, gC, sOff, H, run.dc, 0, H, true);
+          be.zero(B * H, dc0s, 0);
+        }
+        be.zero(B * H, dh0s, 0);
+
+        for (let s = steps - 1; s >= 0; s--) {
+          const o = offsets[s];
+          const n = batchSizes[s];
+          if (s > 0) {
+            const p = offsets[s - 1] * H;
+            cell.backwardStep(run, o, n, run.dh, p, run.dc, p);
+          } else {
+            cell.backwardStep(run, o, n, dh0s, 0, dc0s, 0);
+          }
+        }
+
+        cell.accumulateGrads(run);
+        if (d === 0) cell.inputGrad(run, dIn);
+        else {
+          const tmp = ws.get("dInRev", N * inSize);
+          cell.inputGrad(run, tmp);
+          be.scatterRows(N, inSize, plan.revIdx, 0, tmp, 0, inSize, dIn, 0, inSize, true);
+        }
+        be.scatterRows(B, H, plan.perm, 0, dh0s, 0, H, dh0, sOff, H, false);
+        if (cell.hasCellState) be.scatterRows(B, H, plan.perm, 0, dc0s, 0, H, dc0, sOff, H, false);
+      }
+      dOut = dIn;
+    }
+
+    const dx = ws.get("dx", T * B * X);
+    be.zero(T * B * X, dx, 0);
+    be.scatterRows(N, X, plan.packIdx, 0, dOut, 0, X, dx, 0, X, false);
+    const result: RecurrentInputGradients = {
+      dx: { shape: [T, B, X], data: dx.slice(0, T * B * X) },
+      dh0: { shape: stateShape.slice(), data: dh0.slice(0, L * D * B * H) },
+    };
+    if (cell.hasCellState) result.dc0 = { shape: stateShape.slice(), data: dc0.slice(0, L * D * B * H) };
+    return result;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private makePlan(T: number, B: number, lengths: number[] | null): Plan {
+    const lens = lengths ?? new Array<number>(B).fill(T);
+    const key = `${T}:${B}:${lens.join(",")}`;
+    if (this.plan && this.plan.key === key) return this.plan;
+    const order = Array.from({ length: B }, (_, b) => b);
+    order.sort((a, b) => lens[b] - lens[a] || a - b); // longest first, stable
+    const steps = lens[order[0]];
+    const batchSizes: number[] = [];
+    const offsets: number[] = [];
+    let N = 0;
+    for (let s = 0; s < steps; s++) {
+      let n = 0;
+      while (n < B && lens[order[n]] > s) n++;
+      batchSizes.push(n);
+      offsets.push(N);
+      N += n;
+    }
+    const ws = this.ws;
+    const packIdx = ws.index("packIdx", N);
+    const revIdx = ws.index("revIdx", N);
+    const ident = ws.index("ident", N);
+    const lastIdx = ws.index("lastIdx", B);
+    const perm = ws.index("perm", B);
+    for (let s = 0; s < steps; s++) {
+      for (let k = 0; k < batchSizes[s]; k++) {
+        const row = offsets[s] + k;
+        const len = lens[order[k]];
+        packIdx[row] = s * B + order[k];
+        revIdx[row] = offsets[len - 1 - s] + k;
+        ident[row] = row;
+      }
+    }
+    for (let k = 0; k < B; k++) {
+      perm[k] = order[k];
+      lastIdx[order[k]] = offsets[lens[order[k]] - 1] + k;
+    }
+    this.plan = { T, B, steps, N, batchSizes, offsets, packIdx, revIdx, lastIdx, perm, ident, key };
+    return this.plan;
+  }
+
+  private makeRun(l: number, d: number, inSize: number, N: number, B: number): Run {
+    const { ws, cell, G } = this;
+    const H = this.hiddenSize;
+    const id = `${l}.${d}`;
+    const need = cell.needs;
+    return {
+      be: this.backend,
+      w: this.weights[l * this.D + d],
+      H,
+      inSize,
+      N,
+      x: d === 0 ? NO_ARRAY : ws.get(`xr${id}`, N * inSize),
+      gates: ws.get(`gates${id}`, N * G * H),
+      gh: need.gh ? ws.get(`gh${id}`, N * G * H) : NO_ARRAY,
+      act: need.act ? ws.get(`act${id}`, N * G * H) : NO_ARRAY,
+      rh: need.rh ? ws.get(`rh${id}`, N * H) : NO_ARRAY,
+      hPrev: ws.get(`hPrev${id}`, Math.max(N, B) * H),
+      h: ws.get(`h${id}`, N * H),
+      cPrev: cell.hasCellState ? ws.get(`cPrev${id}`, Math.max(N, B) * H) : NO_ARRAY,
+      c: cell.hasCellState ? ws.get(`c${id}`, N * H) : NO_ARRAY,
+      // Backward buffers are allocated on the first backward (inference never needs them).
+      dh: NO_ARRAY, dc: NO_ARRAY, dG: NO_ARRAY, dGh: NO_ARRAY, drh: NO_ARRAY,
+    };
+  }
+
+  private ensureBackwardBuffers(run: Run, l: number, d: number, B: number): void {
+    const { ws, cell, G } = this;
+    const H = this.hiddenSize;
+    const N = run.N;
+    const id = `${l}.${d}`;
+    run.dh = ws.get(`dh${id}`, N * H);
+    run.dG = ws.get(`dG${id}`, N * G * H);
+    if (cell.hasCellState) run.dc = ws.get(`dc${id}`, N * H);
+    if (cell.needs.dGh) run.dGh = ws.get(`dGh${id}`, N * G * H);
+    if (cell.needs.drh) run.drh = ws.get(`drh${id}`, B * H);
+  }
+}
+
+/** Copies user numbers into a backend array (the boundary, once per call). */
+function copyIn(dst: Floats, src: ArrayLike<number>): Floats {
+  if (ArrayBuffer.isView(src)) dst.set(src as Floats, 0);
+  else for (let i = 0; i < src.length; i++) dst[i] = src[i];
+  return dst;
+}
+
+function checkLengths(where: string, lengths: ArrayLike<number> | undefined, T: number, B: number): number[] | null {
+  if (lengths === undefined || lengths === null) return null;
+  if (typeof lengths !== "object" || typeof lengths.length !== "number") {
+    throw new RnnkitError(`${where}: lengths: expected an array of B = ${B} integers, got ${describe(lengths)}`);
+  }
+  if (lengths.length !== B) {
+    throw new RnnkitError(`${where}: lengths: expected B = ${B} lengths (one per batch element), got ${lengths.length}`);
+  }
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const v = lengths[b];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > T) {
+      throw new RnnkitError(`${where}: lengths[${b}]: expected an integer in [1, T] = [1, ${T}], got ${describe(v)}`);
+    }
+    out.push(v);
+  }
+  return out;
+}

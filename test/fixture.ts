@@ -1,0 +1,152 @@
+/**
+ * Running one golden fixture (format `rnn-golden-fixture/1`, see test/fixtures/pytorch/README.md)
+ * against rnnkit: build the layer, load the weights, forward, backward, compare everything.
+ */
+import { readFileSync } from "node:fs";
+import type { Backend } from "../src/backend/backend.js";
+import { GRUCell, LSTMCell, RNNCell } from "../src/layers/cells.js";
+import { GRU, LSTM, RNN } from "../src/layers/layers.js";
+import type { Floats, Tensor } from "../src/tensor.js";
+
+export interface FixtureTensor {
+  shape: number[];
+  data: number[];
+}
+
+export interface Fixture {
+  format: string;
+  source: string;
+  name: string;
+  kind: "layer" | "cell";
+  config: Record<string, unknown>;
+  param_names: string[];
+  params: Record<string, FixtureTensor>;
+  inputs: Record<string, FixtureTensor>;
+  outputs: Record<string, FixtureTensor>;
+  upstream_grads: Record<string, FixtureTensor>;
+  grads: Record<string, FixtureTensor>;
+}
+
+export interface Mismatch {
+  what: string;
+  detail: string;
+}
+
+export const ATOL = 1e-5;
+export const RTOL = 1e-4;
+
+export function loadFixture(path: string): Fixture {
+  const fx = JSON.parse(readFileSync(path, "utf8")) as Fixture;
+  if (fx.format !== "rnn-golden-fixture/1") throw new Error(`${path}: unknown format ${JSON.stringify(fx.format)}`);
+  return fx;
+}
+
+/** Compares every element: |got - ref| <= ATOL + RTOL * |ref|. Returns a description of the worst miss. */
+export function compare(what: string, got: { shape: number[]; data: ArrayLike<number> } | undefined, ref: FixtureTensor): Mismatch | null {
+  if (!got) return { what, detail: "missing from rnnkit's result" };
+  if (got.shape.join(",") !== ref.shape.join(",")) {
+    return { what, detail: `shape [${got.shape}] != reference [${ref.shape}]` };
+  }
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const err = Math.abs(got.data[i] - ref.data[i]);
+    const excess = err - (ATOL + RTOL * Math.abs(ref.data[i]));
+    if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst < 0) return null;
+  return { what, detail: `element ${worst}: got ${got.data[worst]}, reference ${ref.data[worst]}` };
+}
+
+const f32 = (t: FixtureTensor): Tensor => ({ shape: t.shape, data: Float32Array.from(t.data) });
+
+/** Runs a PyTorch fixture; returns the list of mismatches (empty = pass). Throws if it cannot run. */
+export function runTorchFixture(fx: Fixture, backend?: Backend, toArray: (t: FixtureTensor) => Tensor = f32): Mismatch[] {
+  if (fx.source !== "pytorch") throw new Error(`${fx.name}: source ${JSON.stringify(fx.source)} is not a PyTorch fixture`);
+  const c = fx.config;
+  const mode = c.mode as string;
+  const bias = c.bias as boolean;
+  const inputSize = c.input_size as number;
+  const hiddenSize = c.hidden_size as number;
+  const weights: Record<string, Tensor> = {};
+  for (const n of fx.param_names) weights[n] = toArray(fx.params[n]);
+  const misses: Mismatch[] = [];
+  const check = (what: string, got: { shape: number[]; data: Floats } | undefined, ref: FixtureTensor | undefined) => {
+    if (!ref) throw new Error(`${fx.name}: reference ${what} missing from the fixture`);
+    const m = compare(what, got, ref);
+    if (m) misses.push(m);
+  };
+  const paramGrads = (params: { name: string; grad: Tensor }[]) => {
+    for (const p of params) check(`grad ${p.name}`, p.grad, fx.grads[p.name]);
+    if (params.length !== fx.param_names.length) {
+      misses.push({ what: "parameters", detail: `rnnkit has ${params.length}, the fixture ${fx.param_names.length}` });
+    }
+  };
+
+  if (fx.kind === "cell") {
+    const opts = { inputSize, hiddenSize, bias, backend };
+    const cell =
+      mode === "lstm" ? new LSTMCell(opts)
+      : mode === "gru" ? new GRUCell(opts)
+      : mode === "rnn_tanh" || mode === "rnn_relu" ? new RNNCell({ ...opts, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" })
+      : null;
+    if (!cell) throw new Error(`${fx.name}: unknown mode ${mode}`);
+    cell.loadStateDict(weights);
+    const state: { hx: Tensor; cx?: Tensor } = { hx: toArray(fx.inputs.hx) };
+    if (fx.inputs.cx) state.cx = toArray(fx.inputs.cx);
+    const out = cell.forward(toArray(fx.inputs.x), state);
+    check("h_next", out.h, fx.outputs.h_next);
+    if (mode === "lstm") check("c_next", out.c, fx.outputs.c_next);
+    const g: { h: Tensor; c?: Tensor } = { h: toArray(fx.upstream_grads.h_next) };
+    if (mode === "lstm") g.c = toArray(fx.upstream_grads.c_next);
+    const d = cell.backward(g);
+    check("grad x", d.dx, fx.grads.x);
+    check("grad hx", d.dhx, fx.grads.hx);
+    if (mode === "lstm") check("grad cx", d.dcx, fx.grads.cx);
+    paramGrads(cell.parameters());
+    return misses;
+  }
+
+  if (fx.kind !== "layer") throw new Error(`${fx.name}: unknown kind ${JSON.stringify(fx.kind)}`);
+  if (c.batch_first) throw new Error(`${fx.name}: batch_first layers are not part of the PyTorch fixture format`);
+  if ((c.proj_size ?? 0) !== 0 || (c.dropout ?? 0) !== 0) throw new Error(`${fx.name}: proj_size/dropout are not supported`);
+  const opts = {
+    inputSize, hiddenSize, bias, backend,
+    numLayers: c.num_layers as number,
+    bidirectional: c.bidirectional as boolean,
+  };
+  const layer =
+    mode === "lstm" ? new LSTM(opts)
+    : mode === "gru" ? new GRU(opts)
+    : mode === "rnn_tanh" || mode === "rnn_relu" ? new RNN({ ...opts, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" })
+    : null;
+  if (!layer) throw new Error(`${fx.name}: unknown mode ${mode}`);
+  layer.loadStateDict(weights);
+  const fopts: { h0: Tensor; c0?: Tensor; lengths?: number[] } = { h0: toArray(fx.inputs.h0) };
+  if (fx.inputs.c0) fopts.c0 = toArray(fx.inputs.c0);
+  if (c.lengths) fopts.lengths = c.lengths as number[];
+  const out = layer.forward(toArray(fx.inputs.x), fopts);
+  check("output", out.output, fx.outputs.output);
+  check("h_n", out.h, fx.outputs.h_n);
+  if (mode === "lstm") check("c_n", out.c, fx.outputs.c_n);
+  const g: { output: Tensor; h: Tensor; c?: Tensor } = {
+    output: toArray(fx.upstream_grads.output),
+    h: toArray(fx.upstream_grads.h_n),
+  };
+  if (mode === "lstm") g.c = toArray(fx.upstream_grads.c_n);
+  const d = layer.backward(g);
+  check("grad x", d.dx, fx.grads.x);
+  check("grad h0", d.dh0, fx.grads.h0);
+  if (mode === "lstm") check("grad c0", d.dc0, fx.grads.c0);
+  paramGrads(layer.parameters());
+  return misses;
+}
+
+/** Runs any fixture this project knows how to run; throws for one it cannot. */
+export function runFixture(fx: Fixture, backend?: Backend): Mismatch[] {
+  if (fx.source === "pytorch") return runTorchFixture(fx, backend);
+  throw new Error(`${fx.name}: fixtures from ${JSON.stringify(fx.source)} are not supported by this runner`);
+}
