@@ -24,21 +24,7 @@ export function gatesOf(cell: CellType): number {
   return cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
 }
 
-/**
- * Permutes the gate blocks of a [G*H, ...] array: block k of the result is block perm[k] of `src`.
- * `rowLen` is the number of elements per row (1 for a bias).
- */
-export function permuteGateBlocks(
-  src: ArrayLike<number>, G: number, H: number, rowLen: number, perm: readonly number[], out: Float32Array | Float64Array,
-): void {
-  const block = H * rowLen;
-  for (let k = 0; k < G; k++) {
-    const from = perm[k] * block;
-    for (let i = 0; i < block; i++) out[k * block + i] = src[from + i];
-  }
-}
-
-/** Keras GRU (z, r, h) -> PyTorch (r, z, n): result block k comes from Keras block ... */
+/** Keras GRU (z, r, h) -> PyTorch (r, z, n): PyTorch block k is Keras block perm[k]. */
 export const kerasToTorchGru = [1, 0, 2] as const;
 /** ONNX LSTM (i, o, f, c) -> PyTorch (i, f, g, o). */
 export const onnxToTorchLstm = [0, 2, 3, 1] as const;

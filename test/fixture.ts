@@ -7,6 +7,7 @@ import type { Backend } from "../src/backend/backend.js";
 import { GRUCell, LSTMCell, RNNCell } from "../src/layers/cells.js";
 import { GRU, LSTM, RNN } from "../src/layers/layers.js";
 import type { Floats, Tensor } from "../src/tensor.js";
+import { kerasToTorch, torchToKeras } from "../src/io/keras.js";
 
 export interface FixtureTensor {
   shape: number[];
@@ -145,8 +146,86 @@ export function runTorchFixture(fx: Fixture, backend?: Backend, toArray: (t: Fix
   return misses;
 }
 
+/** [B, T, F] <-> [T, B, F] (Keras is batch-major, rnnkit time-major). */
+function swap01(t: { shape: number[]; data: ArrayLike<number> }): Tensor {
+  const [a, b, f] = t.shape;
+  const out = new Float32Array(a * b * f);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < f; k++) out[(j * a + i) * f + k] = t.data[(i * b + j) * f + k];
+  return { shape: [b, a, f], data: out };
+}
+
+/**
+ * Runs a TensorFlow.js (Keras semantics) fixture: weights through `kerasToTorch`, batch-major
+ * transposed at the edge, and Keras masking expressed with packed sequences (a masked step
+ * carries the state and outputs it again: the output past a length is h_n, so its upstream
+ * gradient flows into h_n).
+ */
+export function runTfjsFixture(fx: Fixture, backend?: Backend): Mismatch[] {
+  const c = fx.config;
+  if (c.recurrent_activation !== "sigmoid") {
+    throw new Error(`${fx.name}: recurrent_activation ${JSON.stringify(c.recurrent_activation)} is not supported (rnnkit's gates use the logistic sigmoid)`);
+  }
+  if (c.go_backwards) throw new Error(`${fx.name}: go_backwards is not supported`);
+  const kind = c.layer as string;
+  if (kind !== "gru" && kind !== "lstm") throw new Error(`${fx.name}: unknown layer ${JSON.stringify(kind)}`);
+  const resetAfter = kind === "gru" ? (c.reset_after as boolean) : undefined;
+  const H = c.units as number;
+  const opts = { inputSize: c.input_size as number, hiddenSize: H, bias: c.use_bias as boolean, backend };
+  const layer = kind === "gru" ? new GRU({ ...opts, resetAfter }) : new LSTM(opts);
+  const kw: { kernel: FixtureTensor; recurrent_kernel: FixtureTensor; bias?: FixtureTensor } = {
+    kernel: fx.params.kernel, recurrent_kernel: fx.params.recurrent_kernel,
+  };
+  if (fx.params.bias) kw.bias = fx.params.bias;
+  layer.loadStateDict(kerasToTorch(kind, kw, { resetAfter }));
+  const x = swap01(fx.inputs.x);
+  const [T, B] = x.shape;
+  const lengths = (c.lengths as number[] | null) ?? null;
+  const fopts: { h0: Tensor; c0?: Tensor; lengths?: number[] } = { h0: lift(fx.inputs.h0) };
+  if (fx.inputs.c0) fopts.c0 = lift(fx.inputs.c0);
+  if (lengths) fopts.lengths = lengths;
+  const out = layer.forward(x, fopts);
+  const len = (b: number) => (lengths ? lengths[b] : T);
+  // Keras masking: output past a length repeats the last state.
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+    if (t >= len(b)) for (let j = 0; j < H; j++) out.output.data[(t * B + b) * H + j] = out.h.data[b * H + j];
+  }
+  const misses: Mismatch[] = [];
+  const check = (what: string, got: { shape: number[]; data: ArrayLike<number> } | undefined, ref: FixtureTensor) => {
+    const m = compare(what, got, ref);
+    if (m) misses.push(m);
+  };
+  check("output", swap01(out.output), fx.outputs.output);
+  check("h_n", drop(out.h), fx.outputs.h_n);
+  if (kind === "lstm") check("c_n", drop(out.c!), fx.outputs.c_n);
+  const gOut = swap01(fx.upstream_grads.output);
+  const gH = lift(fx.upstream_grads.h_n);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+    if (t < len(b)) continue;
+    for (let j = 0; j < H; j++) {
+      gH.data[b * H + j] += gOut.data[(t * B + b) * H + j];
+      gOut.data[(t * B + b) * H + j] = 0;
+    }
+  }
+  const g: { output: Tensor; h: Tensor; c?: Tensor } = { output: gOut, h: gH };
+  if (kind === "lstm") g.c = lift(fx.upstream_grads.c_n);
+  const d = layer.backward(g);
+  check("grad x", swap01(d.dx), fx.grads.x);
+  check("grad h0", drop(d.dh0), fx.grads.h0);
+  if (kind === "lstm") check("grad c0", drop(d.dc0!), fx.grads.c0);
+  const pg: Record<string, Tensor> = {};
+  for (const p of layer.parameters()) pg[p.name] = p.grad;
+  const kg = torchToKeras(kind, pg, { resetAfter });
+  for (const name of fx.param_names) check(`grad ${name}`, kg[name], fx.grads[name]);
+  return misses;
+}
+
+/** [B, H] -> [1, B, H] and back. */
+const lift = (t: FixtureTensor): Tensor => ({ shape: [1, ...t.shape], data: Float32Array.from(t.data) });
+const drop = (t: Tensor): Tensor => ({ shape: t.shape.slice(1), data: t.data });
+
 /** Runs any fixture this project knows how to run; throws for one it cannot. */
 export function runFixture(fx: Fixture, backend?: Backend): Mismatch[] {
   if (fx.source === "pytorch") return runTorchFixture(fx, backend);
+  if (fx.source === "tfjs") return runTfjsFixture(fx, backend);
   throw new Error(`${fx.name}: fixtures from ${JSON.stringify(fx.source)} are not supported by this runner`);
 }
