@@ -14,3 +14,4 @@ export { getBackend, setBackend } from "./backend/index.js";
 export { type Tensor, type TensorLike, type Floats, RnnkitError, tensor } from "./tensor.js";
 export { gateOrder, type CellType } from "./gates.js";
 export { defaults } from "./defaults.js";
+export { kerasToTorch, torchToKeras, type KerasRecurrentWeights, type KerasCell } from "./io/keras.js";
