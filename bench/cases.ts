@@ -1,0 +1,155 @@
+/**
+ * The benchmark cases of ../shared/ARCHITECTURE.md, shared by `npm run bench` and the peers
+ * benchmark: configurations, FLOP counts, one batch of inference or training, timing.
+ */
+import type { Backend } from "../src/backend/backend.js";
+import { GRU, LSTM, RNN } from "../src/layers/layers.js";
+import type { Recurrent } from "../src/layers/recurrent.js";
+import { Rng } from "../src/rng.js";
+import type { Floats } from "../src/tensor.js";
+
+export interface Config {
+  name: string;
+  batch: number;
+  seqLen: number;
+  input: number;
+  hidden: number;
+  layers: number;
+  vocab?: number;
+}
+
+export const CONFIGS: Config[] = [
+  { name: "S", batch: 32, seqLen: 50, input: 64, hidden: 128, layers: 1 },
+  { name: "M", batch: 64, seqLen: 100, input: 256, hidden: 512, layers: 1 },
+  { name: "C", batch: 32, seqLen: 100, input: 64, hidden: 256, layers: 2, vocab: 96 },
+];
+export const CELLS = ["lstm", "gru", "rnn"] as const;
+export const MODES = ["infer", "train"] as const;
+export type CellName = (typeof CELLS)[number];
+
+export interface BenchResult {
+  config: string;
+  cell: CellName;
+  mode: "infer" | "train";
+  backend: string;
+  seqPerSec: number;
+  gflops: number;
+  ms: number;
+  reps: number;
+  vsPrevious?: number;
+}
+
+export function list<T extends string>(flag: string, values: string[] | undefined, allowed: readonly T[]): T[] {
+  if (!values || values.length === 0) return [...allowed];
+  const out = values.flatMap((v) => v.split(",")).map((v) => v.trim());
+  for (const v of out) {
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${flag}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+  }
+  return out as T[];
+}
+
+/** Forward FLOPs of the recurrent layers of one batch. */
+export function forwardFlops(c: Config, cell: CellName): number {
+  const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+  let f = 0;
+  for (let l = 0; l < c.layers; l++) {
+    const X = l === 0 ? c.input : c.hidden;
+    f += 2 * G * c.hidden * (X + c.hidden) * c.batch * c.seqLen;
+  }
+  return f;
+}
+
+/** One benchmark case: a function that runs one batch. */
+export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be: Backend): () => void {
+  const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, backend: be, seed: 1 };
+  const layer: Recurrent = cell === "lstm" ? new LSTM(opts) : cell === "gru" ? new GRU(opts) : new RNN(opts);
+  const rng = new Rng(2);
+  const { batch: B, seqLen: T, hidden: H } = c;
+  const lr = 1e-3;
+  const sgd = (params: { value: { data: Floats }; grad: { data: Floats } }[]) => {
+    for (const p of params) {
+      be.axpy(p.value.data.length, -lr, p.grad.data, 0, p.value.data, 0);
+      be.zero(p.grad.data.length, p.grad.data, 0);
+    }
+  };
+
+  if (!c.vocab) {
+    // last-state MSE: loss = mean((h_T - y)^2)
+    const x = { shape: [T, B, c.input], data: Float32Array.from({ length: T * B * c.input }, () => rng.uniform(-1, 1)) };
+    const y = Float32Array.from({ length: B * H }, () => rng.uniform(-0.5, 0.5));
+    const gh = { shape: [1, B, H], data: new Float32Array(B * H) };
+    return () => {
+      const out = layer.forward(x);
+      if (mode === "infer") return;
+      for (let i = 0; i < B * H; i++) gh.data[i] = (2 * (out.h.data[(c.layers - 1) * B * H + i] - y[i])) / (B * H);
+      const g = { shape: [c.layers, B, H], data: new Float32Array(c.layers * B * H) };
+      g.data.set(gh.data, (c.layers - 1) * B * H);
+      layer.backward({ h: g });
+      sgd(layer.parameters());
+    };
+  }
+
+  // char LM: embedding [V, X] -> layers -> linear head [V, H] -> softmax cross-entropy on the next char
+  const V = c.vocab, X = c.input, N = T * B;
+  const tokens = Int32Array.from({ length: (T + 1) * B }, () => Math.floor(rng.next() * V));
+  const emb = be.alloc(V * X), gEmb = be.alloc(V * X);
+  const wOut = be.alloc(V * H), gWOut = be.alloc(V * H), bOut = be.alloc(V), gBOut = be.alloc(V);
+  for (let i = 0; i < V * X; i++) emb[i] = rng.uniform(-0.1, 0.1);
+  for (let i = 0; i < V * H; i++) wOut[i] = rng.uniform(-0.06, 0.06);
+  const x = { shape: [T, B, X], data: new Float32Array(N * X) };
+  const out = be.alloc(N * H), logits = be.alloc(N * V), dOut = be.alloc(N * H);
+  const head = [
+    { value: { data: emb }, grad: { data: gEmb } },
+    { value: { data: wOut }, grad: { data: gWOut } },
+    { value: { data: bOut }, grad: { data: gBOut } },
+  ];
+  return () => {
+    for (let r = 0; r < N; r++) x.data.set(emb.subarray(tokens[r] * X, tokens[r] * X + X), r * X);
+    const res = layer.forward(x);
+    out.set(res.output.data);
+    be.broadcastRows(N, V, bOut, 0, logits, 0, V, false);
+    be.gemm(false, true, N, V, H, 1, out, 0, H, wOut, 0, H, 1, logits, 0, V);
+    if (mode === "infer") return;
+    // softmax cross-entropy (mean over N): dlogits = (softmax - onehot) / N
+    for (let r = 0; r < N; r++) {
+      let mx = -Infinity;
+      for (let v = 0; v < V; v++) mx = Math.max(mx, logits[r * V + v]);
+      let s = 0;
+      for (let v = 0; v < V; v++) s += (logits[r * V + v] = Math.exp(logits[r * V + v] - mx));
+      for (let v = 0; v < V; v++) logits[r * V + v] /= s * N;
+      logits[r * V + tokens[r + B]] -= 1 / N;
+    }
+    be.gemm(true, false, V, H, N, 1, logits, 0, V, out, 0, H, 1, gWOut, 0, H);
+    be.sumRows(N, V, logits, 0, V, gBOut, 0);
+    be.gemm(false, false, N, H, V, 1, logits, 0, V, wOut, 0, H, 0, dOut, 0, H);
+    const d = layer.backward({ output: { shape: [T, B, H], data: dOut } });
+    for (let r = 0; r < N; r++) {
+      const e = tokens[r] * X;
+      for (let k = 0; k < X; k++) gEmb[e + k] += d.dx.data[r * X + k];
+    }
+    sgd([...layer.parameters(), ...head]);
+  };
+}
+
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs `fn` up to 5 times within `budget` seconds (at least once, after one warm-up when cheap). */
+export function time(fn: () => void, budget: number): { ms: number; reps: number } {
+  let t0 = performance.now();
+  fn();
+  const first = performance.now() - t0;
+  const times: number[] = [];
+  if (first * 2 > budget * 1000) return { ms: first, reps: 1 };
+  const deadline = performance.now() + budget * 1000;
+  while (times.length < 5 && (times.length === 0 || performance.now() < deadline)) {
+    t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), reps: times.length };
+}
+
