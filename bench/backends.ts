@@ -12,3 +12,8 @@ export async function backendByName(name: string | undefined): Promise<Backend> 
   if (name === "js") return new JsBackend();
   throw new Error(`unknown backend ${JSON.stringify(name)}: expected one of ${backendNames.join(", ")}`);
 }
+
+/** The backends this machine can run, by name. */
+export async function availableBackends(): Promise<string[]> {
+  return [...backendNames];
+}
