@@ -15,3 +15,6 @@ export { type Tensor, type TensorLike, type Floats, RnnkitError, tensor } from "
 export { gateOrder, type CellType } from "./gates.js";
 export { defaults } from "./defaults.js";
 export { kerasToTorch, torchToKeras, type KerasRecurrentWeights, type KerasCell } from "./io/keras.js";
+export {
+  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, type SafetensorsFile,
+} from "./io/safetensors.js";

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { LSTM } from "../layers/layers.js";
+import { RnnkitError } from "../tensor.js";
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from "./safetensors.js";
+
+function header(bytes: Uint8Array): Record<string, unknown> {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8"));
+}
+
+function withHeader(h: unknown, body: Uint8Array): Uint8Array {
+  const json = Buffer.from(JSON.stringify(h));
+  const out = new Uint8Array(8 + json.length + body.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(body, 8 + json.length);
+  return out;
+}
+
+test("a model's state dict round-trips through a .safetensors file, with metadata", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
+  const a = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 1 });
+  const path = join(dir, "model.safetensors");
+  saveSafetensors(path, a.stateDict(), { format: "pt", config: JSON.stringify({ cell: "lstm" }) });
+  assert.deepEqual(readdirSync(dir), ["model.safetensors"], "no temp file is left behind");
+  const f = loadSafetensors(path);
+  assert.equal(f.metadata.format, "pt");
+  const b = new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, seed: 2 });
+  b.loadStateDict(f.tensors);
+  assert.deepEqual(b.stateDict(), a.stateDict());
+  const bytes = readFileSync(path);
+  const h = header(bytes);
+  assert.deepEqual((h.weight_ih_l0 as { shape: number[] }).shape, [16, 3]);
+  assert.equal((8 + Number(bytes.readBigUInt64LE(0))) % 8, 0, "data starts 8-byte aligned");
+});
+
+test("an atomic save never leaves a half-written file where a good one was", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
+  const path = join(dir, "m.safetensors");
+  saveSafetensors(path, { w: { shape: [2], data: [1, 2] } });
+  const good = readFileSync(path);
+  assert.throws(() => saveSafetensors(path, { w: { shape: [3], data: [1, 2] } }), RnnkitError);
+  assert.deepEqual(readFileSync(path), good);
+  assert.equal(readdirSync(dir).length, 1);
+});
+
+test("F64 tensors are read and converted to float32", () => {
+  const body = new Uint8Array(16);
+  new DataView(body.buffer).setFloat64(0, 0.5, true);
+  new DataView(body.buffer).setFloat64(8, -3, true);
+  const f = decodeSafetensors(withHeader({ x: { dtype: "F64", shape: [2], data_offsets: [0, 16] } }, body));
+  assert.deepEqual(Array.from(f.tensors.x.data), [0.5, -3]);
+});
+
+test("every header claim is checked before allocating", () => {
+  const ok = encodeSafetensors({ w: { shape: [2, 2], data: [1, 2, 3, 4] } });
+  const body = ok.subarray(8 + Number(Buffer.from(ok).readBigUInt64LE(0)));
+  const cases: [Uint8Array, RegExp][] = [
+    [new Uint8Array(3), /at least 8 bytes/],
+    [(() => { const b = Uint8Array.from(ok); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /claims/],
+    [withHeader({ w: { dtype: "I8", shape: [2, 2], data_offsets: [0, 16] } }, body), /dtype "I8"/],
+    [withHeader({ w: { dtype: "F32", shape: [2, -2], data_offsets: [0, 16] } }, body), /shape/],
+    [withHeader({ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } }, body), /needs 16 bytes/],
+    [withHeader({ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 160] } }, body), /past the end/],
+    [withHeader({ w: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, body.subarray(0, 8)), /holes or overlaps/],
+    [withHeader({ w: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, body), /cover 4 bytes/],
+    [withHeader({ __metadata__: { a: 1 } }, new Uint8Array(0)), /__metadata__.a/],
+    [withHeader([1, 2], new Uint8Array(0)), /not a JSON object/],
+  ];
+  for (const [bytes, msg] of cases) assert.throws(() => decodeSafetensors(bytes, "m.safetensors"), (e: unknown) => e instanceof RnnkitError && msg.test(e.message) && e.message.startsWith("m.safetensors: not a valid safetensors file"));
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
+  writeFileSync(join(dir, "x.safetensors"), "hello, I am not a model");
+  assert.throws(() => loadSafetensors(join(dir, "x.safetensors")), /not a valid safetensors file/);
+  assert.throws(() => loadSafetensors(join(dir, "missing.safetensors")), /cannot read/);
+  assert.equal(existsSync(join(dir, "missing.safetensors")), false);
+});
