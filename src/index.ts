@@ -18,3 +18,5 @@ export { kerasToTorch, torchToKeras, type KerasRecurrentWeights, type KerasCell 
 export {
   saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, type SafetensorsFile,
 } from "./io/safetensors.js";
+export { Tokenizer, SPECIALS, PAD, UNK, BOS, EOS, type TokenizerJSON, type BuildOptions } from "./data/tokenizer.js";
+export { Scaler, type ScalerJSON } from "./data/scaler.js";
