@@ -20,3 +20,5 @@ export {
 } from "./io/safetensors.js";
 export { Tokenizer, SPECIALS, PAD, UNK, BOS, EOS, type TokenizerJSON, type BuildOptions } from "./data/tokenizer.js";
 export { Scaler, type ScalerJSON } from "./data/scaler.js";
+export { Linear, type LinearOptions } from "./layers/linear.js";
+export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";

@@ -29,9 +29,10 @@ import { defaults } from "../defaults.js";
 import { type CellType, gatesOf } from "../gates.js";
 import { Rng } from "../rng.js";
 import {
-  type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkTensor, describe, formatShape, sizeOf,
+  type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkTensor, describe, sizeOf,
 } from "../tensor.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
+import { loadInto } from "./params.js";
 
 export interface RecurrentOptions {
   /** X: features of each input step. */
@@ -242,46 +243,7 @@ export class Recurrent implements Module {
   }
 
   loadStateDict(dict: Record<string, WeightLike>): void {
-    const where = `${this.where}.loadStateDict`;
-    if (dict === null || typeof dict !== "object") {
-      throw new RnnkitError(`${where}: expected an object of weights by name, got ${describe(dict)}`);
-    }
-    const expected = new Map(this.params.map((p) => [p.name, p]));
-    const missing = this.params.filter((p) => !(p.name in dict)).map((p) => p.name);
-    const extra = Object.keys(dict).filter((n) => !expected.has(n));
-    if (missing.length || extra.length) {
-      const parts: string[] = [];
-      if (missing.length) parts.push(`missing ${missing.join(", ")}`);
-      if (extra.length) parts.push(`unexpected ${extra.join(", ")}`);
-      throw new RnnkitError(`${where}: expected exactly [${[...expected.keys()].join(", ")}]; ${parts.join("; ")}`);
-    }
-    // Check everything before changing anything: a failed load leaves the model as it was.
-    const checked: [Parameter, ArrayLike<number>][] = [];
-    for (const p of this.params) {
-      const w = dict[p.name];
-      let data: ArrayLike<number>;
-      if (w !== null && typeof w === "object" && "shape" in w && "data" in w && !ArrayBuffer.isView(w)) {
-        const t = w as { shape: readonly number[]; data: ArrayLike<number> };
-        if (!Array.isArray(t.shape) || t.shape.length !== p.value.shape.length || t.shape.some((d, i) => d !== p.value.shape[i])) {
-          throw new RnnkitError(`${where}: ${p.name}: expected shape ${formatShape(p.value.shape)}, got ${Array.isArray(t.shape) ? formatShape(t.shape) : describe(t.shape)}`);
-        }
-        data = t.data;
-      } else {
-        data = w as ArrayLike<number>;
-      }
-      if (data === null || typeof data !== "object" || typeof data.length !== "number") {
-        throw new RnnkitError(`${where}: ${p.name}: expected numbers of shape ${formatShape(p.value.shape)}, got ${describe(data)}`);
-      }
-      if (data.length !== p.value.data.length) {
-        throw new RnnkitError(`${where}: ${p.name}: expected ${p.value.data.length} numbers (shape ${formatShape(p.value.shape)}), got ${data.length}`);
-      }
-      checkFinite(where, p.name, data, p.value.shape);
-      checked.push([p, data]);
-    }
-    for (const [p, data] of checked) {
-      const v = p.value.data;
-      for (let i = 0; i < v.length; i++) v[i] = data[i];
-    }
+    loadInto(`${this.where}.loadStateDict`, this.params, dict);
   }
 
   // ---------------------------------------------------------------- forward
