@@ -16,4 +16,8 @@ export const defaults = {
   seed: 42,
   /** Check inputs and upstream gradients for NaN/Inf (a linear scan, cheap next to the matmuls). */
   checkFinite: true,
+  /** Linear learning-rate warm-up steps of the schedules. */
+  warmupSteps: 0,
+  /** Global gradient-norm clipping of the trainer (on by default: exploding gradients are the classic RNN failure). */
+  clipNorm: 5,
 } as const;

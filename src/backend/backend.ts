@@ -150,4 +150,54 @@ export interface Backend {
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
     drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
   ): void;
+
+  // ---- losses, optimizers and elementwise helpers (src/train/*) ----
+
+  /**
+   * Softmax cross-entropy over `rows` rows of V logits with integer targets. Rows whose target is
+   * `ignoreIndex` count nothing and get a zero gradient. Writes dLogits = scale * (softmax - onehot)
+   * (it may alias `logits`) and returns the summed loss -log softmax(logits)[target] of the counted
+   * rows, computed stably (max subtracted).
+   */
+  softmaxCrossEntropy(
+    rows: number, V: number, logits: Floats, lOff: number, targets: Int32Array, tOff: number,
+    ignoreIndex: number, scale: number, dLogits: Floats, dOff: number,
+  ): number;
+  /** out[r, :] = softmax(x[r, :] / temperature) for r < rows (out may alias x). */
+  softmax(rows: number, V: number, temperature: number, x: Floats, xOff: number, out: Floats, oOff: number): void;
+  /**
+   * Squared error: returns sum w_i (p_i - t_i)^2 and writes grad_i = scale * 2 w_i (p_i - t_i);
+   * w = null means all weights 1 (w is a 0/1 mask or per-element weights).
+   */
+  mse(n: number, p: Floats, pOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number;
+  /**
+   * Binary cross-entropy with logits, stably: returns sum w_i (max(x,0) - x t + log(1 + exp(-|x|)))
+   * and writes grad_i = scale * w_i (sigmoid(x_i) - t_i).
+   */
+  bceWithLogits(n: number, x: Floats, xOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number;
+  /** sum of a_i^2 (in float64), for global-norm clipping. */
+  sumSquares(n: number, a: Floats, aOff: number): number;
+  /** a *= alpha. */
+  scale(n: number, alpha: number, a: Floats, aOff: number): void;
+  /** out = a * b elementwise (out may alias a or b). */
+  mul(n: number, a: Floats, aOff: number, b: Floats, bOff: number, out: Floats, oOff: number): void;
+
+  /**
+   * SGD (PyTorch semantics): g' = g + wd p; with momentum, buf = first ? g' : m buf + g', and the
+   * step direction is nesterov ? g' + m buf : buf; p -= lr * direction.
+   */
+  sgdStep(n: number, p: Floats, g: Floats, buf: Floats, lr: number, momentum: number, nesterov: boolean, weightDecay: number, first: boolean): void;
+  /**
+   * Adam / AdamW (PyTorch semantics; Kingma & Ba 2015, Loshchilov & Hutter 2019):
+   * decoupled ? p *= 1 - lr wd : g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+   * p -= lr (m / (1 - b1^step)) / (sqrt(v / (1 - b2^step)) + eps).
+   */
+  adamStep(
+    n: number, p: Floats, g: Floats, m: Floats, v: Floats, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, decoupled: boolean, step: number,
+  ): void;
+  /** RMSprop (PyTorch, uncentered, no momentum): g' = g + wd p; s = a s + (1-a) g'^2; p -= lr g' / (sqrt(s) + eps). */
+  rmspropStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, alpha: number, eps: number, weightDecay: number): void;
+  /** Adagrad (PyTorch): g' = g + wd p; s += g'^2; p -= lr g' / (sqrt(s) + eps). */
+  adagradStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, eps: number, weightDecay: number): void;
 }

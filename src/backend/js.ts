@@ -281,4 +281,123 @@ export class JsBackend implements Backend {
       }
     }
   }
+
+  softmaxCrossEntropy(
+    rows: number, V: number, logits: Floats, lOff: number, targets: Int32Array, tOff: number,
+    ignoreIndex: number, scale: number, dLogits: Floats, dOff: number,
+  ): number {
+    let loss = 0;
+    for (let r = 0; r < rows; r++) {
+      const l0 = lOff + r * V, d0 = dOff + r * V;
+      const t = targets[tOff + r];
+      if (t === ignoreIndex) {
+        for (let v = 0; v < V; v++) dLogits[d0 + v] = 0;
+        continue;
+      }
+      let mx = -Infinity;
+      for (let v = 0; v < V; v++) if (logits[l0 + v] > mx) mx = logits[l0 + v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logits[l0 + v] - mx);
+      const logZ = mx + Math.log(sum);
+      loss += logZ - logits[l0 + t];
+      for (let v = 0; v < V; v++) dLogits[d0 + v] = scale * Math.exp(logits[l0 + v] - logZ);
+      dLogits[d0 + t] -= scale;
+    }
+    return loss;
+  }
+
+  softmax(rows: number, V: number, temperature: number, x: Floats, xOff: number, out: Floats, oOff: number): void {
+    for (let r = 0; r < rows; r++) {
+      const x0 = xOff + r * V, o0 = oOff + r * V;
+      let mx = -Infinity;
+      for (let v = 0; v < V; v++) if (x[x0 + v] > mx) mx = x[x0 + v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp((x[x0 + v] - mx) / temperature);
+        out[o0 + v] = e;
+        sum += e;
+      }
+      for (let v = 0; v < V; v++) out[o0 + v] /= sum;
+    }
+  }
+
+  mse(n: number, p: Floats, pOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number {
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[wOff + i] : 1;
+      const d = p[pOff + i] - t[tOff + i];
+      loss += wi * d * d;
+      grad[gOff + i] = scale * 2 * wi * d;
+    }
+    return loss;
+  }
+
+  bceWithLogits(n: number, x: Floats, xOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number {
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[wOff + i] : 1;
+      const xi = x[xOff + i], ti = t[tOff + i];
+      loss += wi * (Math.max(xi, 0) - xi * ti + Math.log1p(Math.exp(-Math.abs(xi))));
+      grad[gOff + i] = scale * wi * (sigmoid(xi) - ti);
+    }
+    return loss;
+  }
+
+  sumSquares(n: number, a: Floats, aOff: number): number {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += a[aOff + i] * a[aOff + i];
+    return s;
+  }
+
+  scale(n: number, alpha: number, a: Floats, aOff: number): void {
+    for (let i = 0; i < n; i++) a[aOff + i] *= alpha;
+  }
+
+  mul(n: number, a: Floats, aOff: number, b: Floats, bOff: number, out: Floats, oOff: number): void {
+    for (let i = 0; i < n; i++) out[oOff + i] = a[aOff + i] * b[bOff + i];
+  }
+
+  sgdStep(n: number, p: Floats, g: Floats, buf: Floats, lr: number, momentum: number, nesterov: boolean, weightDecay: number, first: boolean): void {
+    for (let i = 0; i < n; i++) {
+      let d = g[i] + weightDecay * p[i];
+      if (momentum !== 0) {
+        const b = first ? d : momentum * buf[i] + d;
+        buf[i] = b;
+        d = nesterov ? d + momentum * b : b;
+      }
+      p[i] -= lr * d;
+    }
+  }
+
+  adamStep(
+    n: number, p: Floats, g: Floats, m: Floats, v: Floats, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, decoupled: boolean, step: number,
+  ): void {
+    const bc1 = 1 - Math.pow(beta1, step);
+    const bc2 = 1 - Math.pow(beta2, step);
+    for (let i = 0; i < n; i++) {
+      let gi = g[i];
+      if (decoupled) p[i] *= 1 - lr * weightDecay;
+      else gi += weightDecay * p[i];
+      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
+      const vi = (v[i] = beta2 * v[i] + (1 - beta2) * gi * gi);
+      p[i] -= (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+    }
+  }
+
+  rmspropStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, alpha: number, eps: number, weightDecay: number): void {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i] + weightDecay * p[i];
+      const si = (s[i] = alpha * s[i] + (1 - alpha) * gi * gi);
+      p[i] -= (lr * gi) / (Math.sqrt(si) + eps);
+    }
+  }
+
+  adagradStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, eps: number, weightDecay: number): void {
+    for (let i = 0; i < n; i++) {
+      const gi = g[i] + weightDecay * p[i];
+      const si = (s[i] += gi * gi);
+      p[i] -= (lr * gi) / (Math.sqrt(si) + eps);
+    }
+  }
 }

@@ -1,0 +1,160 @@
+/**
+ * Optimizers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad), global
+ * gradient-norm clipping and learning-rate schedules. The updates are fused backend kernels over
+ * each parameter; the optimizer keeps its state (moments, step) in backend memory and can save and
+ * restore it, so a checkpoint resumes exactly.
+ */
+import type { Backend } from "../backend/backend.js";
+import { defaults } from "../defaults.js";
+import type { Parameter } from "../layers/module.js";
+import { type Floats, RnnkitError, type Tensor, describe } from "../tensor.js";
+
+export type OptimizerName = "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad";
+
+export interface OptimizerOptions {
+  lr?: number;
+  weightDecay?: number;
+  /** SGD */
+  momentum?: number;
+  nesterov?: boolean;
+  /** Adam / AdamW */
+  beta1?: number;
+  beta2?: number;
+  /** Adam / AdamW / RMSprop / Adagrad */
+  eps?: number;
+  /** RMSprop */
+  alpha?: number;
+}
+
+/** PyTorch's defaults per optimizer (lr excepted: defaults.lr). */
+const DEFAULTS: Record<OptimizerName, Required<OptimizerOptions>> = {
+  sgd: { lr: 0.01, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99 },
+  adam: { lr: 1e-3, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99 },
+  adamw: { lr: 1e-3, weightDecay: 0.01, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99 },
+  rmsprop: { lr: 0.01, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99 },
+  adagrad: { lr: 0.01, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999, eps: 1e-10, alpha: 0.99 },
+};
+
+export class Optimizer {
+  readonly name: OptimizerName;
+  readonly options: Required<OptimizerOptions>;
+  /** The learning rate the next step uses (a schedule sets it). */
+  lr: number;
+  /** Steps taken. */
+  step = 0;
+  private readonly params: Parameter[];
+  /** per parameter: the state buffers (momentum / m, v / square sums) */
+  private readonly state: Floats[][];
+
+  constructor(name: OptimizerName, params: Parameter[], opts: OptimizerOptions = {}, private readonly be: Backend) {
+    if (!(name in DEFAULTS)) throw new RnnkitError(`Optimizer: name: expected one of ${Object.keys(DEFAULTS).join(", ")}, got ${describe(name)}`);
+    this.name = name;
+    this.options = { ...DEFAULTS[name], ...stripUndefined(opts) };
+    for (const k of ["lr", "weightDecay", "momentum", "eps", "alpha", "beta1", "beta2"] as const) {
+      const v = this.options[k];
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new RnnkitError(`Optimizer: ${k}: expected a non-negative number, got ${describe(v)}`);
+    }
+    if (this.options.nesterov && this.options.momentum === 0) throw new RnnkitError("Optimizer: nesterov: expected momentum > 0 with Nesterov, got momentum 0");
+    this.lr = this.options.lr;
+    this.params = params;
+    const nState = name === "adam" || name === "adamw" ? 2 : name === "sgd" && this.options.momentum === 0 ? 0 : 1;
+    this.state = params.map((p) => Array.from({ length: nState }, () => be.alloc(p.value.data.length)));
+  }
+
+  /** One update of every parameter from its accumulated gradient. */
+  stepOnce(): void {
+    this.step++;
+    const o = this.options;
+    const be = this.be;
+    this.params.forEach((p, k) => {
+      const n = p.value.data.length, w = p.value.data, g = p.grad.data, s = this.state[k];
+      switch (this.name) {
+        case "sgd":
+          be.sgdStep(n, w, g, s[0] ?? w, this.lr, o.momentum, o.nesterov, o.weightDecay, this.step === 1);
+          break;
+        case "adam":
+        case "adamw":
+          be.adamStep(n, w, g, s[0], s[1], this.lr, o.beta1, o.beta2, o.eps, o.weightDecay, this.name === "adamw", this.step);
+          break;
+        case "rmsprop":
+          be.rmspropStep(n, w, g, s[0], this.lr, o.alpha, o.eps, o.weightDecay);
+          break;
+        case "adagrad":
+          be.adagradStep(n, w, g, s[0], this.lr, o.eps, o.weightDecay);
+          break;
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) this.be.zero(p.grad.data.length, p.grad.data, 0);
+  }
+
+  /** The state to resume from: `{step, lr}` and one tensor per state buffer (`optim.<param>.<k>`). */
+  stateDict(): { step: number; lr: number; tensors: Record<string, Tensor> } {
+    const tensors: Record<string, Tensor> = {};
+    this.params.forEach((p, k) => this.state[k].forEach((s, j) => (tensors[`optim.${p.name}.${j}`] = { shape: [...p.value.shape], data: s.slice() })));
+    return { step: this.step, lr: this.lr, tensors };
+  }
+
+  loadStateDict(d: { step: number; lr: number; tensors: Record<string, { data: ArrayLike<number> }> }): void {
+    const where = "Optimizer.loadStateDict";
+    if (!Number.isInteger(d.step) || d.step < 0) throw new RnnkitError(`${where}: step: expected a non-negative integer, got ${describe(d.step)}`);
+    const want: [Floats, ArrayLike<number>][] = [];
+    this.params.forEach((p, k) => this.state[k].forEach((s, j) => {
+      const name = `optim.${p.name}.${j}`;
+      const t = d.tensors[name];
+      if (!t || t.data.length !== s.length) throw new RnnkitError(`${where}: ${name}: expected ${s.length} numbers, got ${t ? t.data.length : "nothing"}`);
+      want.push([s, t.data]);
+    }));
+    for (const [s, src] of want) for (let i = 0; i < s.length; i++) s[i] = src[i];
+    this.step = d.step;
+    this.lr = d.lr;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Scales all gradients so that their global L2 norm is at most `maxNorm` (PyTorch's
+ * clip_grad_norm_, Pascanu et al. 2013). Returns the norm before clipping; a non-finite norm is
+ * returned as is and nothing is scaled (the trainer's NaN guard handles it).
+ */
+export function clipGradNorm(be: Backend, params: Parameter[], maxNorm: number): number {
+  let ss = 0;
+  for (const p of params) ss += be.sumSquares(p.grad.data.length, p.grad.data, 0);
+  const norm = Math.sqrt(ss);
+  if (Number.isFinite(norm) && norm > maxNorm) {
+    const k = maxNorm / (norm + 1e-6);
+    for (const p of params) be.scale(p.grad.data.length, k, p.grad.data, 0);
+  }
+  return norm;
+}
+
+export type Schedule =
+  | { kind: "constant" }
+  | { kind: "step"; stepSize: number; gamma: number }
+  | { kind: "cosine"; totalSteps: number; minFactor?: number };
+
+/**
+ * The learning-rate factor at `step` (0-based): a linear warm-up over `warmup` steps, then the
+ * schedule: constant, step (x gamma every stepSize steps, StepLR), or cosine annealing to
+ * minFactor over totalSteps (Loshchilov & Hutter 2017, without restarts).
+ */
+export function lrFactor(schedule: Schedule, step: number, warmup: number = defaults.warmupSteps): number {
+  const w = warmup > 0 && step < warmup ? (step + 1) / warmup : 1;
+  const s = Math.max(0, step - warmup);
+  switch (schedule.kind) {
+    case "constant":
+      return w;
+    case "step":
+      return w * Math.pow(schedule.gamma, Math.floor(s / schedule.stepSize));
+    case "cosine": {
+      const min = schedule.minFactor ?? 0;
+      const t = Math.min(1, s / Math.max(1, schedule.totalSteps - warmup));
+      return w * (min + (1 - min) * 0.5 * (1 + Math.cos(Math.PI * t)));
+    }
+  }
+}
