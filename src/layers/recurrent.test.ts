@@ -236,3 +236,29 @@ test("the packed, sorted, batched path equals a naive per-element loop on random
     want.h.forEach((v, i) => assert.ok(Math.abs(got.h.data[i] - v) <= 1e-5 + 1e-4 * Math.abs(v), `${layer.cellType} h[${i}]`));
   }
 });
+
+test("dropout between stacked layers: gradient check with the same masks, inactive in eval mode", () => {
+  const rng = new Rng(21);
+  const make = () => new LSTM({ ...base, numLayers: 3, bidirectional: true, dropout: 0.4 }).train();
+  const x = rand(rng, [4, 2, 3]);
+  const g = rand(rng, [4, 2, 8]);
+  const loss = () => dot(make().forward(x, { lengths: [4, 3] }).output.data, g.data);
+  const layer = make();
+  const out = layer.forward(x, { lengths: [4, 3] });
+  const d = layer.backward({ output: g });
+  for (let i = 0; i < x.data.length; i++) {
+    const keep = x.data[i];
+    x.data[i] = keep + 1e-6;
+    const up = loss();
+    x.data[i] = keep - 1e-6;
+    const down = loss();
+    x.data[i] = keep;
+    const numeric = (up - down) / 2e-6;
+    assert.ok(Math.abs(numeric - d.dx.data[i]) <= 1e-7 + 1e-6 * Math.abs(numeric), `dx[${i}]: ${d.dx.data[i]} vs ${numeric}`);
+  }
+  const evalOut = make().eval().forward(x, { lengths: [4, 3] });
+  const plain = new LSTM({ ...base, numLayers: 3, bidirectional: true }).forward(x, { lengths: [4, 3] });
+  assert.deepEqual(Array.from(evalOut.output.data), Array.from(plain.output.data), "eval mode is dropout-free");
+  assert.notDeepEqual(Array.from(out.output.data), Array.from(plain.output.data), "training mode drops");
+  assert.throws(() => new LSTM({ ...base, dropout: 1 }), /dropout/);
+});

@@ -51,6 +51,8 @@ export interface RecurrentOptions {
   seed?: number;
   /** Check inputs for NaN/Inf (default true). */
   checkFinite?: boolean;
+  /** Dropout on the outputs of every layer but the last, in training mode (PyTorch `dropout`). */
+  dropout?: number;
 }
 
 export interface ForwardOptions {
@@ -146,6 +148,12 @@ export class Recurrent implements Module {
   readonly backend: Backend;
   /** GRU only: reset gate after (PyTorch) or before (Cho et al. 2014) the recurrent matmul. */
   readonly resetAfter: boolean;
+  /** Dropout probability between stacked layers (applied only while `training`). */
+  readonly dropout: number;
+  /** Training mode: dropout is active. `train()` / `eval()` switch it. */
+  training = false;
+  private readonly dropRng: Rng;
+  private dropMasks: (Floats | null)[] = [];
   protected readonly where: string;
   private readonly cell: StepCell;
   private readonly D: number;
@@ -185,6 +193,10 @@ export class Recurrent implements Module {
       throw new RnnkitError(`${where}: resetAfter: only a GRU has a reset gate, got resetAfter for ${cellType}`);
     }
     this.checkNumbers = bool("checkFinite", opts.checkFinite, defaults.checkFinite);
+    const p = opts.dropout ?? 0;
+    if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(p)}`);
+    this.dropout = p;
+    this.dropRng = new Rng((opts.seed ?? defaults.seed) ^ 0x5eed);
     this.backend = opts.backend ?? getBackend();
     this.ws = new Workspace(this.backend);
     this.D = this.bidirectional ? 2 : 1;
@@ -230,6 +242,16 @@ export class Recurrent implements Module {
 
   parameters(): Parameter[] {
     return this.params.slice();
+  }
+
+  /** Training mode on (dropout active) or off. */
+  train(on = true): this {
+    this.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
   }
 
   zeroGrad(): void {
@@ -326,6 +348,17 @@ export class Recurrent implements Module {
         this.runs.push(run);
       }
       layerIn = layerOut ?? this.runs[l * D].h;
+      this.dropMasks[l] = null;
+      if (this.training && this.dropout > 0 && l < L - 1) {
+        // inverted dropout: keep with probability 1-p, scaled by 1/(1-p)
+        const mask = ws.get(`mask${l}`, N * D * H);
+        const keep = 1 / (1 - this.dropout);
+        for (let i = 0; i < N * D * H; i++) mask[i] = this.dropRng.next() < this.dropout ? 0 : keep;
+        const dropped = ws.get(`dropped${l}`, N * D * H);
+        be.mul(N * D * H, layerIn, 0, mask, 0, dropped, 0);
+        layerIn = dropped;
+        this.dropMasks[l] = mask;
+      }
     }
 
     const out = ws.get("output", T * B * D * H);
@@ -426,6 +459,8 @@ export class Recurrent implements Module {
         if (cell.hasCellState) be.scatterRows(B, H, plan.perm, 0, dc0s, 0, H, dc0, sOff, H, false);
       }
       dOut = dIn;
+      const mask = l > 0 ? this.dropMasks[l - 1] : null;
+      if (mask) be.mul(N * D * H, dOut, 0, mask, 0, dOut, 0);
     }
 
     const dx = ws.get("dx", T * B * X);
