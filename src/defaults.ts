@@ -20,4 +20,6 @@ export const defaults = {
   warmupSteps: 0,
   /** Global gradient-norm clipping of the trainer (on by default: exploding gradients are the classic RNN failure). */
   clipNorm: 5,
+  /** Embedding size of token models. */
+  embeddingDim: 64,
 } as const;

@@ -1,0 +1,79 @@
+/**
+ * Gradient checks of whole models (float64): every task shape, every pooling, bidirectional,
+ * conditioned generation; padding never matters.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { JsBackend } from "../backend/js.js";
+import { Rng } from "../rng.js";
+import { type Batch, type ModelConfig, SequenceModel } from "./model.js";
+
+const f64 = new JsBackend({ dtype: "float64" });
+
+function checkModel(cfg: ModelConfig, batch: Batch): void {
+  const model = new SequenceModel(cfg, { backend: f64 });
+  const loss = () => model.loss(batch, model.forward(batch).logits).loss;
+  model.zeroGrad();
+  model.lossAndBackward(batch);
+  let n = 0;
+  for (const p of model.parameters()) {
+    // every element of small parameters, a spread sample of large ones
+    const step = Math.max(1, Math.floor(p.value.data.length / 40));
+    for (let i = 0; i < p.value.data.length; i += step) {
+      const keep = p.value.data[i];
+      p.value.data[i] = keep + 1e-6;
+      const up = loss();
+      p.value.data[i] = keep - 1e-6;
+      const down = loss();
+      p.value.data[i] = keep;
+      const numeric = (up - down) / 2e-6;
+      assert.ok(Math.abs(numeric - p.grad.data[i]) <= 1e-7 + 1e-5 * Math.abs(numeric), `${cfg.task}/${cfg.pooling}: ${p.name}[${i}]: ${p.grad.data[i]} vs ${numeric}`);
+      n++;
+    }
+  }
+  assert.ok(n > 20);
+}
+
+const rng = new Rng(8);
+const T = 5, B = 3;
+const lengths = [5, 2, 4];
+const tokens = Array.from({ length: T * B }, () => 1 + Math.floor(rng.next() * 9));
+const inputs = Array.from({ length: T * B * 2 }, () => rng.uniform(-1, 1));
+
+test("gradient check: character language model (many-to-many)", () => {
+  checkModel({ task: "lm", cell: "lstm", vocabSize: 10, embeddingDim: 4, hiddenSize: 5, numLayers: 2, outputSize: 10 },
+    { T, B, lengths, tokens, targets: tokens.map((v) => (v + 1) % 10) });
+});
+
+test("gradient check: tagger, bidirectional GRU", () => {
+  checkModel({ task: "tag", cell: "gru", vocabSize: 10, embeddingDim: 3, hiddenSize: 4, bidirectional: true, outputSize: 3 },
+    { T, B, lengths, tokens, targets: tokens.map((v) => v % 3) });
+});
+
+for (const pooling of ["last", "mean", "max"] as const) {
+  test(`gradient check: classifier (many-to-one), pooling ${pooling}, bidirectional`, () => {
+    checkModel({ task: "classify", cell: "lstm", vocabSize: 10, embeddingDim: 3, hiddenSize: 4, bidirectional: true, pooling, outputSize: 3 },
+      { T, B, lengths, tokens, targets: [0, 2, 1] });
+  });
+}
+
+test("gradient check: regression on numbers (forecasting)", () => {
+  checkModel({ task: "regress", cell: "rnn", inputSize: 2, hiddenSize: 4, numLayers: 2, outputSize: 1 },
+    { T, B, lengths, inputs, targets: [0.5, -0.2, 0.1] });
+});
+
+test("gradient check: conditioned generation (one-to-many)", () => {
+  checkModel({ task: "lm", cell: "gru", vocabSize: 10, embeddingDim: 3, hiddenSize: 4, numLayers: 2, conditionSize: 2, outputSize: 10 },
+    { T, B, lengths, tokens, targets: tokens, condition: [0.5, -1, 0.2, 0.3, -0.7, 0.9] });
+});
+
+test("padding never matters: changing tokens past a length changes nothing", () => {
+  const model = new SequenceModel({ task: "classify", cell: "lstm", vocabSize: 10, hiddenSize: 4, outputSize: 2, pooling: "mean" }, { backend: f64 });
+  const a = model.forward({ T, B, lengths, tokens }).logits.data.slice();
+  const other = tokens.slice();
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lengths[b]) other[t * B + b] = 7;
+  const c = model.forward({ T, B, lengths, tokens: other }).logits.data;
+  assert.deepEqual(Array.from(c), Array.from(a));
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 5, hiddenSize: 3, outputSize: 5, bidirectional: true }), /cannot be bidirectional/);
+  assert.throws(() => new SequenceModel({ task: "classify", cell: "lstm", hiddenSize: 3, outputSize: 5 }), /exactly one of vocabSize/);
+});
