@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { JsBackend } from "../backend/js.js";
+import { SequenceModel } from "../models/model.js";
+import { Rng } from "../rng.js";
+import { Stream, generateIds, sample } from "./sample.js";
+
+test("sampling: greedy, temperature frequencies, top-k, top-p, exclusions", () => {
+  const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.2)];
+  const rng = new Rng(1);
+  assert.equal(sample(logits, { temperature: 0 }, rng), 0);
+  assert.equal(sample(logits, { temperature: 0 }, rng, [0]), 1);
+  const counts = [0, 0, 0];
+  const n = 20000;
+  for (let i = 0; i < n; i++) counts[sample(logits, {}, rng)]++;
+  [0.5, 0.3, 0.2].forEach((p, i) => assert.ok(Math.abs(counts[i] / n - p) < 0.015, `id ${i}: ${counts[i] / n} vs ${p}`));
+  for (let i = 0; i < 200; i++) assert.equal(sample(logits, { topK: 1 }, rng), 0);
+  for (let i = 0; i < 200; i++) assert.ok(sample(logits, { topP: 0.7 }, rng) < 2, "top-p 0.7 keeps {0.5, 0.3}");
+  for (let i = 0; i < 200; i++) assert.equal(sample(logits, { topP: 0.4 }, rng), 0);
+  const cold = [0, 0, 0];
+  for (let i = 0; i < 2000; i++) cold[sample(logits, { temperature: 0.1 }, rng)]++;
+  assert.ok(cold[0] > 1950, "a low temperature concentrates on the mode");
+  assert.throws(() => sample(logits, { topP: 0 }, rng), /topP/);
+  assert.throws(() => sample(logits, { temperature: -1 }, rng), /temperature/);
+});
+
+test("a stream fed one step at a time equals one forward over the whole sequence", () => {
+  const be = new JsBackend({ dtype: "float64" });
+  const model = new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 7, embeddingDim: 3, hiddenSize: 5, numLayers: 2, outputSize: 7 }, { backend: be });
+  const ids = [2, 5, 1, 6, 3];
+  const full = model.forward({ T: 5, B: 1, lengths: [5], tokens: ids }).logits.data;
+  const s = new Stream(model);
+  ids.forEach((id, t) => {
+    const step = s.feed([id]).data;
+    for (let v = 0; v < 7; v++) assert.ok(Math.abs(step[v] - full[t * 7 + v]) < 1e-12);
+  });
+  const a = generateIds(model, [2], 20, { seed: 3 });
+  const b = generateIds(model, [2], 20, { seed: 3 });
+  assert.deepEqual(a, b, "the same seed gives the same text");
+  assert.equal(a.length, 20);
+  assert.ok(!a.includes(0), "<pad> is never generated");
+});
