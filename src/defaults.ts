@@ -22,4 +22,9 @@ export const defaults = {
   clipNorm: 5,
   /** Embedding size of token models. */
   embeddingDim: 64,
+  /** Trainer: epochs, mini-batch size, truncated-BPTT chunk length, optimizer. */
+  epochs: 10,
+  batchSize: 32,
+  seqLen: 100,
+  optimizer: "adam" as "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad",
 } as const;

@@ -70,12 +70,17 @@ export function checkTensor(
   return tt;
 }
 
+/** A NaN or an infinity where finite numbers were expected (the trainer's NaN guard catches it). */
+export class NonFiniteError extends RnnkitError {
+  override name = "NonFiniteError";
+}
+
 /** Throws when `data` holds a NaN or an infinity (a linear scan: cheap next to any matmul). */
 export function checkFinite(where: string, arg: string, data: ArrayLike<number>, shape: readonly number[]): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     if (!Number.isFinite(v)) {
-      throw new RnnkitError(
+      throw new NonFiniteError(
         `${where}: ${arg}: expected finite numbers, got ${v} at ${formatIndex(i, shape)} (flat index ${i})`,
       );
     }

@@ -11,7 +11,7 @@
  */
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
-import { type Floats, RnnkitError, type Tensor, type TensorLike, describe, sizeOf } from "../tensor.js";
+import { type Floats, NonFiniteError, RnnkitError, type Tensor, type TensorLike, describe, sizeOf } from "../tensor.js";
 
 export type Reduction = "mean" | "sum";
 
@@ -117,5 +117,5 @@ export function bceWithLogits(logits: TensorLike, target: ArrayLike<number>, opt
 }
 
 function checkLoss(where: string, v: number): void {
-  if (!Number.isFinite(v)) throw new RnnkitError(`${where}: the loss is ${v}: expected a finite number (are the predictions finite?)`);
+  if (!Number.isFinite(v)) throw new NonFiniteError(`${where}: the loss is ${v}: expected a finite number (are the predictions finite?)`);
 }

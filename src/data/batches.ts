@@ -1,0 +1,105 @@
+/**
+ * From examples to padded, time-major batches with lengths (padding is never fed as data: the
+ * layers see the lengths), with bucketing by length so that a batch wastes little on padding,
+ * and the stream layout of truncated BPTT for long texts.
+ */
+import type { Batch } from "../models/model.js";
+import { Rng } from "../rng.js";
+import { RnnkitError } from "../tensor.js";
+
+/** One sequence example. `tokens` or `inputs` ([T][X] numbers); `target`: a label / values, or one label per step. */
+export interface Example {
+  tokens?: ArrayLike<number>;
+  inputs?: readonly (readonly number[])[];
+  target: number | readonly number[];
+  condition?: readonly number[];
+}
+
+function lengthOf(e: Example): number {
+  return e.tokens ? e.tokens.length : e.inputs ? e.inputs.length : 0;
+}
+
+/** Pads a list of examples into one batch. `perStep`: the target is one label per step. */
+export function padBatch(examples: readonly Example[], perStep: boolean): Batch {
+  const B = examples.length;
+  const lengths = examples.map(lengthOf);
+  lengths.forEach((len, b) => {
+    if (len < 1) throw new RnnkitError(`padBatch: example ${b}: expected at least one step, got an empty sequence`);
+  });
+  const T = Math.max(...lengths);
+  const batch: Batch = { T, B, lengths };
+  if (examples[0].tokens) {
+    const tokens = new Int32Array(T * B);
+    examples.forEach((e, b) => {
+      for (let t = 0; t < lengths[b]; t++) tokens[t * B + b] = e.tokens![t];
+    });
+    batch.tokens = tokens;
+  } else {
+    const X = examples[0].inputs![0].length;
+    const inputs = new Float32Array(T * B * X);
+    examples.forEach((e, b) => {
+      for (let t = 0; t < lengths[b]; t++) for (let k = 0; k < X; k++) inputs[(t * B + b) * X + k] = e.inputs![t][k];
+    });
+    batch.inputs = inputs;
+  }
+  if (perStep) {
+    const targets = new Int32Array(T * B);
+    examples.forEach((e, b) => {
+      const tg = e.target as readonly number[];
+      for (let t = 0; t < lengths[b]; t++) targets[t * B + b] = tg[t];
+    });
+    batch.targets = targets;
+  } else {
+    batch.targets = examples.flatMap((e) => (typeof e.target === "number" ? [e.target] : [...e.target]));
+  }
+  if (examples[0].condition) batch.condition = examples.flatMap((e) => [...e.condition!]);
+  return batch;
+}
+
+/**
+ * The batches of one epoch: examples sorted into buckets of similar length, cut into batches,
+ * and the batches shuffled (seeded: the same seed and epoch give the same order).
+ */
+export function bucketBatches(examples: readonly Example[], batchSize: number, perStep: boolean, seed: number, shuffle = true): Batch[] {
+  const rng = new Rng(seed);
+  const order = examples.map((_, i) => i);
+  if (shuffle) shuffleInPlace(order, rng);
+  // buckets of 50 batches: sort by length inside each, so lengths in a batch are close but the
+  // composition still changes from epoch to epoch
+  const bucket = batchSize * 50;
+  const batches: Batch[] = [];
+  for (let s = 0; s < order.length; s += bucket) {
+    const chunk = order.slice(s, s + bucket).sort((a, b) => lengthOf(examples[a]) - lengthOf(examples[b]));
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(padBatch(chunk.slice(i, i + batchSize).map((k) => examples[k]), perStep));
+  }
+  if (shuffle) shuffleInPlace(batches, rng);
+  return batches;
+}
+
+export function shuffleInPlace<T>(a: T[], rng: Rng): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+}
+
+/**
+ * Truncated BPTT over a long token stream (Williams & Peng 1990; the layout of Zaremba et al.
+ * 2014): the stream is cut into B parallel rows, and chunk k holds steps [k*T, (k+1)*T) of every
+ * row, with the next token as target; the state is carried from chunk to chunk.
+ */
+export function streamChunks(ids: ArrayLike<number>, B: number, T: number): Batch[] {
+  const rowLen = Math.floor((ids.length - 1) / B);
+  if (rowLen < 1) throw new RnnkitError(`streamChunks: expected a text of more than ${B} tokens for ${B} parallel rows, got ${ids.length}`);
+  const chunks: Batch[] = [];
+  for (let s = 0; s < rowLen; s += T) {
+    const len = Math.min(T, rowLen - s);
+    const tokens = new Int32Array(len * B), targets = new Int32Array(len * B);
+    for (let t = 0; t < len; t++) for (let b = 0; b < B; b++) {
+      tokens[t * B + b] = ids[b * rowLen + s + t];
+      targets[t * B + b] = ids[b * rowLen + s + t + 1];
+    }
+    chunks.push({ T: len, B, lengths: new Array<number>(B).fill(len), tokens, targets });
+  }
+  return chunks;
+}
