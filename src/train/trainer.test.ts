@@ -19,10 +19,10 @@ function contains3(n: number, seed: number): Example[] {
 
 const cfg = { task: "classify" as const, cell: "lstm" as const, vocabSize: 8, embeddingDim: 8, hiddenSize: 16, outputSize: 2, seed: 5 };
 
-test("a classifier learns a task that needs memory, and validation is reported each epoch", () => {
+test("a classifier learns a task that needs memory, and validation is reported each epoch", async () => {
   const model = new SequenceModel(cfg);
   const reports: number[] = [];
-  const r = fit(model, { kind: "examples", train: contains3(600, 1), val: contains3(200, 2) }, {
+  const r = await fit(model, { kind: "examples", train: contains3(600, 1), val: contains3(200, 2) }, {
     epochs: 8, batchSize: 16, optimizerOptions: { lr: 0.01 }, onEpoch: (e) => void reports.push(e.val!.accuracy!),
   });
   assert.equal(r.stoppedBy, "epochs");
@@ -32,23 +32,23 @@ test("a classifier learns a task that needs memory, and validation is reported e
   assert.ok(m.accuracy! > 0.9);
 });
 
-test("the same seed gives the same run; a resumed run equals an uninterrupted one", () => {
+test("the same seed gives the same run; a resumed run equals an uninterrupted one", async () => {
   const data = { kind: "examples" as const, train: contains3(100, 4) };
   const opts = { batchSize: 8, optimizerOptions: { lr: 0.01 } };
   const a = new SequenceModel(cfg), b = new SequenceModel(cfg), c = new SequenceModel(cfg);
-  fit(a, data, { ...opts, epochs: 3 });
-  fit(b, data, { ...opts, epochs: 3 });
+  await fit(a, data, { ...opts, epochs: 3 });
+  await fit(b, data, { ...opts, epochs: 3 });
   assert.deepEqual(a.stateDict(), b.stateDict());
-  const first = fit(c, data, { ...opts, epochs: 2 });
-  fit(c, data, { ...opts, epochs: 3, resume: { epoch: 2, optimizer: first.optimizer.stateDict() } });
+  const first = await fit(c, data, { ...opts, epochs: 2 });
+  await fit(c, data, { ...opts, epochs: 3, resume: { epoch: 2, optimizer: first.optimizer.stateDict() } });
   assert.deepEqual(c.stateDict(), a.stateDict());
 });
 
-test("NaN guard: stops with a clear message and does not checkpoint the bad state", () => {
+test("NaN guard: stops with a clear message and does not checkpoint the bad state", async () => {
   const model = new SequenceModel(cfg);
   let checkpoints = 0;
   let batches = 0;
-  const r = fit(model, { kind: "examples", train: contains3(64, 5) }, {
+  const r = await fit(model, { kind: "examples", train: contains3(64, 5) }, {
     epochs: 3, batchSize: 8,
     onCheckpoint: () => void checkpoints++,
     onProgress: (p) => {
@@ -62,30 +62,30 @@ test("NaN guard: stops with a clear message and does not checkpoint the bad stat
   assert.equal(batches, 3);
 });
 
-test("Ctrl-C (an abort signal) and the time budget stop cleanly with a checkpoint; early stopping", () => {
+test("Ctrl-C (an abort signal) and the time budget stop cleanly with a checkpoint; early stopping", async () => {
   const ac = new AbortController();
   const reasons: string[] = [];
-  const r = fit(new SequenceModel(cfg), { kind: "examples", train: contains3(64, 6) }, {
+  const r = await fit(new SequenceModel(cfg), { kind: "examples", train: contains3(64, 6) }, {
     epochs: 5, batchSize: 8, signal: ac.signal,
     onProgress: (p) => { if (p.batch === 2) ac.abort(); },
     onCheckpoint: (i) => void reasons.push(i.reason),
   });
   assert.equal(r.stoppedBy, "signal");
   assert.deepEqual(reasons, ["stop"]);
-  const t = fit(new SequenceModel(cfg), { kind: "examples", train: contains3(64, 6) }, { epochs: 1000, batchSize: 8, timeBudget: 0.2 });
+  const t = await fit(new SequenceModel(cfg), { kind: "examples", train: contains3(64, 6) }, { epochs: 1000, batchSize: 8, timeBudget: 0.2 });
   assert.equal(t.stoppedBy, "time");
-  const e = fit(new SequenceModel(cfg), { kind: "examples", train: contains3(32, 7), val: contains3(32, 8) }, {
+  const e = await fit(new SequenceModel(cfg), { kind: "examples", train: contains3(32, 7), val: contains3(32, 8) }, {
     epochs: 50, batchSize: 8, patience: 2, optimizerOptions: { lr: 0 },
   });
   assert.equal(e.stoppedBy, "early-stopping");
   assert.equal(e.epochs.length, 3);
 });
 
-test("truncated BPTT on a stream: a character model learns a periodic text", () => {
+test("truncated BPTT on a stream: a character model learns a periodic text", async () => {
   const text = "abcdefg".repeat(120);
   const ids = Array.from(text, (ch) => 4 + ch.charCodeAt(0) - 97);
   const model = new SequenceModel({ task: "lm", cell: "gru", vocabSize: 12, embeddingDim: 8, hiddenSize: 24, outputSize: 12, seed: 2 });
-  const r = fit(model, { kind: "stream", train: ids, val: ids.slice(0, 200) }, { epochs: 6, batchSize: 4, seqLen: 20, optimizerOptions: { lr: 0.02 } });
+  const r = await fit(model, { kind: "stream", train: ids, val: ids.slice(0, 200) }, { epochs: 6, batchSize: 4, seqLen: 20, optimizerOptions: { lr: 0.02 } });
   const last = r.epochs[r.epochs.length - 1];
   assert.ok(last.val!.bpc! < 0.3, `bpc ${last.val!.bpc}`);
   assert.ok(last.train.bpc! < r.epochs[0].train.bpc!);

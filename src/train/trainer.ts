@@ -89,7 +89,11 @@ export interface FitResult {
   optimizer: Optimizer;
 }
 
-export function fit(model: SequenceModel, data: TrainData, opts: FitOptions = {}): FitResult {
+/**
+ * Trains `model` on `data`. Asynchronous only to yield to the event loop between batches (at
+ * most every 50 ms), so that Ctrl-C, timers and a browser page stay responsive.
+ */
+export async function fit(model: SequenceModel, data: TrainData, opts: FitOptions = {}): Promise<FitResult> {
   const where = "fit";
   const epochs = opts.epochs ?? defaults.epochs;
   const batchSize = opts.batchSize ?? defaults.batchSize;
@@ -124,6 +128,7 @@ export function fit(model: SequenceModel, data: TrainData, opts: FitOptions = {}
     if (message) r.message = message;
     return r;
   };
+  let lastYield = Date.now();
   const outOfTime = () => opts.timeBudget !== undefined && (Date.now() - t0) / 1000 >= opts.timeBudget;
 
   for (let epoch = startEpoch; epoch <= epochs; epoch++) {
@@ -170,6 +175,10 @@ export function fit(model: SequenceModel, data: TrainData, opts: FitOptions = {}
         epoch, epochs, batch: i + 1, batches: batches.length, step: optimizer.step, loss: r.loss, epochLoss: lossSum / Math.max(1, count),
         itemsPerSec: items / Math.max(1e-3, (Date.now() - te) / 1000), elapsed, lr: optimizer.lr, gradNorm,
       });
+      if (Date.now() - lastYield > 50) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = Date.now();
+      }
       if (opts.signal?.aborted) return finish("signal", epoch - 1);
       if (outOfTime()) return finish("time", epoch - 1);
     }
