@@ -22,3 +22,4 @@ export { Tokenizer, SPECIALS, PAD, UNK, BOS, EOS, type TokenizerJSON, type Build
 export { Scaler, type ScalerJSON } from "./data/scaler.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
+export { Dropout } from "./layers/dropout.js";

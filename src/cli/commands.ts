@@ -13,7 +13,7 @@ import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
 import { type CellName, type ModelConfig, SequenceModel } from "../models/model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError } from "../tensor.js";
-import type { OptimizerName } from "../train/optimizers.js";
+import type { OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Progress, evaluate, fit } from "../train/trainer.js";
 import { column, mobyDick, numericColumn, readRecords, readText } from "./data.js";
 import { padBatch, shuffleInPlace } from "../data/batches.js";
@@ -35,6 +35,9 @@ export interface CommonTrainOptions {
   out: string;
   json?: boolean;
   quiet?: boolean;
+  schedule: string;
+  warmup: string;
+  resume?: boolean;
 }
 
 /** Prints the final result: a human line, then (with --json) the JSON object last on stdout. */
@@ -140,6 +143,8 @@ async function trainLoop(
       optimizer: o.optimizer as OptimizerName,
       optimizerOptions: { lr: num("lr", o.lr, 0, 10, true) },
       clipNorm: num("clip", o.clip, 0, 1e9),
+      schedule: scheduleOf(o.schedule),
+      warmupSteps: int("warmup", o.warmup, 0),
       seed: int("seed", o.seed, 0),
       timeBudget: o.timeBudget !== undefined ? Number(o.timeBudget) : undefined,
       signal: ac.signal,
@@ -155,6 +160,26 @@ async function trainLoop(
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
+}
+
+function scheduleOf(v: string): Schedule {
+  if (v === "constant") return { kind: "constant" };
+  if (v === "cosine") return { kind: "cosine", totalSteps: 0 };
+  const m = /^step:(\d+):([\d.]+)$/.exec(v);
+  if (m) return { kind: "step", stepSize: Number(m[1]), gamma: Number(m[2]) };
+  throw new RnnkitError(`--schedule: expected constant, cosine or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
+}
+
+/** With --resume and an existing --out file: the saved model and where its training stopped. */
+function resumeFrom(o: CommonTrainOptions, task: string, backend: Backend): { saved: ReturnType<typeof open>; fit: NonNullable<FitOptions["resume"]> } | null {
+  if (!o.resume) return null;
+  if (!existsSync(o.out)) throw new RnnkitError(`--resume: ${o.out} does not exist yet: run once without --resume`);
+  const saved = open(o.out, backend);
+  if (saved.task !== task) throw new RnnkitError(`--resume: ${o.out} is a ${saved.task} model, not ${task}`);
+  const ck = saved.checkpoint;
+  if (!ck) throw new RnnkitError(`--resume: ${o.out} holds no optimizer state (not a training checkpoint)`);
+  process.stderr.write(`resuming ${o.out} after epoch ${ck.epoch}, step ${ck.step}\n`);
+  return { saved, fit: { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } } };
 }
 
 function modelOptions(o: CommonTrainOptions): Pick<ModelConfig, "cell" | "hiddenSize" | "numLayers" | "dropout" | "seed"> {
@@ -180,18 +205,19 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   const valFraction = num("val-fraction", o.valFraction, 0, 0.5);
   const cut = Math.floor(text.length * (1 - valFraction));
   const trainText = text.slice(0, cut), valText = text.slice(cut);
-  const tokenizer = Tokenizer.build(kind, trainText);
+  const resume = resumeFrom(o, "lm", backend);
+  const tokenizer = resume?.saved.tokenizer ?? Tokenizer.build(kind, trainText);
   const trainIds = tokenizer.encode(trainText), valIds = tokenizer.encode(valText);
   const seqLen = int("seq-len", o.seqLen, 2);
   if (trainIds.length < int("batch-size", o.batchSize) * 2 + 1) throw new RnnkitError(`the text is too short: ${trainIds.length} training tokens for --batch-size ${o.batchSize}; use a longer text or a smaller batch`);
-  const model = new SequenceModel({
+  const model = resume?.saved.model ?? new SequenceModel({
     task: "lm", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: tokenizer.size,
   }, { backend });
   const source = o.text ?? "moby-dick";
   process.stderr.write(`training a ${o.cell} language model (${model.parameters().reduce((s, p) => s + p.value.data.length, 0)} parameters) on ${source}: ${trainIds.length} training and ${valIds.length} validation ${kind}s, vocabulary ${tokenizer.size}\n`);
   const info = { task: "lm", source, valFraction };
   const t0 = Date.now();
-  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o, { seqLen },
+  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o, { seqLen, resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "tok");
   const seconds = (Date.now() - t0) / 1000;
   const val = valIds.length > 1 ? evaluate(model, { kind: "stream", ids: valIds }, { batchSize: int("batch-size", o.batchSize), seqLen }) : null;
@@ -217,21 +243,23 @@ export async function trainClassify(o: CommonTrainOptions & { data: string; text
   shuffleInPlace(order, new Rng(int("seed", o.seed, 0)));
   const nVal = Math.floor(order.length * num("val-fraction", o.valFraction, 0, 0.5));
   const valIdx = order.slice(0, nVal), trainIdx = order.slice(nVal);
-  const tokenizer = Tokenizer.build(kind, trainIdx.map((i) => texts[i]).join("\n"), { maxSize: 30000 });
+  const resume = resumeFrom(o, "classify", backend);
+  if (resume && JSON.stringify(resume.saved.info.labels) !== JSON.stringify(labels)) throw new RnnkitError(`--resume: the labels of ${o.data} differ from those of ${o.out}`);
+  const tokenizer = resume?.saved.tokenizer ?? Tokenizer.build(kind, trainIdx.map((i) => texts[i]).join("\n"), { maxSize: 30000 });
   const maxLen = int("max-len", o.maxLen);
   const toExample = (i: number): Example => {
     let ids = tokenizer.encode(texts[i]);
     if (ids.length === 0) ids = Int32Array.of(1);
     return { tokens: ids.subarray(0, maxLen), target: labels.indexOf(labelsRaw[i]) };
   };
-  const model = new SequenceModel({
+  const model = resume?.saved.model ?? new SequenceModel({
     task: "classify", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: labels.length,
     bidirectional: o.bidirectional === true, pooling: o.pooling as "last" | "mean" | "max",
   }, { backend });
   const info = { task: "classify", labels, textColumn: o.textColumn, labelColumn: o.labelColumn, maxLen };
   process.stderr.write(`training a ${o.cell} classifier on ${trainIdx.length} examples (${nVal} held out), ${labels.length} labels\n`);
   const val = valIdx.map(toExample);
-  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map(toExample), val }, o, {},
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map(toExample), val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
   const m = val.length ? evaluate(model, { kind: "examples", examples: val }) : r.epochs[r.epochs.length - 1]?.train;
   saveModel(o.out, model, { tokenizer, optimizer: r.optimizer, checkpoint: { step: r.steps, epoch: r.epochs.length }, info });
@@ -255,13 +283,14 @@ export async function trainForecast(o: CommonTrainOptions & { data: string; colu
   const valFraction = num("val-fraction", o.valFraction, 0, 0.5);
   const cut = Math.floor(series.length * (1 - valFraction));
   if (cut <= window + 1) throw new RnnkitError(`${o.data}: ${series.length} values are too few for --window ${window}: expected more than ${Math.ceil((window + 2) / (1 - valFraction))}`);
-  const scaler = Scaler.fit("standard", series.slice(0, cut));
+  const resume = resumeFrom(o, "forecast", backend);
+  const scaler = resume?.saved.scaler ?? Scaler.fit("standard", series.slice(0, cut));
   const train = windows(series.slice(0, cut), scaler, window);
   const val = windows(series.slice(Math.max(0, cut - window)), scaler, window);
-  const model = new SequenceModel({ task: "regress", ...modelOptions(o), inputSize: 1, outputSize: 1 }, { backend });
+  const model = resume?.saved.model ?? new SequenceModel({ task: "regress", ...modelOptions(o), inputSize: 1, outputSize: 1 }, { backend });
   const info = { task: "forecast", column: o.column, window };
   process.stderr.write(`training a ${o.cell} forecaster on ${train.length} windows of ${window} (${val.length} held out)\n`);
-  const r = await trainLoop(model, { kind: "examples", train, val }, o, {},
+  const r = await trainLoop(model, { kind: "examples", train, val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { scaler, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
   saveModel(o.out, model, { scaler, optimizer: r.optimizer, checkpoint: { step: r.steps, epoch: r.epochs.length }, info });
   const m = forecastMetrics(model, scaler, val.length ? val : train);

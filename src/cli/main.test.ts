@@ -104,3 +104,34 @@ test("bad input: empty text, not a model file, missing model", () => {
   const o = rnnkit("train", "lm", "--text", empty, "--out", join(dir, "x.bin"));
   assert.match(o.stderr, /--out: expected a path ending in .safetensors/);
 });
+
+test("Ctrl-C stops training cleanly with a saved model; --resume continues it", async () => {
+  const { spawn } = await import("node:child_process");
+  const text = join(dir, "long.txt");
+  writeFileSync(text, "a stitch in time saves nine. ".repeat(400));
+  const model = join(dir, "int.safetensors");
+  const child = spawn(process.execPath, [bin, "train", "lm", "--text", text, "--hidden", "24", "--embedding", "8", "--epochs", "500", "--batch-size", "4", "--seq-len", "16", "--out", model, "--sample", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  // wait for the first epoch line, so a checkpoint exists, then press Ctrl-C
+  await new Promise<void>((resolve) => {
+    const iv = setInterval(() => {
+      if (/epoch 1:/.test(stderr)) {
+        clearInterval(iv);
+        child.kill("SIGINT");
+        resolve();
+      }
+    }, 50);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /stopped by Ctrl-C; the model is saved/);
+  const e = rnnkit("eval", model, "--text", text, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  const r = rnnkit("train", "lm", "--text", text, "--epochs", "500", "--batch-size", "4", "--seq-len", "16", "--out", model, "--resume", "--time-budget", "1", "--json", "--sample", "0");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resuming .* after epoch \d+/);
+  assert.equal(r.json!.stoppedBy, "time");
+});

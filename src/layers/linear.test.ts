@@ -62,3 +62,17 @@ test("Embedding: gradient check with repeated ids; the padding row stays zero an
   assert.throws(() => emb.forward({ shape: [1], data: [6] }), /ids\[0\].*\[0, 5\].*6/);
   assert.throws(() => emb.forward({ shape: [1], data: [1.5] }), /ids\[0\]/);
 });
+
+test("Dropout: keeps about 1-p of the elements scaled by 1/(1-p); backward uses the same mask; identity in eval mode", async () => {
+  const { Dropout } = await import("./dropout.js");
+  const d = new Dropout({ p: 0.25, seed: 3 }).train();
+  const x = { shape: [4000], data: new Float32Array(4000).fill(2) };
+  const y = d.forward(x);
+  const kept = y.data.filter((v) => v !== 0);
+  assert.ok(Math.abs(kept.length / 4000 - 0.75) < 0.03);
+  assert.ok(kept.every((v) => Math.abs(v - 2 / 0.75) < 1e-6));
+  const g = d.backward({ shape: [4000], data: new Float32Array(4000).fill(1) });
+  for (let i = 0; i < 4000; i++) assert.equal(g.data[i] === 0, y.data[i] === 0);
+  assert.deepEqual(Array.from(d.eval().forward(x).data.slice(0, 5)), [2, 2, 2, 2, 2]);
+  assert.throws(() => new Dropout({ p: 1 }), /p: expected a probability/);
+});

@@ -113,7 +113,7 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
     optimizer.loadStateDict(opts.resume.optimizer);
     startEpoch = opts.resume.epoch + 1;
   }
-  const schedule = opts.schedule ?? { kind: "constant" };
+  let schedule: Schedule = opts.schedule ?? { kind: "constant" };
   const warmup = opts.warmupSteps ?? defaults.warmupSteps;
   const params = model.parameters();
   const t0 = Date.now();
@@ -134,6 +134,8 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
   for (let epoch = startEpoch; epoch <= epochs; epoch++) {
     model.train();
     const batches = data.kind === "stream" ? streamChunks(data.train, batchSize, seqLen) : bucketBatches(data.train, batchSize, perStep, seed + epoch);
+    // a cosine schedule without a length anneals over the whole run
+    if (schedule.kind === "cosine" && !(schedule.totalSteps > 0)) schedule = { ...schedule, totalSteps: epochs * batches.length };
     let h: Tensor | undefined, c: Tensor | undefined;
     let lossSum = 0, count = 0, correct = 0, items = 0;
     const te = Date.now();
