@@ -116,3 +116,13 @@ export function generateIds(
   }
   return out;
 }
+
+/** Text in, text out: continues `prompt` by `length` tokens with a token language model. */
+export function generate(
+  model: SequenceModel, tokenizer: { encode(t: string, o?: { bos?: boolean }): Int32Array; decode(ids: ArrayLike<number>): string },
+  prompt: string, opts: SampleOptions & { length?: number; seed?: number } = {},
+): string {
+  const ids = tokenizer.encode(prompt);
+  const start = ids.length > 0 ? ids : tokenizer.encode("", { bos: true });
+  return tokenizer.decode(generateIds(model, start, opts.length ?? 200, { ...opts, exclude: [0, 1, 2, 3] }));
+}
