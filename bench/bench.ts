@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the benchmark configurations of ../shared/ARCHITECTURE.md for LSTM, GRU and
- * tanh RNN, inference and one training step (forward + BPTT + plain SGD).
+ * tanh RNN, inference and one training step (forward + BPTT + Adam).
  *
  * | name | batch | seq len | input          | hidden | layers | task                                     |
  * | S    | 32    | 50      | 64             | 128    | 1      | last-state MSE                           |

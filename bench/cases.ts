@@ -6,7 +6,8 @@ import type { Backend } from "../src/backend/backend.js";
 import { GRU, LSTM, RNN } from "../src/layers/layers.js";
 import type { Recurrent } from "../src/layers/recurrent.js";
 import { Rng } from "../src/rng.js";
-import type { Floats } from "../src/tensor.js";
+import type { Parameter } from "../src/layers/module.js";
+import { Optimizer } from "../src/train/optimizers.js";
 
 export interface Config {
   name: string;
@@ -65,12 +66,12 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
   const layer: Recurrent = cell === "lstm" ? new LSTM(opts) : cell === "gru" ? new GRU(opts) : new RNN(opts);
   const rng = new Rng(2);
   const { batch: B, seqLen: T, hidden: H } = c;
-  const lr = 1e-3;
-  const sgd = (params: { value: { data: Floats }; grad: { data: Floats } }[]) => {
-    for (const p of params) {
-      be.axpy(p.value.data.length, -lr, p.grad.data, 0, p.value.data, 0);
-      be.zero(p.grad.data.length, p.grad.data, 0);
-    }
+  // the training step ends with Adam (the architecture's benchmark definition)
+  let adam: Optimizer | null = null;
+  const step = (params: Parameter[]) => {
+    adam ??= new Optimizer("adam", params, { lr: 1e-3 }, be);
+    adam.stepOnce();
+    adam.zeroGrad();
   };
 
   if (!c.vocab) {
@@ -85,7 +86,7 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
       const g = { shape: [c.layers, B, H], data: new Float32Array(c.layers * B * H) };
       g.data.set(gh.data, (c.layers - 1) * B * H);
       layer.backward({ h: g });
-      sgd(layer.parameters());
+      step(layer.parameters());
     };
   }
 
@@ -98,10 +99,10 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
   for (let i = 0; i < V * H; i++) wOut[i] = rng.uniform(-0.06, 0.06);
   const x = { shape: [T, B, X], data: new Float32Array(N * X) };
   const out = be.alloc(N * H), logits = be.alloc(N * V), dOut = be.alloc(N * H);
-  const head = [
-    { value: { data: emb }, grad: { data: gEmb } },
-    { value: { data: wOut }, grad: { data: gWOut } },
-    { value: { data: bOut }, grad: { data: gBOut } },
+  const head: Parameter[] = [
+    { name: "embedding.weight", value: { shape: [V, X], data: emb }, grad: { shape: [V, X], data: gEmb } },
+    { name: "head.weight", value: { shape: [V, H], data: wOut }, grad: { shape: [V, H], data: gWOut } },
+    { name: "head.bias", value: { shape: [V], data: bOut }, grad: { shape: [V], data: gBOut } },
   ];
   return () => {
     for (let r = 0; r < N; r++) x.data.set(emb.subarray(tokens[r] * X, tokens[r] * X + X), r * X);
@@ -127,7 +128,7 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
       const e = tokens[r] * X;
       for (let k = 0; k < X; k++) gEmb[e + k] += d.dx.data[r * X + k];
     }
-    sgd([...layer.parameters(), ...head]);
+    step([...layer.parameters(), ...head]);
   };
 }
 
