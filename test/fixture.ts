@@ -62,6 +62,14 @@ export function compare(what: string, got: { shape: number[]; data: ArrayLike<nu
   return { what, detail: `element ${worst}: got ${got.data[worst]}, reference ${ref.data[worst]}` };
 }
 
+/** The fixture's `mode` -> the matching constructor. */
+function byMode<T>(name: string, mode: string, make: { lstm: () => T; gru: () => T; rnn: (nl: "tanh" | "relu") => T }): T {
+  if (mode === "lstm") return make.lstm();
+  if (mode === "gru") return make.gru();
+  if (mode === "rnn_tanh" || mode === "rnn_relu") return make.rnn(mode === "rnn_relu" ? "relu" : "tanh");
+  throw new Error(`${name}: unknown mode ${JSON.stringify(mode)}`);
+}
+
 const f32 = (t: FixtureTensor): Tensor => ({ shape: t.shape, data: Float32Array.from(t.data) });
 
 /** Runs a PyTorch fixture; returns the list of mismatches (empty = pass). Throws if it cannot run. */
@@ -89,12 +97,9 @@ export function runTorchFixture(fx: Fixture, backend?: Backend, toArray: (t: Fix
 
   if (fx.kind === "cell") {
     const opts = { inputSize, hiddenSize, bias, backend };
-    const cell =
-      mode === "lstm" ? new LSTMCell(opts)
-      : mode === "gru" ? new GRUCell(opts)
-      : mode === "rnn_tanh" || mode === "rnn_relu" ? new RNNCell({ ...opts, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" })
-      : null;
-    if (!cell) throw new Error(`${fx.name}: unknown mode ${mode}`);
+    const cell = byMode(fx.name, mode, {
+      lstm: () => new LSTMCell(opts), gru: () => new GRUCell(opts), rnn: (nonlinearity) => new RNNCell({ ...opts, nonlinearity }),
+    });
     cell.loadStateDict(weights);
     const state: { hx: Tensor; cx?: Tensor } = { hx: toArray(fx.inputs.hx) };
     if (fx.inputs.cx) state.cx = toArray(fx.inputs.cx);
@@ -119,12 +124,9 @@ export function runTorchFixture(fx: Fixture, backend?: Backend, toArray: (t: Fix
     numLayers: c.num_layers as number,
     bidirectional: c.bidirectional as boolean,
   };
-  const layer =
-    mode === "lstm" ? new LSTM(opts)
-    : mode === "gru" ? new GRU(opts)
-    : mode === "rnn_tanh" || mode === "rnn_relu" ? new RNN({ ...opts, nonlinearity: mode === "rnn_relu" ? "relu" : "tanh" })
-    : null;
-  if (!layer) throw new Error(`${fx.name}: unknown mode ${mode}`);
+  const layer = byMode(fx.name, mode, {
+    lstm: () => new LSTM(opts), gru: () => new GRU(opts), rnn: (nonlinearity) => new RNN({ ...opts, nonlinearity }),
+  });
   layer.loadStateDict(weights);
   const fopts: { h0: Tensor; c0?: Tensor; lengths?: number[] } = { h0: toArray(fx.inputs.h0) };
   if (fx.inputs.c0) fopts.c0 = toArray(fx.inputs.c0);

@@ -7,25 +7,12 @@ import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
 import { Rng } from "../rng.js";
 import type { Floats } from "../tensor.js";
+import { centralDifference, dot } from "../testing.js";
 import { Embedding } from "./embedding.js";
 import { Linear } from "./linear.js";
 
 const f64 = new JsBackend({ dtype: "float64" });
-const dot = (a: Floats, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
-function numericGrad(data: Floats, loss: () => number, i: number): number {
-  const keep = data[i];
-  data[i] = keep + 1e-6;
-  const up = loss();
-  data[i] = keep - 1e-6;
-  const down = loss();
-  data[i] = keep;
-  return (up - down) / 2e-6;
-}
+const numericGrad = (data: Floats, loss: () => number, i: number) => centralDifference(data, i, loss);
 
 test("Linear: gradient check over a [T, B, in] sequence, with and without bias", () => {
   const rng = new Rng(4);

@@ -9,6 +9,7 @@ import { JsBackend } from "../backend/js.js";
 import type { Backend } from "../backend/backend.js";
 import { Rng } from "../rng.js";
 import type { Floats, Tensor } from "../tensor.js";
+import { centralDifference, dot } from "../testing.js";
 import { GRUCell, LSTMCell, RNNCell } from "./cells.js";
 import { GRU, LSTM, RNN } from "./layers.js";
 import type { Recurrent } from "./recurrent.js";
@@ -22,11 +23,6 @@ function rand(rng: Rng, shape: number[], scale = 1, backend: Backend = f64): Ten
   return { shape, data };
 }
 
-const dot = (a: Floats, b: Floats) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 interface Case {
   name: string;
@@ -68,17 +64,10 @@ for (const c of cases) {
     loss();
     layer.zeroGrad();
     const d = layer.backward({ output: gOut, h: gH, ...(lstm ? { c: gC } : {}) });
-    const eps = 1e-6;
     const checkAll = (what: string, data: Floats, analytic: Floats) => {
       let checked = 0;
       for (let i = 0; i < data.length; i++) {
-        const keep = data[i];
-        data[i] = keep + eps;
-        const up = loss();
-        data[i] = keep - eps;
-        const down = loss();
-        data[i] = keep;
-        const numeric = (up - down) / (2 * eps);
+        const numeric = centralDifference(data, i, loss);
         const err = Math.abs(numeric - analytic[i]);
         assert.ok(err <= 1e-7 + 1e-6 * Math.abs(numeric), `${what}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
         checked++;
@@ -123,13 +112,7 @@ test("gradient check: single-step cells", () => {
     for (const p of cell.parameters()) pairs.push([p.name, p.value.data, p.grad.data]);
     for (const [name, data, analytic] of pairs) {
       for (let i = 0; i < data.length; i++) {
-        const keep = data[i];
-        data[i] = keep + 1e-6;
-        const up = loss();
-        data[i] = keep - 1e-6;
-        const down = loss();
-        data[i] = keep;
-        const numeric = (up - down) / 2e-6;
+        const numeric = centralDifference(data, i, loss);
         assert.ok(Math.abs(numeric - analytic[i]) <= 1e-7 + 1e-6 * Math.abs(numeric), `${cell.constructor.name} ${name}[${i}]: ${analytic[i]} vs ${numeric}`);
       }
     }
@@ -247,13 +230,7 @@ test("dropout between stacked layers: gradient check with the same masks, inacti
   const out = layer.forward(x, { lengths: [4, 3] });
   const d = layer.backward({ output: g });
   for (let i = 0; i < x.data.length; i++) {
-    const keep = x.data[i];
-    x.data[i] = keep + 1e-6;
-    const up = loss();
-    x.data[i] = keep - 1e-6;
-    const down = loss();
-    x.data[i] = keep;
-    const numeric = (up - down) / 2e-6;
+    const numeric = centralDifference(x.data, i, loss);
     assert.ok(Math.abs(numeric - d.dx.data[i]) <= 1e-7 + 1e-6 * Math.abs(numeric), `dx[${i}]: ${d.dx.data[i]} vs ${numeric}`);
   }
   const evalOut = make().eval().forward(x, { lengths: [4, 3] });

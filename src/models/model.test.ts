@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
 import { Rng } from "../rng.js";
+import { centralDifference } from "../testing.js";
 import { type Batch, type ModelConfig, SequenceModel } from "./model.js";
 
 const f64 = new JsBackend({ dtype: "float64" });
@@ -20,13 +21,7 @@ function checkModel(cfg: ModelConfig, batch: Batch): void {
     // every element of small parameters, a spread sample of large ones
     const step = Math.max(1, Math.floor(p.value.data.length / 40));
     for (let i = 0; i < p.value.data.length; i += step) {
-      const keep = p.value.data[i];
-      p.value.data[i] = keep + 1e-6;
-      const up = loss();
-      p.value.data[i] = keep - 1e-6;
-      const down = loss();
-      p.value.data[i] = keep;
-      const numeric = (up - down) / 2e-6;
+      const numeric = centralDifference(p.value.data, i, loss);
       assert.ok(Math.abs(numeric - p.grad.data[i]) <= 1e-7 + 1e-5 * Math.abs(numeric), `${cfg.task}/${cfg.pooling}: ${p.name}[${i}]: ${p.grad.data[i]} vs ${numeric}`);
       n++;
     }

@@ -24,19 +24,21 @@ export interface LossResult {
   grad: Tensor;
 }
 
-/** Copies numbers into a backend scratch array (reused across calls of the same size). */
-const scratch = new WeakMap<Backend, Map<string, Floats>>();
-function buf(be: Backend, name: string, n: number): Floats {
+/** Backend scratch arrays per backend, reused across calls (grown when a call needs more). */
+const scratch = new WeakMap<Backend, Map<string, Floats | Int32Array>>();
+function cached<A extends Floats | Int32Array>(be: Backend, name: string, n: number, alloc: (n: number) => A): A {
   let m = scratch.get(be);
   if (!m) scratch.set(be, (m = new Map()));
-  let b = m.get(name);
+  let b = m.get(name) as A | undefined;
   if (!b || b.length < n) {
     if (b) be.free(b);
-    b = be.alloc(Math.max(1, n));
+    b = alloc(Math.max(1, n));
     m.set(name, b);
   }
   return b;
 }
+const buf = (be: Backend, name: string, n: number): Floats => cached(be, name, n, (k) => be.alloc(k));
+const idx = (be: Backend, n: number): Int32Array => cached(be, "index", n, (k) => be.allocIndex(k));
 function into(be: Backend, name: string, src: ArrayLike<number>): Floats {
   const b = buf(be, name, src.length);
   if (ArrayBuffer.isView(src)) b.set(src as Floats);
@@ -73,16 +75,6 @@ export function crossEntropy(
   return { loss: sum ? total : count > 0 ? total / count : 0, count, grad: { shape: [...logits.shape], data: x.slice(0, R * V) } };
 }
 
-const indexBufs = new WeakMap<Backend, Int32Array>();
-function idx(be: Backend, n: number): Int32Array {
-  let b = indexBufs.get(be);
-  if (!b || b.length < n) {
-    if (b) be.free(b);
-    b = be.allocIndex(Math.max(1, n));
-    indexBufs.set(be, b);
-  }
-  return b;
-}
 
 function pairwise(
   where: string, kind: "mse" | "bce", pred: TensorLike, target: ArrayLike<number>,
