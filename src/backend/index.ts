@@ -1,15 +1,20 @@
 /**
- * Selecting a backend: one call. Layers created without a `backend` option use the default.
+ * Selecting a backend: one call. Layers created without a `backend` option use the default:
+ * the WebAssembly SIMD backend (with worker threads) where WebAssembly SIMD is available, else
+ * the `js` reference backend. `setBackend(b)` changes it; `RNNKIT_BACKEND=js|wasm` picks it for a
+ * whole process, and `RNNKIT_THREADS=N` sets the wasm backend's threads.
  */
+import { availableParallelism } from "node:os";
 import type { Backend } from "./backend.js";
 import { JsBackend } from "./js.js";
+import { createWasmBackendSync, wasmSimdSupported } from "./wasm/wasm.js";
 import { RnnkitError } from "../tensor.js";
 
 let current: Backend | null = null;
 
 /** The backend new layers use when none is given. */
 export function getBackend(): Backend {
-  if (!current) current = new JsBackend();
+  if (!current) current = makeBackend(process.env.RNNKIT_BACKEND || (wasmSimdSupported() ? "wasm" : "js"));
   return current;
 }
 
@@ -19,15 +24,30 @@ export function setBackend(backend: Backend): void {
 }
 
 /** The names `backendByName` knows. */
-export const backendNames = ["js"] as const;
+export const backendNames = ["js", "wasm"] as const;
 
-/** A backend by name ("js"), for command-line flags and environment variables. */
-export async function backendByName(name: string): Promise<Backend> {
+/** Threads of the wasm backend: $RNNKIT_THREADS, else up to 2 (the gain flattens past 2 on small recurrent GEMMs). */
+function defaultThreads(): number {
+  const env = Number(process.env.RNNKIT_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+function makeBackend(name: string): Backend {
   if (name === "js") return new JsBackend();
+  if (name === "wasm") {
+    if (!wasmSimdSupported()) throw new RnnkitError("backend wasm: this JavaScript engine has no WebAssembly SIMD; use the js backend");
+    return createWasmBackendSync({ threads: defaultThreads() });
+  }
   throw new RnnkitError(`unknown backend ${JSON.stringify(name)}: expected one of ${backendNames.join(", ")}`);
+}
+
+/** A new backend by name ("js" or "wasm"), for command-line flags and environment variables. */
+export async function backendByName(name: string): Promise<Backend> {
+  return makeBackend(name);
 }
 
 /** The backends this machine can run, by name. */
 export async function availableBackends(): Promise<string[]> {
-  return [...backendNames];
+  return backendNames.filter((n) => n !== "wasm" || wasmSimdSupported());
 }
