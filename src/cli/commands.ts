@@ -2,7 +2,8 @@
  * The work behind each `rnnkit` command. Output: human-readable progress and results on stderr
  * and stdout; with `--json` the final result is one JSON object on the last line of stdout.
  */
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { SingleBar } from "cli-progress";
 import type { Backend } from "../backend/backend.js";
 import type { Example } from "../data/batches.js";
@@ -65,9 +66,17 @@ function cellOf(v: string): CellName {
   return v as CellName;
 }
 
+/** Checks --out before any training: its folder is created and must be writable, so no work is lost at the first checkpoint. */
 function checkOut(out: string): void {
   if (!out) throw new RnnkitError("--out: expected the path of the model file to write, got nothing");
   if (!out.endsWith(".safetensors")) throw new RnnkitError(`--out: expected a path ending in .safetensors, got ${JSON.stringify(out)}`);
+  const dir = dirname(out);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new RnnkitError(`--out: cannot write into ${dir}: ${(e as Error).message}`);
+  }
 }
 
 /** A progress bar on stderr (a line per epoch when stderr is not a terminal). */

@@ -37,7 +37,7 @@ test("--help on every command; unknown commands fail", () => {
 test("train lm on a text file, then eval (bits per character) and generate, with --json", () => {
   const text = join(dir, "t.txt");
   writeFileSync(text, "the cat sat on the mat. ".repeat(80));
-  const model = join(dir, "lm.safetensors");
+  const model = join(dir, "new", "folder", "lm.safetensors"); // --out's folder is created
   const t = rnnkit("train", "lm", "--text", text, "--hidden", "32", "--embedding", "8", "--epochs", "3", "--batch-size", "4", "--seq-len", "20", "--lr", "0.01", "--out", model, "--json", "--sample", "40", "--quiet");
   assert.equal(t.status, 0, t.stderr);
   assert.equal(typeof t.json!.bpc, "number");
