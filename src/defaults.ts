@@ -27,4 +27,13 @@ export const defaults = {
   batchSize: 32,
   seqLen: 100,
   optimizer: "adam" as "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad",
+  /** wasm backend: threads (capped by the cores; $RNNKIT_THREADS overrides). */
+  wasmThreads: 2,
+  /**
+   * wasm backend: a GEMM is split across threads from this many multiply-adds (m*n*k). Measured
+   * on 2 cores: splitting the per-step GEMM of config S (2.1M) made inference 1.7x slower, while
+   * the 8.4M step GEMM of config C and the input projections gain; 2^22 keeps small problems at
+   * single-thread speed.
+   */
+  wasmParallelWork: 4194304,
 } as const;

@@ -7,6 +7,7 @@
 import { availableParallelism } from "node:os";
 import type { Backend } from "./backend.js";
 import { JsBackend } from "./js.js";
+import { defaults } from "../defaults.js";
 import { createWasmBackendSync, wasmSimdSupported } from "./wasm/wasm.js";
 import { RnnkitError } from "../tensor.js";
 
@@ -26,18 +27,18 @@ export function setBackend(backend: Backend): void {
 /** The names `backendByName` knows. */
 export const backendNames = ["js", "wasm"] as const;
 
-/** Threads of the wasm backend: $RNNKIT_THREADS, else up to 2 (the gain flattens past 2 on small recurrent GEMMs). */
+/** Threads of the wasm backend: $RNNKIT_THREADS, else defaults.wasmThreads capped by the cores. */
 function defaultThreads(): number {
   const env = Number(process.env.RNNKIT_THREADS);
   if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(2, availableParallelism()));
+  return Math.max(1, Math.min(defaults.wasmThreads, availableParallelism()));
 }
 
 function makeBackend(name: string): Backend {
   if (name === "js") return new JsBackend();
   if (name === "wasm") {
     if (!wasmSimdSupported()) throw new RnnkitError("backend wasm: this JavaScript engine has no WebAssembly SIMD; use the js backend");
-    return createWasmBackendSync({ threads: defaultThreads() });
+    return createWasmBackendSync({ threads: defaultThreads(), parallelThreshold: defaults.wasmParallelWork });
   }
   throw new RnnkitError(`unknown backend ${JSON.stringify(name)}: expected one of ${backendNames.join(", ")}`);
 }
