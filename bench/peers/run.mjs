@@ -201,34 +201,44 @@ async function childRnnkit(o) {
   const cfgs = cases.CONFIGS.filter((c) => o.configs.includes(c.name));
   const names = [...backends.backendNames];
   if (!names.includes("wasm")) emit({ peer: "rnnkit", backend: "wasm", error: `no "wasm" in backendNames of ${join(o.dist, "bench", "backends.js")} (${names.join(", ")}) yet` });
-  for (const name of names) {
+  // the js backend once; the wasm backend at each thread count of --threads (RNNKIT_THREADS)
+  const runs = names.flatMap((name) => (name === "wasm" ? o.threads.map((t) => [name, t]) : [[name, 1]]));
+  for (const [name, t] of runs) {
     let be;
     try {
+      process.env.RNNKIT_THREADS = String(t);
       be = await backends.backendByName(name);
     } catch (e) {
       emit({ peer: "rnnkit", backend: name, error: errorText(e) });
       continue;
     }
-    await runCases(o, cfgs, cases.forwardFlops, { peer: "rnnkit", backend: be.name, threads: 1 }, (c, cell, mode) => ({
+    const threads = be.threads ?? 1;
+    await runCases(o, cfgs, cases.forwardFlops, { peer: "rnnkit", backend: be.name, threads }, (c, cell, mode) => ({
       fn: cases.makeCase(c, cell, mode, be),
     }));
+    be.dispose?.();
   }
-  // SGEMM: the wasm backend's gemm, or the js one (said so) while there is none
-  let be, note;
-  try {
-    be = await backends.backendByName("wasm");
-  } catch (e) {
-    be = await backends.backendByName("js");
-    note = `wasm backend unavailable (${errorText(e)}): js gemm instead`;
-  }
-  if (note) emit({ peer: "rnnkit", info: "note", note });
-  for (const [m, k, n] of MATMULS) {
-    const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
-    a.set(floats(m * k, 1, 3));
-    b.set(floats(k * n, 1, 5));
-    const r = await timeMatmul(() => be.gemm(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, c, 0, n), m, k, n, o.budget);
-    emit({ peer: "rnnkit", backend: be.name, threads: 1, op: "matmul", shape: `${m}x${k}x${n}`, ...r });
-    be.free(a); be.free(b); be.free(c);
+  // SGEMM: the wasm backend's gemm at each thread count, or the js one (said so) while there is none
+  for (const t of o.threads) {
+    let be, note;
+    try {
+      process.env.RNNKIT_THREADS = String(t);
+      be = await backends.backendByName("wasm");
+    } catch (e) {
+      be = await backends.backendByName("js");
+      note = `wasm backend unavailable (${errorText(e)}): js gemm instead`;
+    }
+    if (note) emit({ peer: "rnnkit", info: "note", note });
+    for (const [m, k, n] of MATMULS) {
+      const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
+      a.set(floats(m * k, 1, 3));
+      b.set(floats(k * n, 1, 5));
+      const r = await timeMatmul(() => be.gemm(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, c, 0, n), m, k, n, o.budget);
+      emit({ peer: "rnnkit", backend: be.name, threads: be.threads ?? 1, op: "matmul", shape: `${m}x${k}x${n}`, ...r });
+      be.free(a); be.free(b); be.free(c);
+    }
+    be.dispose?.();
+    if (note) break;
   }
 }
 
@@ -499,7 +509,7 @@ function runChild(cmd, args, env, results, label, quietSeconds) {
 }
 
 const variant = (r) => {
-  if (r.peer === "rnnkit") return `rnnkit-${r.backend}`;
+  if (r.peer === "rnnkit") return r.backend === "wasm" ? `rnnkit-wasm-${r.threads}t` : `rnnkit-${r.backend}`;
   if (r.peer === "tfjs") return `tfjs-${r.backend}`;
   if (r.peer === "onnxruntime" || r.peer === "torch") return `${r.peer}-${r.threads}t`;
   return r.peer;
