@@ -93,18 +93,11 @@ export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean
   be.gemm(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, beta, out, 0, GH);
 }
 
-/** The hidden-side pre-activation of one step: out[o:o+n] (+)= h_prev W_hh^T (+ b_hh). */
-export function recurrentMatmul(
-  r: Run, G: number, o: number, n: number, out: Floats, withBias: boolean, accumulate: boolean,
-): void {
+/** The hidden side of one step, added to the projected inputs: out[o:o+n] += h_prev W_hh^T (b_hh is already in out). */
+export function recurrentMatmul(r: Run, G: number, o: number, n: number, out: Floats): void {
   const { be, w, H } = r;
   const GH = G * H;
-  let beta = accumulate ? 1 : 0;
-  if (withBias && w.bhh) {
-    be.broadcastRows(n, GH, w.bhh, 0, out, o * GH, GH, accumulate);
-    beta = 1;
-  }
-  be.gemm(false, true, n, GH, H, 1, r.hPrev, o * H, H, w.whh, 0, H, beta, out, o * GH, GH);
+  be.gemm(false, true, n, GH, H, 1, r.hPrev, o * H, H, w.whh, 0, H, 1, out, o * GH, GH);
 }
 
 /** dW_ih += dGx^T x, db_ih += colsum(dGx); dW_hh += dGh^T h_prev, db_hh += colsum(dGh). */

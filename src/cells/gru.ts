@@ -19,7 +19,7 @@
  * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h r(1-r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
  */
 import {
-  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, recurrentMatmul,
+  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -41,7 +41,8 @@ export class GruStep implements StepCell {
     const { be, H } = r;
     const G3 = 3 * H;
     if (this.resetAfter) {
-      recurrentMatmul(r, 3, o, n, r.gh, true, false);
+      // gh = h W_hh^T + b_hh, all three blocks
+      this.hiddenMatmul(r, o, n, r.hPrev, 0, 3 * H);
       be.gruForward(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
       return;
     }

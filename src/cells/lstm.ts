@@ -26,7 +26,7 @@ export class LstmStep implements StepCell {
 
   forwardStep(r: Run, o: number, n: number): void {
     const H = r.H;
-    recurrentMatmul(r, 4, o, n, r.gates, false, true);
+    recurrentMatmul(r, 4, o, n, r.gates);
     r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H);
   }
 

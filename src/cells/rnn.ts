@@ -22,7 +22,7 @@ export class RnnStep implements StepCell {
   }
 
   forwardStep(r: Run, o: number, n: number): void {
-    recurrentMatmul(r, 1, o, n, r.gates, false, true);
+    recurrentMatmul(r, 1, o, n, r.gates);
     r.be.rnnForward(n, r.H, this.relu, r.gates, o * r.H, r.h, o * r.H);
   }
 
