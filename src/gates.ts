@@ -26,9 +26,3 @@ export function gatesOf(cell: CellType): number {
 
 /** Keras GRU (z, r, h) -> PyTorch (r, z, n): PyTorch block k is Keras block perm[k]. */
 export const kerasToTorchGru = [1, 0, 2] as const;
-/** ONNX LSTM (i, o, f, c) -> PyTorch (i, f, g, o). */
-export const onnxToTorchLstm = [0, 2, 3, 1] as const;
-/** PyTorch LSTM (i, f, g, o) -> ONNX (i, o, f, c). */
-export const torchToOnnxLstm = [0, 3, 1, 2] as const;
-/** PyTorch GRU (r, z, n) -> ONNX / Keras (z, r, h). */
-export const torchToKerasGru = [1, 0, 2] as const;

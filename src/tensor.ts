@@ -75,6 +75,14 @@ export class NonFiniteError extends RnnkitError {
   override name = "NonFiniteError";
 }
 
+/** Returns `v` if it is an integer >= 1; otherwise throws `where: name: expected a positive integer, got ...`. */
+export function checkPositiveInt(where: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new RnnkitError(`${where}: ${name}: expected a positive integer, got ${describe(v)}`);
+  }
+  return v;
+}
+
 /** Throws when `data` holds a NaN or an infinity (a linear scan: cheap next to any matmul). */
 export function checkFinite(where: string, arg: string, data: ArrayLike<number>, shape: readonly number[]): void {
   for (let i = 0; i < data.length; i++) {

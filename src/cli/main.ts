@@ -4,15 +4,14 @@
  *   rnnkit train lm | classify | forecast ...   rnnkit eval | generate | predict MODEL ...
  * Every command has --help and --json (the final result as one JSON object, last on stdout).
  */
-import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Backend } from "../backend/backend.js";
 import { backendByName, getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
+import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
 import { evalCommand, generateCommand, predictCommand, trainClassify, trainForecast, trainLm } from "./commands.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
 
 async function backendFrom(name: string | undefined): Promise<Backend> {
   if (!name) return getBackend();
@@ -46,7 +45,7 @@ function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: 
 export function program(): Command {
   const p = new Command("rnnkit")
     .description("Recurrent neural networks (RNN, LSTM, GRU): train, evaluate, generate, predict")
-    .version(pkg.version)
+    .version(rnnkitVersion())
     .showHelpAfterError();
   const train = p.command("train").description("train a model: lm (language model), classify, forecast");
   trainOptions(train.command("lm").description("a language model on plain text (next character or word)"), { hidden: 256, epochs: 5, batch: 32, lr: 0.003 })

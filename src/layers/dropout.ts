@@ -2,22 +2,30 @@
  * Dropout (Srivastava et al. 2014), inverted: in training mode each element is kept with
  * probability 1-p and scaled by 1/(1-p), so evaluation needs no rescaling; in eval mode it is the
  * identity. The mask comes from a seeded generator. (Between stacked recurrent layers use the
- * `dropout` option of RNN/LSTM/GRU, which applies the same rule inside the wrapper.)
+ * `dropout` option of RNN/LSTM/GRU, which applies the same rule, `dropoutMask`, inside the wrapper.)
  */
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
+import { Workspace } from "../backend/workspace.js";
 import { defaults } from "../defaults.js";
 import { Rng } from "../rng.js";
 import { type Floats, RnnkitError, type Tensor, type TensorLike, describe } from "../tensor.js";
+
+/** mask[0:n] = 0 with probability p, else 1/(1-p): the inverted-dropout mask. */
+export function dropoutMask(rng: Rng, p: number, mask: Floats, n: number): void {
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = rng.next() < p ? 0 : keep;
+}
 
 export class Dropout {
   readonly p: number;
   training = false;
   private readonly rng: Rng;
-  private mask: Floats | null = null;
-  private buf: Floats | null = null;
-  private shape: number[] = [];
   private readonly be: Backend;
+  private readonly ws: Workspace;
+  /** whether the last forward dropped (its mask is the workspace's "mask") */
+  private masked = false;
+  private shape: number[] = [];
 
   constructor(opts: { p: number; seed?: number; backend?: Backend }) {
     const p = opts?.p;
@@ -25,6 +33,7 @@ export class Dropout {
     this.p = p;
     this.rng = new Rng(opts.seed ?? defaults.seed);
     this.be = opts.backend ?? getBackend();
+    this.ws = new Workspace(this.be);
   }
 
   train(on = true): this {
@@ -39,28 +48,21 @@ export class Dropout {
   forward(x: TensorLike): Tensor {
     const n = x.data.length;
     this.shape = [...x.shape];
-    if (!this.training || this.p === 0) {
-      this.mask = null;
-      return { shape: [...x.shape], data: Float32Array.from(x.data) };
-    }
-    if (!this.buf || this.buf.length < n) {
-      this.buf = this.be.alloc(n);
-      this.mask = this.be.alloc(n);
-    }
-    const mask = this.mask ?? (this.mask = this.be.alloc(n));
-    const keep = 1 / (1 - this.p);
-    for (let i = 0; i < n; i++) mask[i] = this.rng.next() < this.p ? 0 : keep;
-    this.buf.set(x.data as Floats);
-    this.be.mul(n, this.buf, 0, mask, 0, this.buf, 0);
-    return { shape: [...x.shape], data: this.buf.slice(0, n) };
+    this.masked = this.training && this.p > 0;
+    if (!this.masked) return { shape: [...x.shape], data: Float32Array.from(x.data) };
+    const mask = this.ws.get("mask", n), y = this.ws.get("y", n);
+    dropoutMask(this.rng, this.p, mask, n);
+    y.set(x.data as Floats);
+    this.be.mul(n, y, 0, mask, 0, y, 0);
+    return { shape: [...x.shape], data: y.slice(0, n) };
   }
 
   backward(dy: TensorLike): Tensor {
     const n = dy.data.length;
-    if (!this.mask) return { shape: [...this.shape], data: Float32Array.from(dy.data) };
-    const g = this.be.alloc(n);
+    if (!this.masked) return { shape: [...this.shape], data: Float32Array.from(dy.data) };
+    const g = this.ws.get("dy", n);
     g.set(dy.data as Floats);
-    this.be.mul(n, g, 0, this.mask, 0, g, 0);
-    return { shape: [...this.shape], data: g };
+    this.be.mul(n, g, 0, this.ws.get("mask", n), 0, g, 0);
+    return { shape: [...this.shape], data: g.slice(0, n) };
   }
 }

@@ -7,7 +7,7 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
 import { Rng } from "../rng.js";
-import { type Floats, RnnkitError, type Tensor, describe } from "../tensor.js";
+import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
 import { ParamSet } from "./params.js";
 
 export interface EmbeddingOptions {
@@ -26,16 +26,11 @@ export class Embedding extends ParamSet {
   readonly paddingIdx: number | null;
   private ids: Int32Array | null = null;
   private shape: number[] = [];
-  private out: Floats | null = null;
 
   constructor(opts: EmbeddingOptions) {
     super("Embedding", opts?.backend ?? getBackend());
-    for (const k of ["numEmbeddings", "embeddingDim"] as const) {
-      const v = opts?.[k];
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RnnkitError(`Embedding: ${k}: expected a positive integer, got ${describe(v)}`);
-    }
-    this.numEmbeddings = opts.numEmbeddings;
-    this.embeddingDim = opts.embeddingDim;
+    this.numEmbeddings = checkPositiveInt("Embedding", "numEmbeddings", opts?.numEmbeddings);
+    this.embeddingDim = checkPositiveInt("Embedding", "embeddingDim", opts?.embeddingDim);
     const p = opts.paddingIdx;
     if (p !== undefined && (!Number.isInteger(p) || p < 0 || p >= opts.numEmbeddings)) {
       throw new RnnkitError(`Embedding: paddingIdx: expected an integer in [0, ${opts.numEmbeddings - 1}], got ${describe(p)}`);
@@ -52,19 +47,16 @@ export class Embedding extends ParamSet {
     const n = ids.data.length;
     const V = this.numEmbeddings, E = this.embeddingDim;
     if (ids.shape.reduce((a, b) => a * b, 1) !== n) throw new RnnkitError(`${where}: ids: shape [${ids.shape}] needs ${ids.shape.reduce((a, b) => a * b, 1)} ids, got ${n}`);
-    if (!this.ids || this.ids.length < n) {
-      if (this.ids) this.be.free(this.ids);
-      this.ids = this.be.allocIndex(Math.max(1, n));
-    }
+    this.ids = this.ws.index("ids", n);
     for (let i = 0; i < n; i++) {
       const v = ids.data[i];
       if (!Number.isInteger(v) || v < 0 || v >= V) throw new RnnkitError(`${where}: ids[${i}]: expected an integer in [0, V-1] = [0, ${V - 1}], got ${describe(v)}`);
       this.ids[i] = v;
     }
-    this.out = this.buffer(this.out, n * E);
-    this.be.gatherRows(n, E, this.ids, 0, this.params[0].value.data, 0, E, this.out, 0, E, false);
+    const out = this.ws.get("out", n * E);
+    this.be.gatherRows(n, E, this.ids, 0, this.params[0].value.data, 0, E, out, 0, E, false);
     this.shape = [...ids.shape];
-    return { shape: [...ids.shape, E], data: this.out.slice(0, n * E) };
+    return { shape: [...ids.shape, E], data: out.slice(0, n * E) };
   }
 
   /** Adds the gradient of each looked-up row into weight.grad (none into paddingIdx). */
@@ -74,7 +66,7 @@ export class Embedding extends ParamSet {
     const E = this.embeddingDim;
     const n = this.shape.reduce((a, b) => a * b, 1);
     if (dy.data.length !== n * E) throw new RnnkitError(`${where}: dy: expected [${[...this.shape, E]}] (${n * E} numbers), got ${dy.data.length}`);
-    const g = this.scratch("dy", n * E);
+    const g = this.ws.get("dy", n * E);
     g.set(dy.data as Floats);
     const grad = this.grad("weight");
     this.be.scatterRows(n, E, this.ids, 0, g, 0, E, grad, 0, E, true);

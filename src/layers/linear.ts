@@ -7,7 +7,7 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
 import { Rng } from "../rng.js";
-import { type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkTensor, describe, sizeOf } from "../tensor.js";
+import { type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkPositiveInt, checkTensor, sizeOf } from "../tensor.js";
 import { ParamSet } from "./params.js";
 
 export interface LinearOptions {
@@ -26,18 +26,12 @@ export class Linear extends ParamSet {
   private x: Floats | null = null;
   private rows = 0;
   private inShape: number[] = [];
-  private y: Floats | null = null;
-  private dx: Floats | null = null;
 
   constructor(opts: LinearOptions) {
     const be = opts?.backend ?? getBackend();
     super("Linear", be);
-    for (const k of ["inFeatures", "outFeatures"] as const) {
-      const v = opts?.[k];
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RnnkitError(`Linear: ${k}: expected a positive integer, got ${describe(v)}`);
-    }
-    this.inFeatures = opts.inFeatures;
-    this.outFeatures = opts.outFeatures;
+    this.inFeatures = checkPositiveInt("Linear", "inFeatures", opts?.inFeatures);
+    this.outFeatures = checkPositiveInt("Linear", "outFeatures", opts?.outFeatures);
     const rng = new Rng(opts.seed ?? defaults.seed);
     const k = 1 / Math.sqrt(this.inFeatures);
     this.w = this.add("weight", [this.outFeatures, this.inFeatures], () => rng.uniform(-k, k));
@@ -52,18 +46,18 @@ export class Linear extends ParamSet {
     checkFinite(where, "x", x.data, x.shape);
     const { be, inFeatures: I, outFeatures: O } = this;
     const R = sizeOf(shape) / I;
-    this.x = this.buffer(this.x, R * I);
+    this.x = this.ws.get("x", R * I);
     this.x.set(x.data as Floats);
-    this.y = this.buffer(this.y, R * O);
+    const y = this.ws.get("y", R * O);
     let beta = 0;
     if (this.b) {
-      be.broadcastRows(R, O, this.b, 0, this.y, 0, O, false);
+      be.broadcastRows(R, O, this.b, 0, y, 0, O, false);
       beta = 1;
     }
-    be.gemm(false, true, R, O, I, 1, this.x, 0, I, this.w, 0, I, beta, this.y, 0, O);
+    be.gemm(false, true, R, O, I, 1, this.x, 0, I, this.w, 0, I, beta, y, 0, O);
     this.rows = R;
     this.inShape = shape;
-    return { shape: [...shape.slice(0, -1), O], data: this.y.slice(0, R * O) };
+    return { shape: [...shape.slice(0, -1), O], data: y.slice(0, R * O) };
   }
 
   /** dy [..., out] -> dx [..., in]; adds dW = dy^T x and db = sum dy. */
@@ -72,12 +66,12 @@ export class Linear extends ParamSet {
     if (!this.x) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
     const { be, inFeatures: I, outFeatures: O, rows: R } = this;
     checkTensor(where, "dy", dy, [...this.inShape.slice(0, -1).map(() => "*"), "out"], [...this.inShape.slice(0, -1), O]);
-    const g = this.scratch("dy", R * O);
+    const g = this.ws.get("dy", R * O);
     g.set(dy.data as Floats);
     be.gemm(true, false, O, I, R, 1, g, 0, O, this.x, 0, I, 1, this.grad("weight"), 0, I);
     if (this.b) be.sumRows(R, O, g, 0, O, this.grad("bias"), 0);
-    this.dx = this.buffer(this.dx, R * I);
-    be.gemm(false, false, R, I, O, 1, g, 0, O, this.w, 0, I, 0, this.dx, 0, I);
-    return { shape: [...this.inShape], data: this.dx.slice(0, R * I) };
+    const dx = this.ws.get("dx", R * I);
+    be.gemm(false, false, R, I, O, 1, g, 0, O, this.w, 0, I, 0, dx, 0, I);
+    return { shape: [...this.inShape], data: dx.slice(0, R * I) };
   }
 }

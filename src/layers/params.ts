@@ -4,14 +4,18 @@
  * workspaces.
  */
 import type { Backend } from "../backend/backend.js";
+import { Workspace } from "../backend/workspace.js";
 import { type Floats, RnnkitError, type Tensor, checkFinite, describe, formatShape, sizeOf } from "../tensor.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
 
 export class ParamSet implements Module {
   protected readonly params: Parameter[] = [];
-  private readonly scratchBufs = new Map<string, Floats>();
+  /** forward/backward buffers, reused across calls */
+  protected readonly ws: Workspace;
 
-  constructor(protected readonly where: string, readonly be: Backend) {}
+  constructor(protected readonly where: string, readonly be: Backend) {
+    this.ws = new Workspace(be);
+  }
 
   /** Registers a parameter initialised by `init(i)`; returns its live data. */
   protected add(name: string, shape: number[], init: (i: number) => number): Floats {
@@ -26,19 +30,6 @@ export class ParamSet implements Module {
     const p = this.params.find((q) => q.name === name);
     if (!p) throw new Error(`${this.where}: no parameter ${name}`);
     return p.grad.data;
-  }
-
-  /** A backend array of at least n elements, reusing `old` when it is large enough. */
-  protected buffer(old: Floats | null, n: number): Floats {
-    if (old && old.length >= n) return old;
-    if (old) this.be.free(old);
-    return this.be.alloc(Math.max(1, n));
-  }
-
-  protected scratch(name: string, n: number): Floats {
-    const b = this.buffer(this.scratchBufs.get(name) ?? null, n);
-    this.scratchBufs.set(name, b);
-    return b;
   }
 
   parameters(): Parameter[] {

@@ -21,6 +21,7 @@
  */
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
+import { Workspace } from "../backend/workspace.js";
 import type { Run, StepCell, Weights } from "../cells/cell.js";
 import { GruStep } from "../cells/gru.js";
 import { LstmStep } from "../cells/lstm.js";
@@ -29,8 +30,9 @@ import { defaults } from "../defaults.js";
 import { type CellType, gatesOf } from "../gates.js";
 import { Rng } from "../rng.js";
 import {
-  type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkTensor, describe, sizeOf,
+  type Floats, RnnkitError, type Tensor, type TensorLike, checkFinite, checkPositiveInt, checkTensor, describe, sizeOf,
 } from "../tensor.js";
+import { dropoutMask } from "./dropout.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
 import { loadInto } from "./params.js";
 
@@ -113,31 +115,6 @@ interface Plan {
 
 const NO_ARRAY = new Float32Array(0);
 
-/** The buffers a layer keeps between forward and backward, resized only when the shape grows. */
-class Workspace {
-  private bufs = new Map<string, Floats>();
-  private idx = new Map<string, Int32Array>();
-  constructor(private be: Backend) {}
-  get(name: string, n: number): Floats {
-    let b = this.bufs.get(name);
-    if (!b || b.length < n) {
-      if (b) this.be.free(b);
-      b = this.be.alloc(Math.max(n, 1));
-      this.bufs.set(name, b);
-    }
-    return b;
-  }
-  index(name: string, n: number): Int32Array {
-    let b = this.idx.get(name);
-    if (!b || b.length < n) {
-      if (b) this.be.free(b);
-      b = this.be.allocIndex(Math.max(n, 1));
-      this.idx.set(name, b);
-    }
-    return b;
-  }
-}
-
 export class Recurrent implements Module {
   readonly cellType: CellType;
   readonly inputSize: number;
@@ -171,12 +148,7 @@ export class Recurrent implements Module {
     if (opts === null || typeof opts !== "object") {
       throw new RnnkitError(`${where}: expected an options object {inputSize, hiddenSize, ...}, got ${describe(opts)}`);
     }
-    const positiveInt = (name: string, v: unknown): number => {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-        throw new RnnkitError(`${where}: ${name}: expected a positive integer, got ${describe(v)}`);
-      }
-      return v;
-    };
+    const positiveInt = (name: string, v: unknown): number => checkPositiveInt(where, name, v);
     const bool = (name: string, v: unknown, dflt: boolean): boolean => {
       if (v === undefined) return dflt;
       if (typeof v !== "boolean") throw new RnnkitError(`${where}: ${name}: expected true or false, got ${describe(v)}`);
@@ -352,8 +324,7 @@ export class Recurrent implements Module {
       if (this.training && this.dropout > 0 && l < L - 1) {
         // inverted dropout: keep with probability 1-p, scaled by 1/(1-p)
         const mask = ws.get(`mask${l}`, N * D * H);
-        const keep = 1 / (1 - this.dropout);
-        for (let i = 0; i < N * D * H; i++) mask[i] = this.dropRng.next() < this.dropout ? 0 : keep;
+        dropoutMask(this.dropRng, this.dropout, mask, N * D * H);
         const dropped = ws.get(`dropped${l}`, N * D * H);
         be.mul(N * D * H, layerIn, 0, mask, 0, dropped, 0);
         layerIn = dropped;

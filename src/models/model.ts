@@ -238,7 +238,7 @@ export class SequenceModel implements Module {
   }
 
   private pool(out: Tensor, h: Tensor, batch: Batch): Tensor {
-    const { T, B, lengths } = batch;
+    const { B, lengths } = batch;
     const H = this.config.hiddenSize, D = this.config.bidirectional ? 2 : 1, L = this.config.numLayers;
     const p = this.arr(B * D * H);
     if (this.config.pooling === "last") {

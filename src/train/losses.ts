@@ -11,6 +11,7 @@
  */
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
+import { workspaceOf } from "../backend/workspace.js";
 import { type Floats, NonFiniteError, RnnkitError, type Tensor, type TensorLike, describe, sizeOf } from "../tensor.js";
 
 export type Reduction = "mean" | "sum";
@@ -24,21 +25,9 @@ export interface LossResult {
   grad: Tensor;
 }
 
-/** Backend scratch arrays per backend, reused across calls (grown when a call needs more). */
-const scratch = new WeakMap<Backend, Map<string, Floats | Int32Array>>();
-function cached<A extends Floats | Int32Array>(be: Backend, name: string, n: number, alloc: (n: number) => A): A {
-  let m = scratch.get(be);
-  if (!m) scratch.set(be, (m = new Map()));
-  let b = m.get(name) as A | undefined;
-  if (!b || b.length < n) {
-    if (b) be.free(b);
-    b = alloc(Math.max(1, n));
-    m.set(name, b);
-  }
-  return b;
-}
-const buf = (be: Backend, name: string, n: number): Floats => cached(be, name, n, (k) => be.alloc(k));
-const idx = (be: Backend, n: number): Int32Array => cached(be, "index", n, (k) => be.allocIndex(k));
+const buf = (be: Backend, name: string, n: number): Floats => workspaceOf(be).get(name, n);
+const idx = (be: Backend, n: number): Int32Array => workspaceOf(be).index("targets", n);
+
 function into(be: Backend, name: string, src: ArrayLike<number>): Floats {
   const b = buf(be, name, src.length);
   if (ArrayBuffer.isView(src)) b.set(src as Floats);

@@ -11,7 +11,7 @@
 import { type Example, bucketBatches, streamChunks } from "../data/batches.js";
 import { defaults } from "../defaults.js";
 import type { Batch, SequenceModel } from "../models/model.js";
-import { NonFiniteError, RnnkitError, type Tensor, describe } from "../tensor.js";
+import { NonFiniteError, RnnkitError, type Tensor, checkPositiveInt } from "../tensor.js";
 import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, clipGradNorm, lrFactor } from "./optimizers.js";
 
 /** Training data: examples (many-to-one / aligned tagging), or one long token stream (language model). */
@@ -100,9 +100,7 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
   const seqLen = opts.seqLen ?? defaults.seqLen;
   const clip = opts.clipNorm ?? defaults.clipNorm;
   const seed = opts.seed ?? defaults.seed;
-  for (const [k, v] of [["epochs", epochs], ["batchSize", batchSize], ["seqLen", seqLen]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RnnkitError(`${where}: ${k}: expected a positive integer, got ${describe(v)}`);
-  }
+  for (const [k, v] of [["epochs", epochs], ["batchSize", batchSize], ["seqLen", seqLen]] as const) checkPositiveInt(where, k, v);
   if (data.kind === "stream" && model.config.task !== "lm") throw new RnnkitError(`${where}: stream data trains a language model, got task ${model.config.task}`);
   if (data.kind === "examples" && data.train.length === 0) throw new RnnkitError(`${where}: expected at least one training example, got none`);
   const perStep = model.config.task === "tag" || model.config.task === "lm";
