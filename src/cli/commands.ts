@@ -14,8 +14,8 @@ import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
 import { type CellName, type ModelConfig, SequenceModel } from "../models/model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError } from "../tensor.js";
-import type { OptimizerName, Schedule } from "../train/optimizers.js";
-import { type EpochReport, type FitOptions, type Progress, evaluate, fit } from "../train/trainer.js";
+import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
+import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
 import { column, mobyDick, numericColumn, readRecords, readText } from "./data.js";
 import { padBatch, shuffleInPlace } from "../data/batches.js";
 
@@ -191,6 +191,17 @@ function resumeFrom(o: CommonTrainOptions, task: string, backend: Backend): { sa
   return { saved, fit: { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } } };
 }
 
+/**
+ * The validation metrics of the trained model: those of the last epoch when training ended at an
+ * epoch's end (the weights have not changed since), else computed now. Every way `trainLoop`
+ * returns has already written the model file (at each epoch's end, or at the stop).
+ */
+function finalMetrics(r: Awaited<ReturnType<typeof fit>>, compute: () => Metrics): Metrics {
+  const last = r.epochs[r.epochs.length - 1];
+  const atEpochEnd = r.stoppedBy === "epochs" || r.stoppedBy === "early-stopping" || r.stoppedBy === "callback";
+  return atEpochEnd && last?.val ? last.val : compute();
+}
+
 function modelOptions(o: CommonTrainOptions): Pick<ModelConfig, "cell" | "hiddenSize" | "numLayers" | "dropout" | "seed"> {
   if (!["sgd", "adam", "adamw", "rmsprop", "adagrad"].includes(o.optimizer)) {
     throw new RnnkitError(`--optimizer: expected sgd, adam, adamw, rmsprop or adagrad, got ${JSON.stringify(o.optimizer)}`);
@@ -226,11 +237,16 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   process.stderr.write(`training a ${o.cell} language model (${model.parameters().reduce((s, p) => s + p.value.data.length, 0)} parameters) on ${source}: ${trainIds.length} training and ${valIds.length} validation ${kind}s, vocabulary ${tokenizer.size}\n`);
   const info = { task: "lm", source, valFraction };
   const t0 = Date.now();
-  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o, { seqLen, resume: resume?.fit },
-    (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "tok");
+  let savedEpoch = resume?.fit.epoch ?? 0;
+  const save = (optimizer: Optimizer, epoch: number, extra: Record<string, unknown> = {}) => {
+    savedEpoch = epoch;
+    saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info: { ...info, ...extra } });
+  };
+  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o, { seqLen, resume: resume?.fit }, save, "tok");
   const seconds = (Date.now() - t0) / 1000;
-  const val = valIds.length > 1 ? evaluate(model, { kind: "stream", ids: valIds }, { batchSize: int("batch-size", o.batchSize), seqLen }) : null;
-  saveModel(o.out, model, { tokenizer, optimizer: r.optimizer, checkpoint: { step: r.steps, epoch: r.epochs.length }, info: { ...info, valBpc: val?.bpc } });
+  const val = valIds.length > 1 ? finalMetrics(r, () => evaluate(model, { kind: "stream", ids: valIds }, { batchSize: int("batch-size", o.batchSize), seqLen })) : null;
+  // the checkpoint is already written; rewrite it once more with the validation result in its info
+  save(r.optimizer, savedEpoch, { valBpc: val?.bpc });
   const sampleLen = int("sample", o.sample, 0);
   const sample = sampleLen > 0 ? tokenizer.decode(generateIds(model, tokenizer.encode("\n"), sampleLen, { temperature: num("temperature", o.temperature, 0, 10), seed: 1, exclude: [0, 1, 2, 3] })) : "";
   const result = { bpc: val ? round(val.bpc!) : null, valLoss: val ? round(val.loss) : null, epochs: r.epochs.length, steps: r.steps, seconds: round(seconds), stoppedBy: r.stoppedBy, model: o.out };
@@ -270,8 +286,7 @@ export async function trainClassify(o: CommonTrainOptions & { data: string; text
   const val = valIdx.map(toExample);
   const r = await trainLoop(model, { kind: "examples", train: trainIdx.map(toExample), val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
-  const m = val.length ? evaluate(model, { kind: "examples", examples: val }) : r.epochs[r.epochs.length - 1]?.train;
-  saveModel(o.out, model, { tokenizer, optimizer: r.optimizer, checkpoint: { step: r.steps, epoch: r.epochs.length }, info });
+  const m = val.length ? finalMetrics(r, () => evaluate(model, { kind: "examples", examples: val })) : r.epochs[r.epochs.length - 1]?.train;
   const result = { accuracy: m ? round(m.accuracy!) : null, loss: m ? round(m.loss) : null, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
   report(result, o.json, `${val.length ? "validation" : "training"} accuracy ${m ? (m.accuracy! * 100).toFixed(1) : "?"}%, loss ${m?.loss.toFixed(4)}; model saved to ${o.out}`);
 }
@@ -301,7 +316,6 @@ export async function trainForecast(o: CommonTrainOptions & { data: string; colu
   process.stderr.write(`training a ${o.cell} forecaster on ${train.length} windows of ${window} (${val.length} held out)\n`);
   const r = await trainLoop(model, { kind: "examples", train, val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { scaler, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
-  saveModel(o.out, model, { scaler, optimizer: r.optimizer, checkpoint: { step: r.steps, epoch: r.epochs.length }, info });
   const m = forecastMetrics(model, scaler, val.length ? val : train);
   report({ ...m, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json, `${val.length ? "validation" : "training"} MAE ${m.mae.toPrecision(4)} (in the units of ${o.column}), RMSE ${m.rmse.toPrecision(4)}; model saved to ${o.out}`);
 }
