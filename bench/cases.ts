@@ -92,12 +92,15 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
 
   // char LM: embedding [V, X] -> layers -> linear head [V, H] -> softmax cross-entropy on the next char
   const V = c.vocab, X = c.input, N = T * B;
-  const tokens = Int32Array.from({ length: (T + 1) * B }, () => Math.floor(rng.next() * V));
+  // inputs are tokens[0 : N], targets the next row of the stream, tokens[B : N + B]
+  const tokens = be.allocIndex((T + 1) * B);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = Math.floor(rng.next() * V);
+  const dx = be.alloc(N * X);
   const emb = be.alloc(V * X), gEmb = be.alloc(V * X);
   const wOut = be.alloc(V * H), gWOut = be.alloc(V * H), bOut = be.alloc(V), gBOut = be.alloc(V);
   for (let i = 0; i < V * X; i++) emb[i] = rng.uniform(-0.1, 0.1);
   for (let i = 0; i < V * H; i++) wOut[i] = rng.uniform(-0.06, 0.06);
-  const x = { shape: [T, B, X], data: new Float32Array(N * X) };
+  const x = { shape: [T, B, X], data: be.alloc(N * X) };
   const out = be.alloc(N * H), logits = be.alloc(N * V), dOut = be.alloc(N * H);
   const head: Parameter[] = [
     { name: "embedding.weight", value: { shape: [V, X], data: emb }, grad: { shape: [V, X], data: gEmb } },
@@ -105,29 +108,20 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
     { name: "head.bias", value: { shape: [V], data: bOut }, grad: { shape: [V], data: gBOut } },
   ];
   return () => {
-    for (let r = 0; r < N; r++) x.data.set(emb.subarray(tokens[r] * X, tokens[r] * X + X), r * X);
+    be.gatherRows(N, X, tokens, 0, emb, 0, X, x.data, 0, X, false);
     const res = layer.forward(x);
     out.set(res.output.data);
     be.broadcastRows(N, V, bOut, 0, logits, 0, V, false);
     be.gemm(false, true, N, V, H, 1, out, 0, H, wOut, 0, H, 1, logits, 0, V);
     if (mode === "infer") return;
-    // softmax cross-entropy (mean over N): dlogits = (softmax - onehot) / N
-    for (let r = 0; r < N; r++) {
-      let mx = -Infinity;
-      for (let v = 0; v < V; v++) mx = Math.max(mx, logits[r * V + v]);
-      let s = 0;
-      for (let v = 0; v < V; v++) s += (logits[r * V + v] = Math.exp(logits[r * V + v] - mx));
-      for (let v = 0; v < V; v++) logits[r * V + v] /= s * N;
-      logits[r * V + tokens[r + B]] -= 1 / N;
-    }
+    // softmax cross-entropy (mean over N), the fused kernel: dlogits = (softmax - onehot) / N
+    be.softmaxCrossEntropy(N, V, logits, 0, tokens, B, -1, 1 / N, logits, 0);
     be.gemm(true, false, V, H, N, 1, logits, 0, V, out, 0, H, 1, gWOut, 0, H);
     be.sumRows(N, V, logits, 0, V, gBOut, 0);
     be.gemm(false, false, N, H, V, 1, logits, 0, V, wOut, 0, H, 0, dOut, 0, H);
     const d = layer.backward({ output: { shape: [T, B, H], data: dOut } });
-    for (let r = 0; r < N; r++) {
-      const e = tokens[r] * X;
-      for (let k = 0; k < X; k++) gEmb[e + k] += d.dx.data[r * X + k];
-    }
+    dx.set(d.dx.data);
+    be.scatterRows(N, X, tokens, 0, dx, 0, X, gEmb, 0, X, true);
     step([...layer.parameters(), ...head]);
   };
 }
