@@ -36,4 +36,10 @@ export const defaults = {
    * single-thread speed.
    */
   wasmParallelWork: 4194304,
+  /**
+   * wasm backend: MiB reserved up front where the memory cannot be shared and so cannot grow
+   * without detaching every array handed out (browsers that allow shared WebAssembly memory only
+   * on cross-origin isolated pages). Untouched pages cost address space, not RAM.
+   */
+  wasmFixedMemoryMB: 1024,
 } as const;

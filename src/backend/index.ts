@@ -4,7 +4,7 @@
  * the `js` reference backend. `setBackend(b)` changes it; `RNNKIT_BACKEND=js|wasm` picks it for a
  * whole process, and `RNNKIT_THREADS=N` sets the wasm backend's threads.
  */
-import { availableParallelism } from "node:os";
+import { platform } from "#platform";
 import type { Backend } from "./backend.js";
 import { JsBackend } from "./js.js";
 import { defaults } from "../defaults.js";
@@ -15,7 +15,7 @@ let current: Backend | null = null;
 
 /** The backend new layers use when none is given. */
 export function getBackend(): Backend {
-  if (!current) current = makeBackend(process.env.RNNKIT_BACKEND || (wasmSimdSupported() ? "wasm" : "js"));
+  if (!current) current = makeBackend(platform.env("RNNKIT_BACKEND") || (wasmSimdSupported() ? "wasm" : "js"));
   return current;
 }
 
@@ -29,9 +29,9 @@ export const backendNames = ["js", "wasm"] as const;
 
 /** Threads of the wasm backend: $RNNKIT_THREADS, else defaults.wasmThreads capped by the cores. */
 function defaultThreads(): number {
-  const env = Number(process.env.RNNKIT_THREADS);
+  const env = Number(platform.env("RNNKIT_THREADS"));
   if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(defaults.wasmThreads, availableParallelism()));
+  return Math.max(1, Math.min(defaults.wasmThreads, platform.cores()));
 }
 
 function makeBackend(name: string): Backend {

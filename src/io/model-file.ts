@@ -9,7 +9,7 @@
  * `optim.<parameter>.<k>`. Metadata key `format` is "pt" (what safetensors' PyTorch loader
  * expects) and key `rnnkit` is the JSON below.
  */
-import { readFileSync } from "node:fs";
+import { platform } from "#platform";
 import type { Backend } from "../backend/backend.js";
 import { Scaler, type ScalerJSON } from "../data/scaler.js";
 import { Tokenizer, type TokenizerJSON } from "../data/tokenizer.js";
@@ -21,8 +21,7 @@ import { loadSafetensors, saveSafetensors } from "./safetensors.js";
 export const FILE_FORMAT = "rnnkit-model/1";
 
 export function rnnkitVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
+  return platform.version();
 }
 
 export interface Checkpoint {

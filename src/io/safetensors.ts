@@ -12,8 +12,7 @@
  * file in the same folder, fsync, rename, fsync of the folder, so a crash never leaves a
  * half-written model where a good one was.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { platform } from "#platform";
 import { RnnkitError, type TensorLike, sizeOf } from "../tensor.js";
 
 export interface SafetensorsFile {
@@ -43,15 +42,14 @@ export function encodeSafetensors(tensors: Record<string, TensorLike>, metadata:
     header[name] = { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
-  let json = JSON.stringify(header);
+  const utf8 = new TextEncoder().encode(JSON.stringify(header));
   // pad the header with spaces so the buffer starts 8-byte aligned
-  const jsonBytes = () => Buffer.byteLength(json, "utf8");
-  while ((8 + jsonBytes()) % 8 !== 0) json += " ";
-  const hlen = jsonBytes();
+  const hlen = utf8.length + ((8 - (utf8.length % 8)) % 8);
   const out = new Uint8Array(8 + hlen + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(hlen), true);
-  out.set(Buffer.from(json, "utf8"), 8);
+  out.set(utf8, 8);
+  out.fill(0x20, 8 + utf8.length, 8 + hlen);
   const body = 8 + hlen;
   for (const name of names) {
     const t = tensors[name];
@@ -131,38 +129,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
   return { tensors, metadata };
 }
 
-/** Writes `bytes` to `path` atomically: temp file beside it, fsync, rename, fsync the folder. */
+/**
+ * Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the folder, so a
+ * crash leaves the old file or the new one (Node only).
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd = -1;
-  try {
-    fd = openSync(tmp, "wx", 0o644);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temp file was never created or is already renamed
-    }
-    throw e;
-  }
-  try {
-    const dfd = openSync(dir, "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some platforms cannot fsync a folder; the rename itself is atomic
-  }
+  platform.writeFileAtomic(path, bytes);
 }
 
 export function saveSafetensors(path: string, tensors: Record<string, TensorLike>, metadata: Record<string, string> = {}): void {
@@ -170,9 +142,9 @@ export function saveSafetensors(path: string, tensors: Record<string, TensorLike
 }
 
 export function loadSafetensors(path: string): SafetensorsFile {
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = platform.readFile(path);
   } catch (e) {
     throw new RnnkitError(`loadSafetensors: cannot read ${path}: ${(e as Error).message}`);
   }

@@ -1,18 +1,21 @@
 /**
  * The WebAssembly SIMD backend (float32).
  *
- * Every array it allocates is a view into one shared `WebAssembly.Memory`, so a kernel call passes
- * byte addresses (`byteOffset + 4 * offset`) and copies nothing. The memory is shared (backed by a
- * SharedArrayBuffer) so that growing it never detaches the views already handed out, and so that
- * worker threads can run parts of a large GEMM on the same data.
+ * Every array it allocates is a view into one `WebAssembly.Memory`, so a kernel call passes byte
+ * addresses (`byteOffset + 4 * offset`) and copies nothing. The memory is shared (backed by a
+ * SharedArrayBuffer) wherever the host allows it: then growing it never detaches the views already
+ * handed out, and worker threads can run parts of a large GEMM on the same data. Where it is not
+ * (a browser that refuses shared memory outside cross-origin isolation), the memory is a fixed
+ * reservation that never grows, and the backend runs on one thread.
  *
  * The kernels (src/backend/wasm/assembly/kernels.as, AssemblyScript) are compiled by
- * scripts/build-wasm.mjs to kernels.wasm next to this file's compiled output.
+ * scripts/build-wasm.mjs to kernels.wasm next to this file's compiled output; the host
+ * (#platform) reads that file in Node and inlines it into the browser bundle.
  */
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { Worker } from "node:worker_threads";
+import { platform } from "#platform";
+import type { WorkerHandle } from "../../platform/platform.js";
 import type { Backend, DType } from "../backend.js";
+import { defaults } from "../../defaults.js";
 import type { Floats } from "../../tensor.js";
 
 // ---- the WebAssembly API, typed locally (the project's lib has no DOM types) ----
@@ -91,44 +94,88 @@ const ALIGN = 64;
 /** Readable bytes kept past the last allocated byte (the pointwise kernels read whole vectors). */
 const SLACK = 64;
 
-function kernelsUrl(): URL {
-  return new URL("./kernels.wasm", import.meta.url);
-}
-
 let cachedModule: WasmModule | null = null;
-
-function missing(e: unknown): never {
-  if ((e as { code?: string }).code === "ENOENT") {
-    throw new Error(
-      `WasmBackend: ${kernelsUrl().pathname} not found: build it with \`node scripts/build-wasm.mjs\` (part of npm run build)`,
-    );
-  }
-  throw e;
-}
 
 function checkSimd(): void {
   if (!wasmSimdSupported()) throw new Error("WasmBackend: this runtime does not support WebAssembly SIMD");
 }
 
+let cachedFixedModule: WasmModule | null = null;
+
 function loadModuleSync(): WasmModule {
   if (!cachedModule) {
     checkSimd();
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(kernelsUrl());
-    } catch (e) {
-      missing(e);
-    }
-    cachedModule = new (wasmApi().Module)(bytes);
+    cachedModule = new (wasmApi().Module)(platform.kernelBytes());
   }
   return cachedModule;
+}
+
+/** The kernels importing a plain (non-shared) memory, for hosts that refuse shared memory. */
+function loadFixedModuleSync(): WasmModule {
+  cachedFixedModule ??= new (wasmApi().Module)(withUnsharedMemory(platform.kernelBytes()));
+  return cachedFixedModule;
+}
+
+/**
+ * A copy of a module whose memory import is declared shared, declaring it plain instead: the
+ * limits flag of the import goes from 3 (shared, with maximum) to 1 (with maximum). One byte
+ * changes and no size does (WebAssembly core spec 5.3.7 limits, 5.5.5 import section).
+ */
+export function withUnsharedMemory(bytes: Uint8Array): Uint8Array {
+  const b = new Uint8Array(bytes); // a copy (Buffer.prototype.slice would share the bytes)
+  const bad = (why: string): never => {
+    throw new Error(`WasmBackend: cannot read kernels.wasm's memory import (${why})`);
+  };
+  let i = 8;
+  const u32 = (): number => {
+    let v = 0, shift = 0, byte: number;
+    do {
+      if (i >= b.length) bad("truncated");
+      byte = b[i++];
+      v += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return v;
+  };
+  const skipName = () => {
+    const n = u32();
+    i += n;
+  };
+  while (i < b.length) {
+    const id = b[i++];
+    const size = u32();
+    const end = i + size;
+    if (id !== 2) {
+      i = end;
+      continue;
+    }
+    for (let count = u32(); count > 0; count--) {
+      skipName();
+      skipName();
+      const kind = b[i++];
+      if (kind === 0) u32(); // function: type index
+      else if (kind === 1) {
+        i++; // table: reftype, then limits
+        const flag = b[i++];
+        u32();
+        if (flag & 1) u32();
+      } else if (kind === 2) {
+        if (b[i] !== 3) bad(`limits flag ${b[i]}, expected 3 (shared, with maximum)`);
+        b[i] = 1;
+        return b;
+      } else if (kind === 3) i += 2; // global: valtype, mutability
+      else bad(`import kind ${kind}`);
+    }
+    bad("no memory import");
+  }
+  return bad("no import section");
 }
 
 async function loadModule(): Promise<WasmModule> {
   if (!cachedModule) {
     checkSimd();
-    const bytes = await readFile(kernelsUrl()).catch(missing);
-    cachedModule ??= await wasmApi().compile(bytes);
+    const module = await wasmApi().compile(platform.kernelBytes());
+    cachedModule ??= module;
   }
   return cachedModule;
 }
@@ -162,6 +209,14 @@ export interface WasmBackendOptions {
   wakeThreshold?: number;
   /** How long an idle worker polls for the next job before it sleeps, in ms (default 1). */
   spinMs?: number;
+  /**
+   * Use a shared (growable, thread-capable) memory (default: wherever the host allows one). With
+   * `false`, or where the host refuses one, the memory is a fixed reservation of `fixedMemoryMB`
+   * and the backend runs on one thread.
+   */
+  sharedMemory?: boolean;
+  /** MiB of a fixed (non-shared) memory (default defaults.wasmFixedMemoryMB). */
+  fixedMemoryMB?: number;
 }
 
 /** Compiles (once per process) and instantiates the kernels. */
@@ -198,12 +253,12 @@ const CTL_INTS = 32;
 const JOB_GEMM = 0;
 const JOB_WAKE = 1;
 
-/** The worker's program (CommonJS, evaluated): instantiate on the shared memory, then serve jobs. */
-const WORKER_SOURCE = `
-"use strict";
-const { workerData } = require("node:worker_threads");
-(function main() {
-  const { module, memory, ctlPtr, counterPtr, table, spinMs } = workerData;
+/**
+ * The worker's program: the source of one plain function, run by the host (#platform) on the data
+ * it is given. It instantiates the kernels on the shared memory, then serves jobs.
+ */
+const WORKER_MAIN = `function main(data) {
+  const { module, memory, ctlPtr, counterPtr, table, spinMs } = data;
   const ctl = new Int32Array(memory.buffer, ctlPtr, ${CTL_INTS});
   const ctlf = new Float32Array(memory.buffer, ctlPtr, ${CTL_INTS});
   const counter = new Int32Array(memory.buffer, counterPtr, 1);
@@ -262,11 +317,10 @@ const { workerData } = require("node:worker_threads");
     Atomics.store(ctl, ${DONE}, seen);
     Atomics.notify(ctl, ${DONE});
   }
-})();
-`;
+}`;
 
 interface WorkerSlot {
-  worker: Worker;
+  worker: WorkerHandle;
   ctl: Int32Array;
   ctlf: Float32Array;
   ctlPtr: number;
@@ -279,8 +333,14 @@ interface WorkerSlot {
 export class WasmBackend implements Backend {
   readonly name = "wasm";
   readonly dtype: DType = "float32";
-  /** Threads a large GEMM may use (1 = single-threaded). */
+  /** Threads a large GEMM may use (1 = single-threaded; always 1 without shared memory). */
   readonly threads: number;
+  /** Whether the memory is shared (growable, usable by threads) or a fixed reservation. */
+  readonly shared: boolean;
+  /** Pages of a fixed memory (0 when shared). */
+  private readonly fixedPages: number;
+  /** Whether this thread may block in Atomics.wait (not a browser's main thread); known once workers start. */
+  private canBlock = true;
   /** Work (m*n*k) from which a GEMM is split across awake worker threads. */
   parallelThreshold: number;
   /** Work (m*n*k) from which a GEMM also wakes sleeping workers and waits for them. */
@@ -314,14 +374,32 @@ export class WasmBackend implements Backend {
 
   constructor(module: WasmModule, opts: WasmBackendOptions = {}) {
     const wa = wasmApi();
-    if (typeof SharedArrayBuffer === "undefined") throw new Error("WasmBackend: SharedArrayBuffer is not available");
-    this.module = module;
-    this.threads = Math.max(1, Math.min(64, Math.floor(opts.threads ?? 1)));
+    let memory: WasmMemory | null = null;
+    if (opts.sharedMemory ?? true) {
+      try {
+        memory = new wa.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+      } catch {
+        // this host allows no shared memory here: a fixed one below
+      }
+    }
+    if (memory) {
+      this.module = module;
+      this.fixedPages = 0;
+    } else {
+      this.module = loadFixedModuleSync();
+      const mb = opts.fixedMemoryMB ?? defaults.wasmFixedMemoryMB;
+      this.fixedPages = Math.min(MAX_PAGES, Math.max(64, Math.ceil((mb * 1048576) / PAGE)));
+      memory = new wa.Memory({ initial: this.fixedPages, maximum: this.fixedPages, shared: false });
+    }
+    this.memory = memory;
+    this.shared = this.fixedPages === 0;
+    // threads need memory shared with them: always in Node, only on cross-origin isolated pages
+    const wanted = Math.max(1, Math.min(64, Math.floor(opts.threads ?? 1)));
+    this.threads = this.shared && platform.canShareMemory() ? wanted : 1;
     this.parallelThreshold = opts.parallelThreshold ?? 1 << 18;
     this.wakeThreshold = Math.max(this.parallelThreshold, opts.wakeThreshold ?? 1 << 23);
     this.spinMs = opts.spinMs ?? 1;
-    this.memory = new wa.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
-    this.k = new wa.Instance(module, { env: { memory: this.memory } }).exports as unknown as Kernels;
+    this.k = new wa.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as Kernels;
     this.buf = this.memory.buffer;
     this.bufs.add(this.buf);
     // address 0 and the module's static data stay unused
@@ -375,14 +453,15 @@ export class WasmBackend implements Backend {
     const ctl = new Int32Array(this.buf, ctlPtr, CTL_INTS);
     const ctlf = new Float32Array(this.buf, ctlPtr, CTL_INTS);
     ctl[P + 11] = ws;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { module: this.module, memory: this.memory, ctlPtr, counterPtr, table: this.table, spinMs: this.spinMs },
-    });
-    worker.unref();
-    worker.on("error", () => {
-      Atomics.store(ctl, STATUS, 2);
-    });
+    if (this.workers.length === 0) {
+      try {
+        Atomics.wait(ctl, QUIT, 1, 0); // returns "not-equal" at once where blocking is allowed
+      } catch {
+        this.canBlock = false; // a browser's main thread: poll instead
+      }
+    }
+    const data = { module: this.module, memory: this.memory, ctlPtr, counterPtr, table: this.table, spinMs: this.spinMs };
+    const worker = platform.startWorker(WORKER_MAIN, data, () => Atomics.store(ctl, STATUS, 2));
     this.workers.push({ worker, ctl, ctlf, ctlPtr, ws, seq: 0 });
   }
 
@@ -433,6 +512,13 @@ export class WasmBackend implements Backend {
     if (bytes <= have) return;
     const havePages = have / PAGE;
     const needPages = Math.ceil(bytes / PAGE) - havePages;
+    if (this.fixedPages) {
+      throw new RangeError(
+        `WasmBackend: out of memory: ${bytes} bytes needed, the fixed memory has ${have} ` +
+          `(this host allows no shared WebAssembly memory here, so it cannot grow; in a browser, serve the page ` +
+          `cross-origin isolated (COOP same-origin, COEP require-corp), or create the backend with a larger fixedMemoryMB)`,
+      );
+    }
     if (havePages + needPages > MAX_PAGES) {
       throw new RangeError(`WasmBackend: out of memory (${bytes} bytes needed, at most ${MAX_PAGES * PAGE})`);
     }
@@ -610,7 +696,7 @@ export class WasmBackend implements Backend {
           failed = true;
           break;
         }
-        if ((i & 255) === 255 && performance.now() > until) Atomics.wait(ctl, DONE, d, 50);
+        if ((i & 255) === 255 && this.canBlock && performance.now() > until) Atomics.wait(ctl, DONE, d, 50);
       }
       if (Atomics.load(ctl, STATUS) === 1) {
         Atomics.store(ctl, STATUS, 0); // reported once
