@@ -7,7 +7,7 @@ import { Tokenizer } from "../data/tokenizer.js";
 import { SequenceModel } from "../models/model.js";
 import { getBackend } from "../backend/index.js";
 import { Optimizer } from "../train/optimizers.js";
-import { loadModel, saveModel } from "./model-file.js";
+import { loadModel, modelFromBytes, modelToBytes, saveModel } from "./model-file.js";
 import { saveSafetensors } from "./safetensors.js";
 
 test("a model, its tokenizer and its optimizer state survive a save and a load", () => {
@@ -50,4 +50,18 @@ test("a safetensors file that is not an rnnkit model gets a clear error", () => 
   assert.throws(() => loadModel(path), /not an rnnkit model file: its metadata has no "rnnkit" entry/);
   saveSafetensors(path, { w: { shape: [1], data: [1] } }, { rnnkit: "{oops" });
   assert.throws(() => loadModel(path), /not JSON/);
+});
+
+test("modelToBytes / modelFromBytes: the same bytes as the file, the same model back, errors named by source", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
+  const tok = Tokenizer.build("char", "abc");
+  const model = new SequenceModel({ task: "lm", cell: "lstm", vocabSize: tok.size, embeddingDim: 3, hiddenSize: 4, outputSize: tok.size, seed: 5 });
+  const bytes = modelToBytes(model, { tokenizer: tok });
+  const path = join(dir, "m.safetensors");
+  saveModel(path, model, { tokenizer: tok });
+  assert.deepEqual(new Uint8Array(readFileSync(path)), bytes);
+  const back = modelFromBytes(bytes);
+  assert.deepEqual(back.model.stateDict(), model.stateDict());
+  assert.deepEqual(back.tokenizer!.toJSON(), tok.toJSON());
+  assert.throws(() => modelFromBytes(bytes.subarray(0, 20), { source: "upload.safetensors" }), /^RnnkitError: upload\.safetensors: /);
 });

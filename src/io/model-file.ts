@@ -16,7 +16,7 @@ import { Tokenizer, type TokenizerJSON } from "../data/tokenizer.js";
 import { type ModelConfig, SequenceModel } from "../models/model.js";
 import { RnnkitError, type Tensor } from "../tensor.js";
 import type { Optimizer, OptimizerName, OptimizerOptions } from "../train/optimizers.js";
-import { loadSafetensors, saveSafetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, type SafetensorsFile, writeFileAtomic } from "./safetensors.js";
 
 export const FILE_FORMAT = "rnnkit-model/1";
 
@@ -56,11 +56,22 @@ export interface SavedModel {
 
 const RNN_PREFIX = "rnn.";
 
-/** Writes the model (and optionally tokenizer, scaler, optimizer state) atomically. */
-export function saveModel(
-  path: string, model: SequenceModel,
-  extra: { tokenizer?: Tokenizer; scaler?: Scaler; optimizer?: Optimizer; checkpoint?: Omit<Checkpoint, "optimizer">; info?: Record<string, unknown> } = {},
-): void {
+/** What a model file may carry besides the model. */
+export interface ModelExtras {
+  tokenizer?: Tokenizer;
+  scaler?: Scaler;
+  optimizer?: Optimizer;
+  checkpoint?: Omit<Checkpoint, "optimizer">;
+  info?: Record<string, unknown>;
+}
+
+/** Writes the model (and optionally tokenizer, scaler, optimizer state) to `path`, atomically (Node). */
+export function saveModel(path: string, model: SequenceModel, extra: ModelExtras = {}): void {
+  writeFileAtomic(path, modelToBytes(model, extra));
+}
+
+/** The bytes of a model file (a .safetensors file), e.g. to download or store in IndexedDB in a browser. */
+export function modelToBytes(model: SequenceModel, extra: ModelExtras = {}): Uint8Array {
   const tensors: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(model.stateDict())) tensors[k.startsWith(RNN_PREFIX) ? k.slice(RNN_PREFIX.length) : k] = v;
   const meta: Meta = { format: FILE_FORMAT, version: rnnkitVersion(), config: model.config };
@@ -76,12 +87,21 @@ export function saveModel(
       optimizer: { name: o.name, options: o.options, lr: st.lr, step: st.step },
     };
   }
-  saveSafetensors(path, tensors, { format: "pt", rnnkit: JSON.stringify(meta) });
+  return encodeSafetensors(tensors, { format: "pt", rnnkit: JSON.stringify(meta) });
 }
 
-/** Reads and checks a model file; the model is built on `backend` (default: the default backend). */
+/** Reads and checks a model file (Node); the model is built on `backend` (default: the default backend). */
 export function loadModel(path: string, opts: { backend?: Backend } = {}): SavedModel {
-  const f = loadSafetensors(path);
+  return fromFile(loadSafetensors(path), path, opts);
+}
+
+/** Reads and checks the bytes of a model file (from fetch, a file input, IndexedDB); `source` names them in errors. */
+export function modelFromBytes(bytes: Uint8Array, opts: { backend?: Backend; source?: string } = {}): SavedModel {
+  const source = opts.source ?? "model bytes";
+  return fromFile(decodeSafetensors(bytes, source), source, opts);
+}
+
+function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend }): SavedModel {
   const bad = (what: string) => new RnnkitError(`${path}: not an rnnkit model file: ${what}`);
   if (!f.metadata.rnnkit) throw bad(`its metadata has no "rnnkit" entry (a safetensors file from elsewhere? rnnkit can read its weights with loadSafetensors)`);
   let meta: Meta;
