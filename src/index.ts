@@ -28,7 +28,8 @@ export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Pr
 export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./train/losses.js";
 export { Optimizer, clipGradNorm, lrFactor, type OptimizerName, type OptimizerOptions, type Schedule } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
-export { saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
+export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
 export { padBatch, bucketBatches, streamChunks, type Example } from "./data/batches.js";
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";
+export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm.js";

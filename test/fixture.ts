@@ -2,12 +2,11 @@
  * Running one golden fixture (format `rnn-golden-fixture/1`, see test/fixtures/pytorch/README.md)
  * against rnnkit: build the layer, load the weights, forward, backward, compare everything.
  */
-import { readFileSync } from "node:fs";
-import type { Backend } from "../src/backend/backend.js";
-import { GRUCell, LSTMCell, RNNCell } from "../src/layers/cells.js";
-import { GRU, LSTM, RNN } from "../src/layers/layers.js";
-import type { Floats, Tensor } from "../src/tensor.js";
-import { kerasToTorch, torchToKeras } from "../src/io/keras.js";
+// Only the package's public entry: the browser test bundles this file against the shipped
+// browser bundle (dist/browser/rnnkit.js) in place of ../src/index.js.
+import {
+  type Backend, type Floats, GRU, GRUCell, kerasToTorch, LSTM, LSTMCell, RNN, RNNCell, type Tensor, torchToKeras,
+} from "../src/index.js";
 
 export interface FixtureTensor {
   shape: number[];
@@ -36,9 +35,10 @@ export interface Mismatch {
 export const ATOL = 1e-5;
 export const RTOL = 1e-4;
 
-export function loadFixture(path: string): Fixture {
-  const fx = JSON.parse(readFileSync(path, "utf8")) as Fixture;
-  if (fx.format !== "rnn-golden-fixture/1") throw new Error(`${path}: unknown format ${JSON.stringify(fx.format)}`);
+/** A fixture from its JSON text; `source` names it in errors. */
+export function parseFixture(json: string, source: string): Fixture {
+  const fx = JSON.parse(json) as Fixture;
+  if (fx.format !== "rnn-golden-fixture/1") throw new Error(`${source}: unknown format ${JSON.stringify(fx.format)}`);
   return fx;
 }
 

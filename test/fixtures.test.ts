@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { loadFixture, runFixture } from "./fixture.js";
+import { runFixture } from "./fixture.js";
+import { loadFixture } from "./fixture-file.js";
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "test", "fixtures");
 

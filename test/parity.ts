@@ -11,7 +11,8 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadFixture, runFixture } from "./fixture.js";
+import { runFixture } from "./fixture.js";
+import { loadFixture } from "./fixture-file.js";
 import { availableBackends, backendByName } from "../bench/backends.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));

@@ -1,0 +1,125 @@
+/**
+ * rnnkit in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
+ * loads the shipped bundle (dist/browser/rnnkit.js) and runs test/browser/checks.ts
+ *  - on a cross-origin isolated page (COOP same-origin + COEP require-corp): shared memory, the
+ *    wasm backend on 2 threads (Web Workers), on the page's main thread and inside a module worker;
+ *  - on a plain page: no isolation, so no worker threads; the wasm backend runs on one thread.
+ * Every PyTorch golden fixture runs on both backends in each.
+ *
+ * It needs Chromium: `apt-get install chromium` (.ci/run does), or RNNKIT_CHROMIUM=/path/to/chrome.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+import sirv from "sirv";
+import type { CheckOptions, CheckReport } from "./browser/checks.js";
+
+const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+function findChromium(): string {
+  const candidates = [process.env.RNNKIT_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) {
+    throw new Error(
+      "the browser test needs Chromium: install Debian's package (`apt-get install chromium`, as .ci/run does) " +
+        "or set RNNKIT_CHROMIUM to a Chrome or Chromium binary",
+    );
+  }
+  return found;
+}
+
+/** Bundles the checks with the library entry replaced by the shipped browser bundle. */
+async function bundleChecks(): Promise<void> {
+  await build({
+    entryPoints: [join(root, "dist/test/browser/checks.js")],
+    outfile: join(root, "dist/test/browser/checks.bundle.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    logLevel: "warning",
+    plugins: [{
+      name: "shipped-bundle",
+      setup(b) {
+        b.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: "/dist/browser/rnnkit.js", external: true }));
+      },
+    }],
+  });
+}
+
+function serve(isolated: boolean): Promise<Server> {
+  const files = sirv(root, {
+    dev: true,
+    setHeaders(res) {
+      if (isolated) {
+        res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+        res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
+      }
+    },
+  });
+  const server = createServer((req, res) => files(req, res, () => {
+    res.statusCode = 404;
+    res.end("not found");
+  }));
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+test("in headless Chromium: wasm by default, Web Workers when isolated, one thread when not; kernels, fixtures and training match", { timeout: 300_000 }, async () => {
+  const executablePath = findChromium();
+  await bundleChecks();
+  const fixtures = readdirSync(join(root, "test/fixtures/pytorch"))
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => `/test/fixtures/pytorch/${f}`);
+  const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+  const servers = { isolated: await serve(true), plain: await serve(false) };
+  const browser = await chromium.launch({
+    executablePath,
+    // as root in CI: no sandbox; no background traffic on a machine without network
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const scenarios = [
+      { name: "isolated page, main thread", server: servers.isolated, worker: false, isolated: true },
+      { name: "isolated page, module worker", server: servers.isolated, worker: true, isolated: true },
+      { name: "plain page, main thread", server: servers.plain, worker: false, isolated: false },
+    ];
+    for (const sc of scenarios) {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console error: ${m.text()}`);
+      });
+      const port = (sc.server.address() as AddressInfo).port;
+      await page.goto(`http://127.0.0.1:${port}/test/browser/page.html`);
+      await page.waitForFunction(() => (globalThis as unknown as { rnnkitReady?: boolean }).rnnkitReady === true, null, { timeout: 30_000 });
+      const opts: CheckOptions & { worker: boolean } = { fixtures, worker: sc.worker };
+      const report = await page.evaluate(
+        (o) => (globalThis as unknown as { rnnkitChecks(o: unknown): Promise<CheckReport> }).rnnkitChecks(o),
+        opts,
+      );
+      await page.close();
+      const lines = report.results.map((r) => `  ${r.ok ? "ok" : "FAILED"}  ${r.name}: ${r.detail}`);
+      console.log(`# ${sc.name} (${JSON.stringify(report.env)})\n${lines.join("\n")}`);
+      assert.deepEqual(errors, [], `${sc.name}: errors in the page`);
+      assert.equal(report.env.where, sc.worker ? "worker" : "window");
+      assert.equal(report.env.crossOriginIsolated, sc.isolated, `${sc.name}: cross-origin isolation`);
+      assert.equal(report.env.simd, true);
+      assert.equal(report.env.defaultBackend, "wasm");
+      assert.equal(report.env.threads, sc.isolated ? Math.min(2, report.env.cores) : 1, `${sc.name}: threads`);
+      assert.equal(report.env.version, version);
+      assert.equal(report.results.length, 6, `${sc.name}: every check reported`);
+      const failed = report.results.filter((r) => !r.ok);
+      assert.deepEqual(failed, [], `${sc.name}: failed checks`);
+    }
+  } finally {
+    await browser.close();
+    for (const s of Object.values(servers)) s.close();
+  }
+});
