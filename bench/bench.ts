@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { backendByName, backendNames } from "./backends.js";
-import { type BenchResult, CELLS, CONFIGS, MODES, forwardFlops, list, makeCase, time } from "./cases.js";
+import { type BenchResult, CELLS, CONFIGS, MODES, list, measure, round } from "./cases.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -59,13 +59,7 @@ async function main(): Promise<void> {
       const c = CONFIGS.find((k) => k.name === cname)!;
       for (const cell of cells) {
         for (const mode of modes) {
-          const run = makeCase(c, cell, mode, be);
-          const { ms, reps } = time(run, budget);
-          const flops = forwardFlops(c, cell) * (mode === "train" ? 3 : 1);
-          const r: BenchResult = {
-            config: c.name, cell, mode, backend: be.name,
-            seqPerSec: round((c.batch * 1000) / ms), gflops: round(flops / ms / 1e6), ms: round(ms), reps,
-          };
+          const r = measure(c, cell, mode, be, budget);
           const prev = previous.find((p) => p.config === r.config && p.cell === r.cell && p.mode === r.mode && p.backend === r.backend);
           if (prev) r.vsPrevious = round(r.seqPerSec / prev.seqPerSec);
           console.log(JSON.stringify(r));
@@ -83,8 +77,6 @@ async function main(): Promise<void> {
     renameSync(tmp, resultsFile);
   }
 }
-
-const round = (v: number) => Math.round(v * 1000) / 1000;
 
 main().catch((e: unknown) => {
   console.error(`bench: ${(e as Error).message}`);

@@ -126,19 +126,35 @@ export function makeCase(c: Config, cell: CellName, mode: "infer" | "train", be:
   };
 }
 
+export const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Times one case on `be` (see `time`) and reports it; `backend` defaults to the backend's name. */
+export function measure(c: Config, cell: CellName, mode: "infer" | "train", be: Backend, budget: number, backend = be.name): BenchResult {
+  const { ms, reps } = time(makeCase(c, cell, mode, be), budget);
+  const flops = forwardFlops(c, cell) * (mode === "train" ? 3 : 1);
+  return { config: c.name, cell, mode, backend, seqPerSec: round((c.batch * 1000) / ms), gflops: round(flops / ms / 1e6), ms: round(ms), reps };
+}
+
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs `fn` up to 5 times within `budget` seconds (at least once, after one warm-up when cheap). */
-export function time(fn: () => void, budget: number): { ms: number; reps: number } {
+/**
+ * Runs `fn` up to 5 times within `budget` seconds, after warming up for `warmupMs` (at least one
+ * run). The warm-up matters for short cases: V8 first runs WebAssembly in its baseline compiler
+ * (Liftoff) and tiers a function up to TurboFan only once it is hot; measured in Chromium 156,
+ * config S trained at half speed after a single warm-up run, and at Node's speed with tier-up
+ * forced (--no-wasm-dynamic-tiering) or after a second of warm-up.
+ */
+export function time(fn: () => void, budget: number, warmupMs = 1000): { ms: number; reps: number } {
   let t0 = performance.now();
   fn();
   const first = performance.now() - t0;
   const times: number[] = [];
   if (first * 2 > budget * 1000) return { ms: first, reps: 1 };
+  while (performance.now() - t0 < warmupMs) fn();
   const deadline = performance.now() + budget * 1000;
   while (times.length < 5 && (times.length === 0 || performance.now() < deadline)) {
     t0 = performance.now();
@@ -147,4 +163,3 @@ export function time(fn: () => void, budget: number): { ms: number; reps: number
   }
   return { ms: median(times), reps: times.length };
 }
-

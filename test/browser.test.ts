@@ -9,79 +9,23 @@
  * It needs Chromium: `apt-get install chromium` (.ci/run does), or RNNKIT_CHROMIUM=/path/to/chrome.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { chromium } from "playwright-core";
-import sirv from "sirv";
 import type { CheckOptions, CheckReport } from "./browser/checks.js";
-
-const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-
-function findChromium(): string {
-  const candidates = [process.env.RNNKIT_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-  const found = candidates.find((p) => p && existsSync(p));
-  if (!found) {
-    throw new Error(
-      "the browser test needs Chromium: install Debian's package (`apt-get install chromium`, as .ci/run does) " +
-        "or set RNNKIT_CHROMIUM to a Chrome or Chromium binary",
-    );
-  }
-  return found;
-}
-
-/** Bundles the checks with the library entry replaced by the shipped browser bundle. */
-async function bundleChecks(): Promise<void> {
-  await build({
-    entryPoints: [join(root, "dist/test/browser/checks.js")],
-    outfile: join(root, "dist/test/browser/checks.bundle.js"),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    logLevel: "warning",
-    plugins: [{
-      name: "shipped-bundle",
-      setup(b) {
-        b.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: "/dist/browser/rnnkit.js", external: true }));
-      },
-    }],
-  });
-}
-
-function serve(isolated: boolean): Promise<Server> {
-  const files = sirv(root, {
-    dev: true,
-    setHeaders(res) {
-      if (isolated) {
-        res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
-        res.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
-      }
-    },
-  });
-  const server = createServer((req, res) => files(req, res, () => {
-    res.statusCode = 404;
-    res.end("not found");
-  }));
-  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
-}
+import { bundleForBrowser, launchChromium, projectRoot as root, serveProject } from "./chromium.js";
 
 test("in headless Chromium: wasm by default, Web Workers when isolated, one thread when not; kernels, fixtures and training match", { timeout: 300_000 }, async () => {
-  const executablePath = findChromium();
-  await bundleChecks();
+  await bundleForBrowser("dist/test/browser/checks.js", "dist/test/browser/checks.bundle.js", true);
   const fixtures = readdirSync(join(root, "test/fixtures/pytorch"))
     .filter((f) => f.endsWith(".json"))
     .sort()
     .map((f) => `/test/fixtures/pytorch/${f}`);
   const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
-  const servers = { isolated: await serve(true), plain: await serve(false) };
-  const browser = await chromium.launch({
-    executablePath,
-    // as root in CI: no sandbox; no background traffic on a machine without network
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  const servers = { isolated: await serveProject(true), plain: await serveProject(false) };
+  const browser = await launchChromium().catch((e: unknown) => {
+    for (const s of Object.values(servers)) s.server.close();
+    throw e;
   });
   try {
     const scenarios = [
@@ -96,8 +40,7 @@ test("in headless Chromium: wasm by default, Web Workers when isolated, one thre
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(`console error: ${m.text()}`);
       });
-      const port = (sc.server.address() as AddressInfo).port;
-      await page.goto(`http://127.0.0.1:${port}/test/browser/page.html`);
+      await page.goto(`${sc.server.origin}/test/browser/page.html`);
       await page.waitForFunction(() => (globalThis as unknown as { rnnkitReady?: boolean }).rnnkitReady === true, null, { timeout: 30_000 });
       const opts: CheckOptions & { worker: boolean } = { fixtures, worker: sc.worker };
       const report = await page.evaluate(
@@ -120,6 +63,6 @@ test("in headless Chromium: wasm by default, Web Workers when isolated, one thre
     }
   } finally {
     await browser.close();
-    for (const s of Object.values(servers)) s.close();
+    for (const s of Object.values(servers)) s.server.close();
   }
 });
