@@ -31,11 +31,12 @@ export const defaults = {
   wasmThreads: 2,
   /**
    * wasm backend: a GEMM is split across threads from this many multiply-adds (m*n*k). Measured
-   * on 2 cores: splitting the per-step GEMM of config S (2.1M) made inference 1.7x slower, while
-   * the 8.4M step GEMM of config C and the input projections gain; 2^22 keeps small problems at
-   * single-thread speed.
+   * on 2 cores by `npm run bench:threads` (1 and 2 threads interleaved in one process, so the
+   * host's drift hits both): with 2^20 the per-step GEMM of config S (2.1M) splits and S gains
+   * 1.2-1.7x, against 1.1-1.2x with 2^22; M and C gain 1.4-1.8x either way. (An earlier sweep,
+   * timing one setting after the other, had blamed splitting for a 1.7x slowdown: that was drift.)
    */
-  wasmParallelWork: 4194304,
+  wasmParallelWork: 1048576,
   /**
    * wasm backend: MiB reserved up front where the memory cannot be shared and so cannot grow
    * without detaching every array handed out (browsers that allow shared WebAssembly memory only

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench:threads`: does the wasm backend's second thread help, case by case? The host's
+ * speed drifts by up to 3x from one minute to the next, so timing 1 thread, then 2, in turn (as
+ * `npm run bench` does) can show 2 threads slower when they are not. Here both backends run in
+ * one process and their batches alternate (1t, 2t, 1t, 2t, ...) after a shared warm-up, so drift
+ * hits both alike. Prints one JSON line per case: {config, cell, mode, ms1, ms2, speedup, splits}
+ * (medians; speedup = ms1 / ms2; splits = GEMMs the 2-thread backend split).
+ *
+ * Flags: --config S|M|C, --cell lstm|gru|rnn, --mode infer|train (default: every config, LSTM,
+ * both modes), --runs N alternations (default 15), --threads N (default 2).
+ */
+import { parseArgs } from "node:util";
+import { defaults } from "../src/defaults.js";
+import { createWasmBackend } from "../src/backend/wasm/wasm.js";
+import { CELLS, CONFIGS, MODES, list, makeCase, median, round } from "./cases.js";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: "string", multiple: true },
+      cell: { type: "string", multiple: true, default: ["lstm"] },
+      mode: { type: "string", multiple: true },
+      runs: { type: "string", default: "15" },
+      threads: { type: "string", default: "2" },
+    },
+  });
+  const runs = Number(values.runs), threads = Number(values.threads);
+  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs: expected a positive integer, got ${values.runs}`);
+  if (!(Number.isInteger(threads) && threads >= 2)) throw new Error(`--threads: expected an integer >= 2, got ${values.threads}`);
+  const one = await createWasmBackend({ threads: 1 });
+  const many = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork });
+  for (const name of list("config", values.config, CONFIGS.map((c) => c.name))) {
+    const c = CONFIGS.find((k) => k.name === name)!;
+    for (const cell of list("cell", values.cell, CELLS)) {
+      for (const mode of list("mode", values.mode, MODES)) {
+        const f1 = makeCase(c, cell, mode, one), f2 = makeCase(c, cell, mode, many);
+        const t0 = performance.now();
+        do {
+          f1();
+          f2();
+        } while (performance.now() - t0 < 1000);
+        const before = many.splitGemms;
+        const ms1: number[] = [], ms2: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          for (const [f, out] of [[f1, ms1], [f2, ms2]] as const) {
+            const s = performance.now();
+            f();
+            out.push(performance.now() - s);
+          }
+        }
+        const m1 = median(ms1), m2 = median(ms2);
+        console.log(JSON.stringify({
+          config: c.name, cell, mode, threads, ms1: round(m1), ms2: round(m2), speedup: round(m1 / m2), splits: (many.splitGemms - before) / runs,
+        }));
+      }
+    }
+  }
+  many.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:threads: ${(e as Error).message}`);
+  process.exit(1);
+});
