@@ -1,24 +1,25 @@
 /**
  * `npm run bench:browser`: the wasm backend in headless Chromium against the same backend in
- * Node, same cases (bench/cases.ts), same run. The browser side runs in a module Worker on a
- * cross-origin isolated page, with 1 and with 2 threads (Web Workers); the Node side with 1 and 2
- * worker threads. Prints one JSON object per line: {config, cell, mode, backend, host, threads,
- * seqPerSec, gflops, ms, reps, vsNode (browser / Node, same threads), vsPrevious}; results are
- * kept in bench/results/browser-latest.json.
+ * Node, same cases (bench/cases.ts). The browser side runs in a module Worker on a cross-origin
+ * isolated page (Web Worker threads); the Node side in this process. The host's speed drifts by
+ * up to 3x between minutes, so each case is timed in rounds that alternate the two hosts
+ * (Chromium, Node, Chromium, Node, ...), each host keeping its instance of the case warm, and
+ * each host's median over the rounds is reported. Prints one JSON object per line: {config, cell,
+ * mode, backend, host, threads, seqPerSec, gflops, ms, reps, rounds, vsNode (Chromium / Node, same
+ * threads), vsPrevious}; results are kept in bench/results/browser-latest.json.
  *
  * Flags: --config, --cell, --mode (as npm run bench; default LSTM, all configs, both modes),
- * --threads 1,2, --budget SECONDS per case (default 4), --no-save.
+ * --threads 1,2, --rounds N (default 3), --budget SECONDS per timing (default 3), --no-save.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaults } from "../src/defaults.js";
-import { createWasmBackend } from "../src/backend/wasm/wasm.js";
-import { type BenchResult, CELLS, CONFIGS, MODES, list, measure, round } from "./cases.js";
-import type { BrowserBenchOptions } from "./browser/cases.js";
+import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/wasm.js";
+import { type BenchResult, CaseCache, type CaseKey, CELLS, CONFIGS, MODES, list, median, round } from "./cases.js";
 import { bundleForBrowser, launchChromium, projectRoot, serveProject } from "../test/chromium.js";
 
-type Row = BenchResult & { host: "chromium" | "node"; threads: number; vsNode?: number };
+type Row = BenchResult & { host: "chromium" | "node"; threads: number; rounds: number; vsNode?: number };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,48 +28,18 @@ async function main(): Promise<void> {
       cell: { type: "string", multiple: true, default: ["lstm"] },
       mode: { type: "string", multiple: true },
       threads: { type: "string", default: "1,2" },
-      budget: { type: "string", default: "4" },
+      rounds: { type: "string", default: "3" },
+      budget: { type: "string", default: "3" },
       "no-save": { type: "boolean", default: false },
     },
   });
-  const opts: BrowserBenchOptions = {
-    configs: list("config", values.config, CONFIGS.map((c) => c.name)),
-    cells: list("cell", values.cell, CELLS),
-    modes: list("mode", values.mode, MODES),
-    threads: values.threads.split(",").map(Number),
-    budget: Number(values.budget),
-  };
-  if (!(opts.budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
-  if (!opts.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new Error(`--threads: expected positive integers, got ${values.threads}`);
-
-  await bundleForBrowser("dist/bench/browser/cases.js", "dist/bench/browser/cases.bundle.js", false);
-  const { server, origin } = await serveProject(true);
-  const browser = await launchChromium();
-  let inBrowser: (BenchResult & { threads: number })[];
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${origin}/bench/browser/page.html`);
-    await page.waitForFunction(() => (globalThis as unknown as { rnnkitReady?: boolean }).rnnkitReady === true);
-    inBrowser = await page.evaluate(
-      (o) => (globalThis as unknown as { rnnkitBench(o: unknown): Promise<(BenchResult & { threads: number })[]> }).rnnkitBench(o),
-      opts,
-    );
-  } finally {
-    await browser.close();
-    server.close();
-  }
-
-  const rows: Row[] = inBrowser.map((r) => ({ ...r, host: "chromium" }));
-  for (const threads of opts.threads) {
-    const be = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork });
-    for (const r of inBrowser.filter((b) => b.threads === threads)) {
-      const node: Row = { ...measure(CONFIGS.find((c) => c.name === r.config)!, r.cell, r.mode, be, opts.budget), host: "node", threads };
-      rows.push(node);
-      rows.find((b) => b.host === "chromium" && b.threads === threads && b.config === r.config && b.cell === r.cell && b.mode === r.mode)!.vsNode =
-        round(r.seqPerSec / node.seqPerSec);
-    }
-    be.dispose();
-  }
+  const configs = list("config", values.config, CONFIGS.map((c) => c.name));
+  const cells = list("cell", values.cell, CELLS), modes = list("mode", values.mode, MODES);
+  const threadCounts = values.threads.split(",").map(Number);
+  const rounds = Number(values.rounds), budget = Number(values.budget);
+  if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: expected a positive integer, got ${values.rounds}`);
+  if (!threadCounts.every((t) => Number.isInteger(t) && t >= 1)) throw new Error(`--threads: expected positive integers, got ${values.threads}`);
 
   const file = join(projectRoot, "bench", "results", "browser-latest.json");
   let previous: Row[] = [];
@@ -78,11 +49,58 @@ async function main(): Promise<void> {
     // first run
   }
   const same = (a: Row, b: Row) => a.config === b.config && a.cell === b.cell && a.mode === b.mode && a.host === b.host && a.threads === b.threads;
-  for (const r of rows) {
-    const prev = previous.find((p) => same(p, r));
-    if (prev) r.vsPrevious = round(r.seqPerSec / prev.seqPerSec);
-    console.log(JSON.stringify(r));
+
+  await bundleForBrowser("dist/bench/browser/cases.js", "dist/bench/browser/cases.bundle.js", false);
+  const { server, origin } = await serveProject(true);
+  const browser = await launchChromium();
+  const nodeBackends = new Map<number, WasmBackend>();
+  const nodeCases = new CaseCache();
+  const rows: Row[] = [];
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/bench/browser/page.html`);
+    await page.waitForFunction(() => (globalThis as unknown as { rnnkitReady?: boolean }).rnnkitReady === true);
+    const inBrowser = (k: CaseKey & { threads: number; budget: number }) =>
+      page.evaluate((a) => (globalThis as unknown as { rnnkitCase(a: unknown): Promise<BenchResult> }).rnnkitCase(a), k);
+    for (const threads of threadCounts) {
+      let be = nodeBackends.get(threads);
+      if (!be) nodeBackends.set(threads, (be = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork })));
+      for (const config of configs) {
+        for (const cell of cells) {
+          for (const mode of modes) {
+            const k = { config, cell, mode, threads, budget };
+            const got: Record<"chromium" | "node", BenchResult[]> = { chromium: [], node: [] };
+            for (let r = 0; r < rounds; r++) {
+              got.chromium.push(await inBrowser(k));
+              got.node.push(nodeCases.measure(k, be, budget));
+            }
+            const summary = (host: "chromium" | "node"): Row => {
+              const rs = got[host];
+              const ms = median(rs.map((x) => x.ms));
+              const one = rs[0];
+              return {
+                ...one, host, threads, rounds, ms: round(ms), seqPerSec: round((one.seqPerSec * one.ms) / ms),
+                gflops: round((one.gflops * one.ms) / ms), reps: rs.reduce((n, x) => n + x.reps, 0),
+              };
+            };
+            const c = summary("chromium"), n = summary("node");
+            c.vsNode = round(c.seqPerSec / n.seqPerSec);
+            for (const r of [c, n]) {
+              const prev = previous.find((p) => same(p, r));
+              if (prev) r.vsPrevious = round(r.seqPerSec / prev.seqPerSec);
+              console.log(JSON.stringify(r));
+              rows.push(r);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    server.close();
+    for (const be of nodeBackends.values()) be.dispose();
   }
+
   if (!values["no-save"]) {
     const merged = [...previous.filter((p) => !rows.some((r) => same(p, r))), ...rows.map(({ vsPrevious: _v, ...r }) => r)];
     mkdirSync(join(projectRoot, "bench", "results"), { recursive: true });

@@ -130,9 +130,38 @@ export const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** Times one case on `be` (see `time`) and reports it; `backend` defaults to the backend's name. */
 export function measure(c: Config, cell: CellName, mode: "infer" | "train", be: Backend, budget: number, backend = be.name): BenchResult {
-  const { ms, reps } = time(makeCase(c, cell, mode, be), budget);
+  return report(c, cell, mode, backend, time(makeCase(c, cell, mode, be), budget));
+}
+
+/** Which case: a configuration's name, a cell and a mode. */
+export interface CaseKey {
+  config: string;
+  cell: CellName;
+  mode: "infer" | "train";
+}
+
+/**
+ * Case instances kept per backend and key, so that a case timed again (in rounds alternating
+ * with another host) reuses its warm layers and workspaces.
+ */
+export class CaseCache {
+  private readonly runs = new Map<Backend, Map<string, () => void>>();
+
+  measure(k: CaseKey, be: Backend, budget: number): BenchResult {
+    const c = CONFIGS.find((x) => x.name === k.config);
+    if (!c) throw new Error(`unknown configuration ${JSON.stringify(k.config)}`);
+    let m = this.runs.get(be);
+    if (!m) this.runs.set(be, (m = new Map()));
+    const id = `${k.config}/${k.cell}/${k.mode}`;
+    let fn = m.get(id);
+    if (!fn) m.set(id, (fn = makeCase(c, k.cell, k.mode, be)));
+    return report(c, k.cell, k.mode, be.name, time(fn, budget));
+  }
+}
+
+function report(c: Config, cell: CellName, mode: "infer" | "train", backend: string, t: { ms: number; reps: number }): BenchResult {
   const flops = forwardFlops(c, cell) * (mode === "train" ? 3 : 1);
-  return { config: c.name, cell, mode, backend, seqPerSec: round((c.batch * 1000) / ms), gflops: round(flops / ms / 1e6), ms: round(ms), reps };
+  return { config: c.name, cell, mode, backend, seqPerSec: round((c.batch * 1000) / t.ms), gflops: round(flops / t.ms / 1e6), ms: round(t.ms), reps: t.reps };
 }
 
 export function median(v: number[]): number {

@@ -1,30 +1,23 @@
 /**
  * The browser half of `npm run bench:browser`: runs inside a module Web Worker in Chromium (see
- * ../browser.ts), bundled from dist/ with the browser host, and times the same cases as
- * `npm run bench` on the wasm backend with each thread count asked for.
+ * ../browser.ts), bundled from dist/ with the browser host. It keeps one wasm backend per thread
+ * count and one instance per case, so a case stays warm between the rounds that alternate with
+ * Node, and times a case when asked (bench/cases.ts measure()).
  */
 import { defaults } from "../../src/defaults.js";
-import { createWasmBackend } from "../../src/backend/wasm/wasm.js";
-import { type BenchResult, type CellName, CONFIGS, measure } from "../cases.js";
+import { createWasmBackend, type WasmBackend } from "../../src/backend/wasm/wasm.js";
+import { type CaseKey, CaseCache } from "../cases.js";
 
-export interface BrowserBenchOptions {
-  configs: string[];
-  cells: CellName[];
-  modes: ("infer" | "train")[];
-  threads: number[];
-  budget: number;
-}
+const backends = new Map<number, WasmBackend>();
+const cases = new CaseCache();
 
-export async function runBench(o: BrowserBenchOptions): Promise<(BenchResult & { threads: number })[]> {
-  const out: (BenchResult & { threads: number })[] = [];
-  for (const threads of o.threads) {
-    const be = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork });
-    if (be.threads !== threads) throw new Error(`asked for ${threads} threads, got ${be.threads} (is the page cross-origin isolated?)`);
-    for (const name of o.configs) {
-      const c = CONFIGS.find((k) => k.name === name)!;
-      for (const cell of o.cells) for (const mode of o.modes) out.push({ ...measure(c, cell, mode, be, o.budget), threads });
-    }
-    be.dispose();
+/** Times one case on the backend with `threads` threads (made on first use). */
+export async function runCase(k: CaseKey & { threads: number; budget: number }) {
+  let be = backends.get(k.threads);
+  if (!be) {
+    be = await createWasmBackend({ threads: k.threads, parallelThreshold: defaults.wasmParallelWork });
+    if (be.threads !== k.threads) throw new Error(`asked for ${k.threads} threads, got ${be.threads} (is the page cross-origin isolated?)`);
+    backends.set(k.threads, be);
   }
-  return out;
+  return cases.measure(k, be, k.budget);
 }
