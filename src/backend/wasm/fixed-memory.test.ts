@@ -96,3 +96,24 @@ test("LSTM, GRU (both variants) and RNN layers on a fixed memory match the js ba
   compareLayer((backend) => new GRU({ ...opts, resetAfter: false, backend }), fixed, 3);
   compareLayer((backend) => new RNN({ ...opts, nonlinearity: "relu", backend }), fixed, 4);
 });
+
+test("the default fixed reservation halves until the host grants it; a size the caller chose is taken or refused", () => {
+  const g = globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; shared?: boolean }) => object } };
+  const Real = g.WebAssembly.Memory;
+  // a host that grants non-shared memories of at most 256 MiB (4096 pages)
+  g.WebAssembly.Memory = function (d: { initial: number; shared?: boolean }) {
+    if (!d.shared && d.initial > 4096) throw new RangeError("could not allocate memory");
+    return new Real(d);
+  } as unknown as typeof Real;
+  try {
+    const be = createWasmBackendSync({ sharedMemory: false });
+    assert.equal(be.memoryBytes, 256 * 1048576);
+    assert.equal(be.alloc(10).length, 10);
+    assert.throws(
+      () => createWasmBackendSync({ sharedMemory: false, fixedMemoryMB: 512 }),
+      /refused a WebAssembly memory of 512 MiB \(could not allocate memory\); use the js backend/,
+    );
+  } finally {
+    g.WebAssembly.Memory = Real;
+  }
+});

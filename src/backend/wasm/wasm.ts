@@ -91,6 +91,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Every allocation starts on a cache line. */
 const ALIGN = 64;
+/** The smallest default fixed reservation tried, in MiB (see the constructor). */
+const MIN_FIXED_MB = 64;
 /** Readable bytes kept past the last allocated byte (the pointwise kernels read whole vectors). */
 const SLACK = 64;
 
@@ -387,9 +389,23 @@ export class WasmBackend implements Backend {
       this.fixedPages = 0;
     } else {
       this.module = loadFixedModuleSync();
-      const mb = opts.fixedMemoryMB ?? defaults.wasmFixedMemoryMB;
-      this.fixedPages = Math.min(MAX_PAGES, Math.max(64, Math.ceil((mb * 1048576) / PAGE)));
-      memory = new wa.Memory({ initial: this.fixedPages, maximum: this.fixedPages, shared: false });
+      // the default reservation halves until the host grants it (a 32-bit or memory-capped
+      // browser may refuse 1 GiB of address space); a size the caller chose is taken or refused
+      let mb = opts.fixedMemoryMB ?? defaults.wasmFixedMemoryMB;
+      const least = opts.fixedMemoryMB === undefined ? MIN_FIXED_MB : mb;
+      for (;;) {
+        const pages = Math.min(MAX_PAGES, Math.max(64, Math.ceil((mb * 1048576) / PAGE)));
+        try {
+          memory = new wa.Memory({ initial: pages, maximum: pages, shared: false });
+          this.fixedPages = pages;
+          break;
+        } catch (e) {
+          if (mb / 2 < least) {
+            throw new RangeError(`WasmBackend: this host refused a WebAssembly memory of ${mb} MiB (${(e as Error).message}); use the js backend`);
+          }
+          mb /= 2;
+        }
+      }
     }
     this.memory = memory;
     this.shared = this.fixedPages === 0;
