@@ -40,7 +40,8 @@ export const defaults = {
   /**
    * wasm backend: MiB reserved up front where the memory cannot be shared and so cannot grow
    * without detaching every array handed out (browsers that allow shared WebAssembly memory only
-   * on cross-origin isolated pages). Untouched pages cost address space, not RAM.
+   * on cross-origin isolated pages). Untouched pages cost address space, not RAM; where the host
+   * refuses this much, the backend halves it down to 64 MiB.
    */
   wasmFixedMemoryMB: 1024,
 } as const;
