@@ -15,7 +15,20 @@ let current: Backend | null = null;
 
 /** The backend new layers use when none is given. */
 export function getBackend(): Backend {
-  if (!current) current = makeBackend(platform.env("RNNKIT_BACKEND") || (wasmSimdSupported() ? "wasm" : "js"));
+  if (!current) {
+    const asked = platform.env("RNNKIT_BACKEND");
+    if (asked) current = makeBackend(asked);
+    else if (!wasmSimdSupported()) current = new JsBackend();
+    else {
+      try {
+        current = makeBackend("wasm");
+      } catch (e) {
+        // e.g. a browser that refuses any WebAssembly memory: slower, but working, and said once
+        console.warn(`rnnkit: the wasm backend could not start (${(e as Error).message}); using the js backend`);
+        current = new JsBackend();
+      }
+    }
+  }
   return current;
 }
 
