@@ -20,14 +20,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { backendByName, backendNames } from "./backends.js";
-import { type BenchResult, CELLS, CONFIGS, MODES, list, measure, round } from "./cases.js";
+import { type BenchResult, CONFIGS, caseFlags, list, measure, pickCases, round } from "./cases.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      config: { type: "string", multiple: true },
-      cell: { type: "string", multiple: true },
-      mode: { type: "string", multiple: true },
+      ...caseFlags,
       backend: { type: "string", multiple: true },
       budget: { type: "string", default: "6" },
       "no-save": { type: "boolean", default: false },
@@ -38,9 +36,7 @@ async function main(): Promise<void> {
     console.log("npm run bench -- [--config S|M|C] [--cell lstm|gru|rnn] [--mode infer|train] [--backend NAME] [--budget SECONDS] [--no-save]");
     return;
   }
-  const configs = list("config", values.config, CONFIGS.map((c) => c.name));
-  const cells = list("cell", values.cell, CELLS);
-  const modes = list("mode", values.mode, MODES);
+  const { configs, cells, modes } = pickCases(values);
   const backends = list("backend", values.backend, backendNames);
   const budget = Number(values.budget);
   if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaults } from "../src/defaults.js";
 import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/wasm.js";
-import { type BenchResult, CaseCache, type CaseKey, CELLS, CONFIGS, MODES, list, median, round } from "./cases.js";
+import { type BenchResult, CaseCache, type CaseKey, caseFlags, intFlag, median, pickCases, round } from "./cases.js";
 import { bundleForBrowser, launchChromium, projectRoot, serveProject } from "../test/chromium.js";
 
 type Row = BenchResult & { host: "chromium" | "node"; threads: number; rounds: number; vsNode?: number };
@@ -24,22 +24,17 @@ type Row = BenchResult & { host: "chromium" | "node"; threads: number; rounds: n
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      config: { type: "string", multiple: true },
-      cell: { type: "string", multiple: true, default: ["lstm"] },
-      mode: { type: "string", multiple: true },
+      ...caseFlags,
       threads: { type: "string", default: "1,2" },
       rounds: { type: "string", default: "3" },
       budget: { type: "string", default: "3" },
       "no-save": { type: "boolean", default: false },
     },
   });
-  const configs = list("config", values.config, CONFIGS.map((c) => c.name));
-  const cells = list("cell", values.cell, CELLS), modes = list("mode", values.mode, MODES);
-  const threadCounts = values.threads.split(",").map(Number);
-  const rounds = Number(values.rounds), budget = Number(values.budget);
+  const { configs, cells, modes } = pickCases(values, ["lstm"]);
+  const threadCounts = values.threads.split(",").map((t) => intFlag("threads", t));
+  const rounds = intFlag("rounds", values.rounds), budget = Number(values.budget);
   if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
-  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: expected a positive integer, got ${values.rounds}`);
-  if (!threadCounts.every((t) => Number.isInteger(t) && t >= 1)) throw new Error(`--threads: expected positive integers, got ${values.threads}`);
 
   const file = join(projectRoot, "bench", "results", "browser-latest.json");
   let previous: Row[] = [];

@@ -49,6 +49,29 @@ export function list<T extends string>(flag: string, values: string[] | undefine
   return out as T[];
 }
 
+/** The parseArgs options that pick cases: --config, --cell, --mode (repeatable or comma-separated). */
+export const caseFlags = {
+  config: { type: "string", multiple: true },
+  cell: { type: "string", multiple: true },
+  mode: { type: "string", multiple: true },
+} as const;
+
+/** The cases picked by `caseFlags` (each list defaults to all; `cells` overrides the cells' default). */
+export function pickCases(v: { config?: string[]; cell?: string[]; mode?: string[] }, cells?: CellName[]) {
+  return {
+    configs: list("config", v.config, CONFIGS.map((c) => c.name)),
+    cells: v.cell?.length || !cells ? list("cell", v.cell, CELLS) : cells,
+    modes: list("mode", v.mode, MODES),
+  };
+}
+
+/** A whole number >= `min` from flag `--name`, or an error saying what was got. */
+export function intFlag(name: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= min)) throw new Error(`--${name}: expected an integer >= ${min}, got ${value}`);
+  return n;
+}
+
 /** Forward FLOPs of the recurrent layers of one batch. */
 export function forwardFlops(c: Config, cell: CellName): number {
   const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;

@@ -12,27 +12,20 @@
 import { parseArgs } from "node:util";
 import { defaults } from "../src/defaults.js";
 import { createWasmBackend } from "../src/backend/wasm/wasm.js";
-import { CELLS, CONFIGS, MODES, list, makeCase, median, round } from "./cases.js";
+import { CONFIGS, caseFlags, intFlag, makeCase, median, pickCases, round } from "./cases.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: {
-      config: { type: "string", multiple: true },
-      cell: { type: "string", multiple: true, default: ["lstm"] },
-      mode: { type: "string", multiple: true },
-      runs: { type: "string", default: "15" },
-      threads: { type: "string", default: "2" },
-    },
+    options: { ...caseFlags, runs: { type: "string", default: "15" }, threads: { type: "string", default: "2" } },
   });
-  const runs = Number(values.runs), threads = Number(values.threads);
-  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs: expected a positive integer, got ${values.runs}`);
-  if (!(Number.isInteger(threads) && threads >= 2)) throw new Error(`--threads: expected an integer >= 2, got ${values.threads}`);
+  const runs = intFlag("runs", values.runs), threads = intFlag("threads", values.threads, 2);
+  const { configs, cells, modes } = pickCases(values, ["lstm"]);
   const one = await createWasmBackend({ threads: 1 });
   const many = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork });
-  for (const name of list("config", values.config, CONFIGS.map((c) => c.name))) {
+  for (const name of configs) {
     const c = CONFIGS.find((k) => k.name === name)!;
-    for (const cell of list("cell", values.cell, CELLS)) {
-      for (const mode of list("mode", values.mode, MODES)) {
+    for (const cell of cells) {
+      for (const mode of modes) {
         const f1 = makeCase(c, cell, mode, one), f2 = makeCase(c, cell, mode, many);
         const t0 = performance.now();
         do {
