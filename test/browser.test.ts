@@ -12,8 +12,25 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { build } from "esbuild";
 import type { CheckOptions, CheckReport } from "./browser/checks.js";
 import { bundleForBrowser, launchChromium, projectRoot as root, serveProject } from "./chromium.js";
+
+test("a bundler resolving \"rnnkit\" for the browser gets the shipped bundle, with no Node module in it", async () => {
+  const r = await build({
+    stdin: { contents: `import { LSTM, getBackend } from "rnnkit"; console.log(LSTM, getBackend);`, resolveDir: root },
+    bundle: true, write: false, platform: "browser", format: "esm", metafile: true, logLevel: "silent",
+  });
+  assert.deepEqual(Object.keys(r.metafile.inputs).sort(), ["<stdin>", "dist/browser/rnnkit.js"]);
+  const bundle = readFileSync(join(root, "dist/browser/rnnkit.js"), "utf8");
+  assert.doesNotMatch(bundle, /from\s*["']node:|require\(["']node:/);
+  // and Node itself resolves "rnnkit" to the Node entry
+  const nodeEntry = await build({
+    stdin: { contents: `import { LSTM } from "rnnkit"; console.log(LSTM);`, resolveDir: root },
+    bundle: true, write: false, platform: "node", format: "esm", metafile: true, logLevel: "silent", packages: "bundle",
+  });
+  assert.ok(Object.keys(nodeEntry.metafile.inputs).includes("dist/src/index.js"));
+});
 
 test("in headless Chromium: wasm by default, Web Workers when isolated, one thread when not; kernels, fixtures and training match", { timeout: 300_000 }, async () => {
   await bundleForBrowser("dist/test/browser/checks.js", "dist/test/browser/checks.bundle.js", true);
