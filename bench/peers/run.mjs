@@ -296,7 +296,59 @@ async function childTfjs(o, backendName) {
       emit({ ...base, op: "matmul", shape: `${m}x${k}x${n}`, ...r });
       tf.dispose([a, b]);
     }
+    await interleavedMatmul(o, tf);
   }
+}
+
+/**
+ * The SGEMM comparison again, drift-proof: rnnkit's 1-thread wasm gemm and TF.js-wasm's matMul in
+ * this one process, timed in alternating rounds (the host's speed drifts by up to 3x between
+ * minutes, which a comparison across child processes minutes apart cannot tell from a real gap).
+ * Emits {op: "matmul-interleaved", shape, rnnkitGflops, tfjsGflops, ratio} (medians of 7 rounds).
+ */
+async function interleavedMatmul(o, tf) {
+  const { cases, backends } = await rnnkitModules(o.dist);
+  process.env.RNNKIT_THREADS = "1";
+  const be = await backends.backendByName("wasm");
+  const round3 = (v) => Math.round(v * 1000) / 1000;
+  for (const [m, k, n] of MATMULS) {
+    const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
+    a.set(floats(m * k, 1, 3));
+    b.set(floats(k * n, 1, 5));
+    const ta = tf.tensor2d(floats(m * k, 1, 3), [m, k]), tb = tf.tensor2d(floats(k * n, 1, 5), [k, n]);
+    const fns = {
+      rnnkit: () => be.gemm(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, c, 0, n),
+      tfjs: () => {
+        const tc = tf.matMul(ta, tb);
+        tc.dataSync();
+        tc.dispose();
+      },
+    };
+    // calls per timed round: about 30 ms of the slower; one second of warm-up for each first
+    const inner = {};
+    for (const [name, fn] of Object.entries(fns)) {
+      const t0 = performance.now();
+      let calls = 0;
+      do {
+        fn();
+        calls++;
+      } while (performance.now() - t0 < 1000);
+      inner[name] = Math.max(1, Math.round((30 * calls) / (performance.now() - t0)));
+    }
+    const gf = { rnnkit: [], tfjs: [] };
+    for (let r = 0; r < 7; r++) {
+      for (const [name, fn] of Object.entries(fns)) {
+        const t0 = performance.now();
+        for (let i = 0; i < inner[name]; i++) fn();
+        gf[name].push((2 * m * k * n * inner[name]) / (performance.now() - t0) / 1e6);
+      }
+    }
+    const rk = cases.median(gf.rnnkit), tj = cases.median(gf.tfjs);
+    emit({ peer: "tfjs", backend: "wasm", threads: 1, op: "matmul-interleaved", shape: `${m}x${k}x${n}`, rnnkitGflops: round3(rk), tfjsGflops: round3(tj), ratio: round3(rk / tj) });
+    be.free(a); be.free(b); be.free(c);
+    tf.dispose([ta, tb]);
+  }
+  be.dispose?.();
 }
 
 /**
