@@ -12,6 +12,8 @@ export const defaults = {
   nonlinearity: "tanh" as "tanh" | "relu",
   /** GRU reset gate applied after the recurrent matmul, as PyTorch and cuDNN do. */
   resetAfter: true,
+  /** LSTM/GRU gate σ: "sigmoid" (PyTorch, Keras 3) or "hardSigmoid" (Keras 2, the tf.layers default). */
+  recurrentActivation: "sigmoid" as "sigmoid" | "hardSigmoid",
   /** Seed of the weight initialisation: the same seed gives the same weights. */
   seed: 42,
   /** Check inputs and upstream gradients for NaN/Inf (a linear scan, cheap next to the matmuls). */

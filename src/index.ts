@@ -1,7 +1,7 @@
 /**
  * rnnkit: recurrent neural networks for TypeScript. Named exports only.
  */
-export { RNN, LSTM, GRU, type RNNOptions, type GRUOptions } from "./layers/layers.js";
+export { RNN, LSTM, GRU, type RNNOptions, type GRUOptions, type LSTMOptions, type GateOptions } from "./layers/layers.js";
 export { RNNCell, LSTMCell, GRUCell, type CellOptions, type CellState, type CellGradients, type CellInputGradients } from "./layers/cells.js";
 export {
   Recurrent, type RecurrentOptions, type ForwardOptions, type RecurrentOutput, type RecurrentGradients,

@@ -4,7 +4,7 @@
  *  - on a cross-origin isolated page (COOP same-origin + COEP require-corp): shared memory, the
  *    wasm backend on 2 threads (Web Workers), on the page's main thread and inside a module worker;
  *  - on a plain page: no isolation, so no worker threads; the wasm backend runs on one thread.
- * Every PyTorch golden fixture runs on both backends in each.
+ * Every golden fixture (61 PyTorch, 7 TensorFlow.js) runs on both backends in each.
  *
  * It needs Chromium: `apt-get install chromium` (.ci/run does), or RNNKIT_CHROMIUM=/path/to/chrome.
  */
@@ -34,10 +34,12 @@ test("a bundler resolving \"rnnkit\" for the browser gets the shipped bundle, wi
 
 test("in headless Chromium: wasm by default, Web Workers when isolated, one thread when not; kernels, fixtures and training match", { timeout: 300_000 }, async () => {
   await bundleForBrowser("dist/test/browser/checks.js", "dist/test/browser/checks.bundle.js", true);
-  const fixtures = readdirSync(join(root, "test/fixtures/pytorch"))
-    .filter((f) => f.endsWith(".json"))
-    .sort()
-    .map((f) => `/test/fixtures/pytorch/${f}`);
+  const fixtures = ["pytorch", "tfjs"].flatMap((set) =>
+    readdirSync(join(root, "test/fixtures", set))
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => `/test/fixtures/${set}/${f}`));
+  assert.equal(fixtures.length, 68, "61 PyTorch and 7 TensorFlow.js fixtures");
   const version = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
   const servers = { isolated: await serveProject(true), plain: await serveProject(false) };
   const browser = await launchChromium().catch((e: unknown) => {

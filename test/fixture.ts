@@ -164,15 +164,17 @@ function swap01(t: { shape: number[]; data: ArrayLike<number> }): Tensor {
  */
 export function runTfjsFixture(fx: Fixture, backend?: Backend): Mismatch[] {
   const c = fx.config;
-  if (c.recurrent_activation !== "sigmoid") {
-    throw new Error(`${fx.name}: recurrent_activation ${JSON.stringify(c.recurrent_activation)} is not supported (rnnkit's gates use the logistic sigmoid)`);
+  const act = c.recurrent_activation;
+  if (act !== "sigmoid" && act !== "hardSigmoid") {
+    throw new Error(`${fx.name}: recurrent_activation ${JSON.stringify(act)} is not supported (rnnkit has sigmoid and hardSigmoid)`);
   }
+  const recurrentActivation: "sigmoid" | "hardSigmoid" = act;
   if (c.go_backwards) throw new Error(`${fx.name}: go_backwards is not supported`);
   const kind = c.layer as string;
   if (kind !== "gru" && kind !== "lstm") throw new Error(`${fx.name}: unknown layer ${JSON.stringify(kind)}`);
   const resetAfter = kind === "gru" ? (c.reset_after as boolean) : undefined;
   const H = c.units as number;
-  const opts = { inputSize: c.input_size as number, hiddenSize: H, bias: c.use_bias as boolean, backend };
+  const opts = { inputSize: c.input_size as number, hiddenSize: H, bias: c.use_bias as boolean, backend, recurrentActivation };
   const layer = kind === "gru" ? new GRU({ ...opts, resetAfter }) : new LSTM(opts);
   const kw: { kernel: FixtureTensor; recurrent_kernel: FixtureTensor; bias?: FixtureTensor } = {
     kernel: fx.params.kernel, recurrent_kernel: fx.params.recurrent_kernel,

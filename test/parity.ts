@@ -3,39 +3,47 @@
  * final states and all gradients with the reference, element by element within
  * 1e-5 + 1e-4*|ref|, in float32.
  *
- * The folder: $RNNKIT_FIXTURES, default the project's copy (test/fixtures/pytorch). A file that
- * cannot be run counts as failed: nothing is skipped. Ends with `parity: N passed, M failed`.
+ * The folders: $RNNKIT_FIXTURES, comma-separated, default the project's copies of both fixture
+ * sets (test/fixtures/pytorch and test/fixtures/tfjs). A file that cannot be run counts as
+ * failed: nothing is skipped. Ends with `parity: N passed, M failed`.
  * $RNNKIT_BACKEND picks the backends by name, comma-separated (default: every backend this
  * machine can run); each fixture runs on each of them.
  */
 import { readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runFixture } from "./fixture.js";
 import { loadFixture } from "./fixture-file.js";
 import { availableBackends, backendByName } from "../bench/backends.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-// dist/test/parity.js -> <root>/test/fixtures/pytorch
-const folder = resolve(process.env.RNNKIT_FIXTURES ?? join(here, "..", "..", "test", "fixtures", "pytorch"));
+// dist/test/parity.js -> <root>/test/fixtures/{pytorch,tfjs}
+const own = ["pytorch", "tfjs"].map((d) => join(here, "..", "..", "test", "fixtures", d));
+const folders = (process.env.RNNKIT_FIXTURES ? process.env.RNNKIT_FIXTURES.split(",") : own).map((d) => resolve(d.trim()));
 const names = process.env.RNNKIT_BACKEND ? process.env.RNNKIT_BACKEND.split(",") : await availableBackends();
 const backends = await Promise.all(names.map((n) => backendByName(n.trim())));
 
-let files: string[];
-try {
-  files = readdirSync(folder).filter((f) => f.endsWith(".json")).sort();
-} catch (e) {
-  console.error(`parity: cannot read the fixture folder ${folder}: ${(e as Error).message}`);
-  console.log("parity: 0 passed, 1 failed");
-  process.exit(1);
+const files: string[] = [];
+let failed = 0;
+for (const folder of folders) {
+  try {
+    const found = readdirSync(folder).filter((f) => f.endsWith(".json")).sort();
+    if (found.length === 0) {
+      console.error(`parity: no *.json fixture in ${folder}`);
+      failed++;
+    }
+    files.push(...found.map((f) => join(folder, f)));
+  } catch (e) {
+    console.error(`parity: cannot read the fixture folder ${folder}: ${(e as Error).message}`);
+    failed++;
+  }
 }
 let passed = 0;
-let failed = 0;
 for (const backend of backends) {
-  for (const f of files) {
-    const label = `${f} [${backend.name}]`;
+  for (const file of files) {
+    const label = `${basename(dirname(file))}/${basename(file)} [${backend.name}]`;
     try {
-      const misses = runFixture(loadFixture(join(folder, f)), backend);
+      const misses = runFixture(loadFixture(file), backend);
       if (misses.length === 0) {
         passed++;
         console.log(`ok   ${label}`);
@@ -50,10 +58,6 @@ for (const backend of backends) {
     }
   }
 }
-if (files.length === 0) {
-  console.error(`parity: no *.json fixture in ${folder}`);
-  failed++;
-}
-console.log(`fixtures: ${folder}; backends: ${backends.map((b) => b.name).join(", ")}`);
+console.log(`fixtures: ${folders.join(", ")}; backends: ${backends.map((b) => b.name).join(", ")}`);
 console.log(`parity: ${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 ? 0 : 1;

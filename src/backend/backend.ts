@@ -81,13 +81,17 @@ export interface Backend {
   /** RNN backward: dPre = dh * act'(pre), written from the output h. */
   rnnBackward(n: number, H: number, relu: boolean, h: Floats, hOff: number, dh: Floats, dhOff: number, dPre: Floats, dpOff: number): void;
 
+  // The LSTM and GRU kernels take `hard`: their gates σ are then the hard sigmoid of Keras 2 and
+  // TensorFlow.js, max(0, min(1, 0.2x + 0.5)), with derivative 0.2 inside (0 < σ < 1), else 0;
+  // without it, the logistic sigmoid (derivative σ(1-σ)).
+
   /**
    * LSTM forward. `gates` [n, 4H] holds the pre-activations of i,f,g,o on entry and their
    * activations on exit (kept for backward). c = f*cPrev + i*g; h = o*tanh(c).
    */
   lstmForward(
     n: number, H: number, gates: Floats, gOff: number,
-    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number,
+    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number, hard?: boolean,
   ): void;
   /**
    * LSTM backward. From the activations `gates`, cPrev, c and the incoming dh, dc [n, H]:
@@ -97,6 +101,7 @@ export interface Backend {
   lstmBackward(
     n: number, H: number, gates: Floats, gOff: number, cPrev: Floats, cpOff: number, c: Floats, cOff: number,
     dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
+    hard?: boolean,
   ): void;
 
   /**
@@ -107,7 +112,7 @@ export interface Backend {
    */
   gruForward(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number, hard?: boolean,
   ): void;
   /**
    * GRU backward (reset after). Writes dGx [n, 3H] = (dr_pre, dz_pre, dn_pre),
@@ -116,6 +121,7 @@ export interface Backend {
   gruBackward(
     n: number, H: number, act: Floats, aOff: number, gh: Floats, ghOff: number, hPrev: Floats, hpOff: number,
     dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
+    hard?: boolean,
   ): void;
 
   /**
@@ -125,7 +131,7 @@ export interface Backend {
    */
   gruResetBeforeGates(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number, hard?: boolean,
   ): void;
   /**
    * Part 2: n = tanh(gx_n + gh_n) (gh_n = W_hn (r*h) + b_hn) into act[:, 2H:3H];
@@ -140,7 +146,7 @@ export interface Backend {
    */
   gruResetBeforeBackwardOutput(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard?: boolean,
   ): void;
   /**
    * Backward part 2: drh [n, H] = dn_pre W_hn (computed by a gemm in between).
@@ -148,7 +154,7 @@ export interface Backend {
    */
   gruResetBeforeBackwardGates(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard?: boolean,
   ): void;
 
   // ---- losses, optimizers and elementwise helpers (src/train/*) ----

@@ -8,6 +8,14 @@ import type { Floats } from "../tensor.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
+/**
+ * The gate nonlinearity of LSTM and GRU: the logistic sigmoid, or (`hard`) the hard sigmoid of
+ * Keras 2 and TensorFlow.js, max(0, min(1, 0.2 v + 0.5)) (tf.layers' default recurrentActivation).
+ */
+const gate = (v: number, hard: boolean): number => (hard ? Math.max(0, Math.min(1, 0.2 * v + 0.5)) : sigmoid(v));
+/** Its derivative from the gate's value a: a (1 - a), or 0.2 inside the hard sigmoid's linear part (0 < a < 1), else 0. */
+const dgate = (a: number, hard: boolean): number => (hard ? (a > 0 && a < 1 ? 0.2 : 0) : a * (1 - a));
+
 export class JsBackend implements Backend {
   readonly name: string;
   readonly dtype: DType;
@@ -138,15 +146,15 @@ export class JsBackend implements Backend {
 
   lstmForward(
     n: number, H: number, gates: Floats, gOff: number,
-    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number,
+    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number, hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const g0 = gOff + r * 4 * H;
       for (let j = 0; j < H; j++) {
-        const ig = sigmoid(gates[g0 + j]);
-        const fg = sigmoid(gates[g0 + H + j]);
+        const ig = gate(gates[g0 + j], hard);
+        const fg = gate(gates[g0 + H + j], hard);
         const gg = Math.tanh(gates[g0 + 2 * H + j]);
-        const og = sigmoid(gates[g0 + 3 * H + j]);
+        const og = gate(gates[g0 + 3 * H + j], hard);
         gates[g0 + j] = ig;
         gates[g0 + H + j] = fg;
         gates[g0 + 2 * H + j] = gg;
@@ -161,6 +169,7 @@ export class JsBackend implements Backend {
   lstmBackward(
     n: number, H: number, gates: Floats, gOff: number, cPrev: Floats, cpOff: number, c: Floats, cOff: number,
     dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
+    hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const g0 = gOff + r * 4 * H;
@@ -170,10 +179,10 @@ export class JsBackend implements Backend {
         const tc = Math.tanh(c[cOff + r * H + j]);
         const dhv = dh[dhOff + r * H + j];
         const dct = dc[dcOff + r * H + j] + dhv * og * (1 - tc * tc);
-        dG[d0 + j] = dct * gg * ig * (1 - ig);
-        dG[d0 + H + j] = dct * cPrev[cpOff + r * H + j] * fg * (1 - fg);
+        dG[d0 + j] = dct * gg * dgate(ig, hard);
+        dG[d0 + H + j] = dct * cPrev[cpOff + r * H + j] * dgate(fg, hard);
         dG[d0 + 2 * H + j] = dct * ig * (1 - gg * gg);
-        dG[d0 + 3 * H + j] = dhv * tc * og * (1 - og);
+        dG[d0 + 3 * H + j] = dhv * tc * dgate(og, hard);
         dcPrev[dcpOff + r * H + j] += dct * fg;
       }
     }
@@ -181,13 +190,13 @@ export class JsBackend implements Backend {
 
   gruForward(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number, hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const x0 = gxOff + r * 3 * H, q0 = ghOff + r * 3 * H, a0 = aOff + r * 3 * H;
       for (let j = 0; j < H; j++) {
-        const rg = sigmoid(gx[x0 + j] + gh[q0 + j]);
-        const zg = sigmoid(gx[x0 + H + j] + gh[q0 + H + j]);
+        const rg = gate(gx[x0 + j] + gh[q0 + j], hard);
+        const zg = gate(gx[x0 + H + j] + gh[q0 + H + j], hard);
         const ng = Math.tanh(gx[x0 + 2 * H + j] + rg * gh[q0 + 2 * H + j]);
         act[a0 + j] = rg;
         act[a0 + H + j] = zg;
@@ -200,6 +209,7 @@ export class JsBackend implements Backend {
   gruBackward(
     n: number, H: number, act: Floats, aOff: number, gh: Floats, ghOff: number, hPrev: Floats, hpOff: number,
     dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
+    hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const a0 = aOff + r * 3 * H, q0 = ghOff + r * 3 * H, x0 = dgxOff + r * 3 * H, y0 = dghOff + r * 3 * H;
@@ -208,8 +218,8 @@ export class JsBackend implements Backend {
         const hp = hPrev[hpOff + r * H + j];
         const dhv = dh[dhOff + r * H + j];
         const dnPre = dhv * (1 - zg) * (1 - ng * ng);
-        const dzPre = dhv * (hp - ng) * zg * (1 - zg);
-        const drPre = dnPre * gh[q0 + 2 * H + j] * rg * (1 - rg);
+        const dzPre = dhv * (hp - ng) * dgate(zg, hard);
+        const drPre = dnPre * gh[q0 + 2 * H + j] * dgate(rg, hard);
         dGx[x0 + j] = drPre;
         dGx[x0 + H + j] = dzPre;
         dGx[x0 + 2 * H + j] = dnPre;
@@ -223,14 +233,14 @@ export class JsBackend implements Backend {
 
   gruResetBeforeGates(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number, hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const x0 = gxOff + r * 3 * H, q0 = ghOff + r * 3 * H, a0 = aOff + r * 3 * H;
       for (let j = 0; j < H; j++) {
-        const rg = sigmoid(gx[x0 + j] + gh[q0 + j]);
+        const rg = gate(gx[x0 + j] + gh[q0 + j], hard);
         act[a0 + j] = rg;
-        act[a0 + H + j] = sigmoid(gx[x0 + H + j] + gh[q0 + H + j]);
+        act[a0 + H + j] = gate(gx[x0 + H + j] + gh[q0 + H + j], hard);
         rh[rhOff + r * H + j] = rg * hPrev[hpOff + r * H + j];
       }
     }
@@ -253,14 +263,14 @@ export class JsBackend implements Backend {
 
   gruResetBeforeBackwardOutput(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const a0 = aOff + r * 3 * H, d0 = dgOff + r * 3 * H;
       for (let j = 0; j < H; j++) {
         const zg = act[a0 + H + j], ng = act[a0 + 2 * H + j];
         const dhv = dh[dhOff + r * H + j];
-        dG[d0 + H + j] = dhv * (hPrev[hpOff + r * H + j] - ng) * zg * (1 - zg);
+        dG[d0 + H + j] = dhv * (hPrev[hpOff + r * H + j] - ng) * dgate(zg, hard);
         dG[d0 + 2 * H + j] = dhv * (1 - zg) * (1 - ng * ng);
         dhPrev[dhpOff + r * H + j] += dhv * zg;
       }
@@ -269,14 +279,14 @@ export class JsBackend implements Backend {
 
   gruResetBeforeBackwardGates(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
     for (let r = 0; r < n; r++) {
       const a0 = aOff + r * 3 * H, d0 = dgOff + r * 3 * H;
       for (let j = 0; j < H; j++) {
         const rg = act[a0 + j];
         const d = drh[drhOff + r * H + j];
-        dG[d0 + j] = d * hPrev[hpOff + r * H + j] * rg * (1 - rg);
+        dG[d0 + j] = d * hPrev[hpOff + r * H + j] * dgate(rg, hard);
         dhPrev[dhpOff + r * H + j] += d * rg;
       }
     }

@@ -14,9 +14,13 @@
  *
  *     n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)
  *
- * Backward (reset after): dn = dh'(1-z)(1-n^2), dz = dh'(h-n) z(1-z), dr = dn (W_hn h + b_hn) r(1-r);
+ * σ is the logistic sigmoid, or with `hard` the hard sigmoid of Keras 2 / TensorFlow.js,
+ * σ(v) = max(0, min(1, 0.2 v + 0.5)); below, σ'(z) = z(1-z) for the logistic one, and for the
+ * hard one 0.2 where 0 < z < 1, else 0.
+ *
+ * Backward (reset after): dn = dh'(1-z)(1-n^2), dz = dh'(h-n) σ'(z), dr = dn (W_hn h + b_hn) σ'(r);
  * the hidden side of the n block gets dn * r, the input side dn; dh += dh' z + dGh W_hh.
- * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h r(1-r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
+ * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h σ'(r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
  */
 import {
   type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad,
@@ -28,7 +32,8 @@ export class GruStep implements StepCell {
   readonly hasCellState = false;
   readonly needs: StepCell["needs"];
 
-  constructor(readonly resetAfter: boolean) {
+  /** `hard`: the gates use the hard sigmoid (see above). */
+  constructor(readonly resetAfter: boolean, readonly hard = false) {
     this.needs = { gh: true, act: true, rh: !resetAfter, dGh: resetAfter, drh: !resetAfter };
   }
 
@@ -43,12 +48,12 @@ export class GruStep implements StepCell {
     if (this.resetAfter) {
       // gh = h W_hh^T + b_hh, all three blocks
       this.hiddenMatmul(r, o, n, r.hPrev, 0, 3 * H);
-      be.gruForward(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
+      be.gruForward(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H, this.hard);
       return;
     }
     // gh[:, 0:2H] = h W_h{r,z}^T + b_h{r,z}
     this.hiddenMatmul(r, o, n, r.hPrev, 0, 2 * H);
-    be.gruResetBeforeGates(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.rh, o * H);
+    be.gruResetBeforeGates(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.rh, o * H, this.hard);
     // gh[:, 2H:3H] = (r*h) W_hn^T + b_hn
     this.hiddenMatmul(r, o, n, r.rh, 2 * H, H);
     be.gruResetBeforeOutput(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
@@ -71,15 +76,15 @@ export class GruStep implements StepCell {
     const G3 = 3 * H;
     if (this.resetAfter) {
       be.gruBackward(
-        n, H, r.act, o * G3, r.gh, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, r.dGh, o * G3, dhPrev, dhpOff,
+        n, H, r.act, o * G3, r.gh, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, r.dGh, o * G3, dhPrev, dhpOff, this.hard,
       );
       recurrentGrad(r, 3, o, n, r.dGh, dhPrev, dhpOff);
       return;
     }
-    be.gruResetBeforeBackwardOutput(n, H, r.act, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, dhPrev, dhpOff);
+    be.gruResetBeforeBackwardOutput(n, H, r.act, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, dhPrev, dhpOff, this.hard);
     // d(r*h) [n, H] = dn W_hn
     be.gemm(false, false, n, H, H, 1, r.dG, o * G3 + 2 * H, G3, w.whh, 2 * H * H, H, 0, r.drh, 0, H);
-    be.gruResetBeforeBackwardGates(n, H, r.act, o * G3, r.hPrev, o * H, r.drh, 0, r.dG, o * G3, dhPrev, dhpOff);
+    be.gruResetBeforeBackwardGates(n, H, r.act, o * G3, r.hPrev, o * H, r.drh, 0, r.dG, o * G3, dhPrev, dhpOff, this.hard);
     // dh += [dr dz] W_h{r,z}
     be.gemm(false, false, n, H, 2 * H, 1, r.dG, o * G3, G3, w.whh, 0, H, 1, dhPrev, dhpOff, H);
   }

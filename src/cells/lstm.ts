@@ -6,8 +6,12 @@
  *     g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = σ(W_io x + b_io + W_ho h + b_ho)
  *     c' = f * c + i * g                        h' = o * tanh(c')
  *
+ * σ is the logistic sigmoid, or with `hard` the hard sigmoid of Keras 2 / TensorFlow.js,
+ * σ(v) = max(0, min(1, 0.2 v + 0.5)), whose σ' is 0.2 where 0 < σ < 1 and 0 where clipped.
+ *
  * Backward, with dc_t = dc' + dh' * o * (1 - tanh(c')^2):
- *     di = dc_t g i(1-i)   df = dc_t c f(1-f)   dg = dc_t i (1-g^2)   do = dh' tanh(c') o(1-o)
+ *     di = dc_t g σ'(i)    df = dc_t c σ'(f)    dg = dc_t i (1-g^2)   do = dh' tanh(c') σ'(o)
+ * with σ' = σ(1-σ) for the logistic sigmoid.
  *     dc += dc_t f,  dh += [di df dg do] W_hh
  */
 import {
@@ -20,6 +24,9 @@ export class LstmStep implements StepCell {
   readonly hasCellState = true;
   readonly needs = { gh: false, act: false, rh: false, dGh: false, drh: false };
 
+  /** `hard`: the gates use the hard sigmoid (see above). */
+  constructor(readonly hard = false) {}
+
   project(r: Run): void {
     projectInput(r, 4, r.gates, true);
   }
@@ -27,13 +34,14 @@ export class LstmStep implements StepCell {
   forwardStep(r: Run, o: number, n: number): void {
     const H = r.H;
     recurrentMatmul(r, 4, o, n, r.gates);
-    r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H);
+    r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H, this.hard);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void {
     const H = r.H;
     r.be.lstmBackward(
       n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.dh, o * H, r.dc, o * H, r.dG, o * 4 * H, dcPrev, dcpOff,
+      this.hard,
     );
     recurrentGrad(r, 4, o, n, r.dG, dhPrev, dhpOff);
   }

@@ -65,3 +65,19 @@ test("modelToBytes / modelFromBytes: the same bytes as the file, the same model 
   assert.deepEqual(back.tokenizer!.toJSON(), tok.toJSON());
   assert.throws(() => modelFromBytes(bytes.subarray(0, 20), { source: "upload.safetensors" }), /^RnnkitError: upload\.safetensors: /);
 });
+
+test("a model's gate activation (hardSigmoid, for Keras / TF.js weights) is saved and restored", () => {
+  const tok = Tokenizer.build("char", "abcabc");
+  const model = new SequenceModel({
+    task: "lm", cell: "gru", vocabSize: tok.size, embeddingDim: 3, hiddenSize: 5, outputSize: tok.size, recurrentActivation: "hardSigmoid", seed: 2,
+  });
+  const back = modelFromBytes(modelToBytes(model, { tokenizer: tok }));
+  assert.equal(back.model.config.recurrentActivation, "hardSigmoid");
+  assert.equal(back.model.rnn.recurrentActivation, "hardSigmoid");
+  const logistic = new SequenceModel({ ...model.config, recurrentActivation: "sigmoid" });
+  logistic.loadStateDict(model.stateDict());
+  const batch = { T: 3, B: 1, lengths: [3], tokens: tok.encode("abc"), targets: tok.encode("bca") };
+  const loss = (m: SequenceModel) => m.lossAndBackward(batch).loss;
+  assert.equal(loss(back.model), loss(model));
+  assert.notEqual(loss(logistic), loss(model));
+});

@@ -8,7 +8,7 @@
  */
 import { RnnkitError, type Tensor, type TensorLike, checkTensor, describe } from "../tensor.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
-import { type GRUOptions, type RNNOptions, rnnType } from "./layers.js";
+import { type GateOptions, type GRUOptions, type RNNOptions, rnnType } from "./layers.js";
 import { Recurrent, type RecurrentOptions } from "./recurrent.js";
 
 export type CellOptions = Omit<RecurrentOptions, "numLayers" | "bidirectional">;
@@ -125,13 +125,13 @@ export class RNNCell extends Cell {
 }
 
 export class LSTMCell extends Cell {
-  constructor(opts: CellOptions) {
+  constructor(opts: CellOptions & GateOptions) {
     super(new Recurrent("lstm", opts, "LSTMCell"), "LSTMCell");
   }
 }
 
 export class GRUCell extends Cell {
-  constructor(opts: CellOptions & Pick<GRUOptions, "resetAfter">) {
+  constructor(opts: CellOptions & GateOptions & Pick<GRUOptions, "resetAfter">) {
     super(new Recurrent("gru", opts, "GRUCell"), "GRUCell");
   }
 }

@@ -22,6 +22,9 @@ test("constructor options are checked", () => {
   throwsWith(() => new GRU({ inputSize: 2, hiddenSize: 2.5 }), "hiddenSize", "2.5");
   throwsWith(() => new RNN({ inputSize: 2, hiddenSize: 2, nonlinearity: "sigmoid" as "tanh" }), "nonlinearity", "sigmoid");
   throwsWith(() => new LSTM({ inputSize: 2, hiddenSize: 2, resetAfter: false } as never), "resetAfter", "only a GRU");
+  throwsWith(() => new GRU({ inputSize: 2, hiddenSize: 2, recurrentActivation: "relu6" as "sigmoid" }), "recurrentActivation", "hardSigmoid", "relu6");
+  throwsWith(() => new RNN({ inputSize: 2, hiddenSize: 2, recurrentActivation: "hardSigmoid" } as never), "recurrentActivation", "only LSTM and GRU");
+  assert.equal(new LSTMCell({ inputSize: 2, hiddenSize: 2, recurrentActivation: "hardSigmoid" }).forward({ shape: [1, 2], data: [9, -9] }).h.shape.length, 2);
 });
 
 test("wrong input and state shapes name the expected and actual shape", () => {

@@ -11,7 +11,19 @@ export interface RNNOptions extends RecurrentOptions {
   nonlinearity?: "tanh" | "relu";
 }
 
-export interface GRUOptions extends RecurrentOptions {
+/** The gate nonlinearity of LSTM and GRU layers and cells. */
+export interface GateOptions {
+  /**
+   * σ of the gates: "sigmoid" (default; PyTorch, Keras 3) or "hardSigmoid",
+   * max(0, min(1, 0.2 x + 0.5)) (Keras 2, and the default of TensorFlow.js's tf.layers.lstm/gru),
+   * to run models trained there. PyTorch has no such LSTM/GRU.
+   */
+  recurrentActivation?: "sigmoid" | "hardSigmoid";
+}
+
+export interface LSTMOptions extends RecurrentOptions, GateOptions {}
+
+export interface GRUOptions extends RecurrentOptions, GateOptions {
   /**
    * true (default): PyTorch's GRU, n = tanh(W_in x + b_in + r * (W_hn h + b_hn));
    * false: Cho et al. 2014 / Keras `reset_after=false`, n = tanh(W_in x + b_in + W_hn (r * h) + b_hn).
@@ -28,7 +40,7 @@ export class RNN extends Recurrent {
 
 /** Long short-term memory, `torch.nn.LSTM` (gate order i, f, g, o). */
 export class LSTM extends Recurrent {
-  constructor(opts: RecurrentOptions) {
+  constructor(opts: LSTMOptions) {
     super("lstm", opts, "LSTM");
   }
 }

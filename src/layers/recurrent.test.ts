@@ -42,6 +42,12 @@ const cases: Case[] = [
   { name: "gru reset before", make: () => new GRU({ ...base, resetAfter: false }), T: 4, B: 3 },
   { name: "gru reset before, bidirectional varlen, no bias", make: () => new GRU({ ...base, resetAfter: false, bidirectional: true, bias: false }), T: 4, B: 3, lengths: [2, 4, 3] },
   { name: "rnn tanh bidirectional varlen", make: () => new RNN({ ...base, bidirectional: true, numLayers: 2 }), T: 5, B: 4, lengths: [5, 2, 2, 4] },
+  // hard-sigmoid gates (Keras 2 / TF.js): the default init keeps every pre-activation inside the
+  // linear part |v| < 2.5, away from the kinks where central differences are undefined; the
+  // clipped region is covered by the TF.js golden fixtures
+  { name: "lstm, hard sigmoid, bidirectional varlen", make: () => new LSTM({ ...base, recurrentActivation: "hardSigmoid", bidirectional: true }), T: 4, B: 3, lengths: [4, 2, 3] },
+  { name: "gru (reset after), hard sigmoid", make: () => new GRU({ ...base, recurrentActivation: "hardSigmoid", numLayers: 2 }), T: 4, B: 2 },
+  { name: "gru reset before, hard sigmoid", make: () => new GRU({ ...base, resetAfter: false, recurrentActivation: "hardSigmoid" }), T: 4, B: 3 },
 ];
 
 for (const c of cases) {

@@ -125,6 +125,8 @@ export class Recurrent implements Module {
   readonly backend: Backend;
   /** GRU only: reset gate after (PyTorch) or before (Cho et al. 2014) the recurrent matmul. */
   readonly resetAfter: boolean;
+  /** LSTM/GRU: the gates' σ, logistic or hard (Keras 2 / TensorFlow.js). */
+  readonly recurrentActivation: "sigmoid" | "hardSigmoid";
   /** Dropout probability between stacked layers (applied only while `training`). */
   readonly dropout: number;
   /** Training mode: dropout is active. `train()` / `eval()` switch it. */
@@ -143,7 +145,10 @@ export class Recurrent implements Module {
   private runs: Run[] = [];
   private haveForward = false;
 
-  constructor(cellType: CellType, opts: RecurrentOptions & { resetAfter?: boolean }, where: string) {
+  constructor(
+    cellType: CellType, opts: RecurrentOptions & { resetAfter?: boolean; recurrentActivation?: "sigmoid" | "hardSigmoid" },
+    where: string,
+  ) {
     this.where = where;
     if (opts === null || typeof opts !== "object") {
       throw new RnnkitError(`${where}: expected an options object {inputSize, hiddenSize, ...}, got ${describe(opts)}`);
@@ -164,6 +169,14 @@ export class Recurrent implements Module {
     if (cellType !== "gru" && opts.resetAfter !== undefined) {
       throw new RnnkitError(`${where}: resetAfter: only a GRU has a reset gate, got resetAfter for ${cellType}`);
     }
+    const act = opts.recurrentActivation ?? defaults.recurrentActivation;
+    if (act !== "sigmoid" && act !== "hardSigmoid") {
+      throw new RnnkitError(`${where}: recurrentActivation: expected "sigmoid" or "hardSigmoid", got ${describe(act)}`);
+    }
+    if (cellType !== "lstm" && cellType !== "gru" && opts.recurrentActivation !== undefined) {
+      throw new RnnkitError(`${where}: recurrentActivation: only LSTM and GRU gates have one, got recurrentActivation for ${cellType}`);
+    }
+    this.recurrentActivation = act;
     this.checkNumbers = bool("checkFinite", opts.checkFinite, defaults.checkFinite);
     const p = opts.dropout ?? 0;
     if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(p)}`);
@@ -174,8 +187,8 @@ export class Recurrent implements Module {
     this.D = this.bidirectional ? 2 : 1;
     this.G = gatesOf(cellType);
     this.cell =
-      cellType === "lstm" ? new LstmStep()
-      : cellType === "gru" ? new GruStep(this.resetAfter)
+      cellType === "lstm" ? new LstmStep(act === "hardSigmoid")
+      : cellType === "gru" ? new GruStep(this.resetAfter, act === "hardSigmoid")
       : new RnnStep(cellType === "rnn_relu");
     this.createParameters(opts.seed ?? defaults.seed);
   }

@@ -50,6 +50,8 @@ export interface ModelConfig {
   conditionSize?: number;
   /** GRU only. */
   resetAfter?: boolean;
+  /** LSTM/GRU gate σ (see GateOptions): "sigmoid" (default) or "hardSigmoid" (Keras 2, TF.js). */
+  recurrentActivation?: "sigmoid" | "hardSigmoid";
   seed?: number;
 }
 
@@ -85,8 +87,8 @@ export interface StepResult {
 const IGNORE = -1;
 
 export class SequenceModel implements Module {
-  readonly config: Required<Omit<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter">> &
-    Pick<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter">;
+  readonly config: Required<Omit<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">> &
+    Pick<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">;
   readonly backend: Backend;
   readonly embedding: Embedding | null;
   readonly rnn: Recurrent;
@@ -130,8 +132,8 @@ export class SequenceModel implements Module {
       dropout: this.config.dropout, backend: be, seed: seed + 2,
     };
     this.rnn =
-      config.cell === "lstm" ? new LSTM(ropts)
-      : config.cell === "gru" ? new GRU({ ...ropts, resetAfter: config.resetAfter })
+      config.cell === "lstm" ? new LSTM({ ...ropts, recurrentActivation: config.recurrentActivation })
+      : config.cell === "gru" ? new GRU({ ...ropts, resetAfter: config.resetAfter, recurrentActivation: config.recurrentActivation })
       : new RNN({ ...ropts, nonlinearity: config.cell === "rnn_relu" ? "relu" : "tanh" });
     const D = this.config.bidirectional ? 2 : 1;
     this.head = new Linear({ inFeatures: D * config.hiddenSize, outFeatures: config.outputSize, backend: be, seed: seed + 3 });

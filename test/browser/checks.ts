@@ -17,7 +17,7 @@ export interface CheckResult {
 }
 
 export interface CheckOptions {
-  /** URLs of PyTorch golden fixtures (JSON) to run on both backends. */
+  /** URLs of golden fixtures (JSON; PyTorch and TensorFlow.js) to run on both backends. */
   fixtures: string[];
 }
 
@@ -196,7 +196,7 @@ export async function runChecks(opts: CheckOptions): Promise<CheckReport> {
     ].join("; ");
   });
 
-  await check(results, `PyTorch golden fixtures on wasm and js`, async () => {
+  await check(results, `golden fixtures (PyTorch, TensorFlow.js) on wasm and js`, async () => {
     expect(opts.fixtures.length > 0, "no fixtures given");
     const js = new rnnkit.JsBackend();
     const failed: string[] = [];

@@ -482,49 +482,58 @@ test("rnnForward / rnnBackward (tanh and relu)", () => {
   }
 });
 
-test("lstmForward / lstmBackward", () => {
+/** Gate values for the backward kernels: in (0, 1), and with the hard sigmoid also exactly 0 and 1 (clipped). */
+function gateValue(r: () => number, hard: boolean): () => number {
+  return () => {
+    if (!hard) return r();
+    const u = r();
+    return u < 0.15 ? 0 : u < 0.3 ? 1 : r();
+  };
+}
+
+test("lstmForward / lstmBackward, logistic and hard sigmoid gates", () => {
   const r = rng(12);
-  for (const [n, H] of CELL_SIZES) {
+  for (const hard of [false, true]) for (const [n, H] of CELL_SIZES) {
     const off = (n * 3 + H) % 5;
-    compareCell(`lstmForward ${n}x${H}`, r, [4 * n * H, n * H, n * H, n * H], off,
+    compareCell(`lstmForward ${n}x${H} hard=${hard}`, r, [4 * n * H, n * H, n * H, n * H], off,
       (i) => (i === 1 ? () => r() * 4 - 2 : preact(r)),
-      (be, [g, cp, c, h]) => be.lstmForward(n, H, g, off, cp, off, c, off, h, off));
-    compareCell(`lstmBackward ${n}x${H}`, r, [4 * n * H, n * H, n * H, n * H, n * H, 4 * n * H, n * H], off,
-      (i) => (i === 0 ? () => r() : () => r() * 4 - 2),
-      (be, [g, cp, c, dh, dc, dG, dcp]) => be.lstmBackward(n, H, g, off, cp, off, c, off, dh, off, dc, off, dG, off, dcp, off));
+      (be, [g, cp, c, h]) => be.lstmForward(n, H, g, off, cp, off, c, off, h, off, hard));
+    compareCell(`lstmBackward ${n}x${H} hard=${hard}`, r, [4 * n * H, n * H, n * H, n * H, n * H, 4 * n * H, n * H], off,
+      (i) => (i === 0 ? gateValue(r, hard) : () => r() * 4 - 2),
+      (be, [g, cp, c, dh, dc, dG, dcp]) => be.lstmBackward(n, H, g, off, cp, off, c, off, dh, off, dc, off, dG, off, dcp, off, hard));
   }
 });
 
-test("gruForward / gruBackward (reset after)", () => {
+test("gruForward / gruBackward (reset after), logistic and hard sigmoid gates", () => {
   const r = rng(13);
-  for (const [n, H] of CELL_SIZES) {
+  for (const hard of [false, true]) for (const [n, H] of CELL_SIZES) {
     const off = (n + 2 * H) % 3;
-    compareCell(`gruForward ${n}x${H}`, r, [3 * n * H, 3 * n * H, n * H, 3 * n * H, n * H], off,
+    compareCell(`gruForward ${n}x${H} hard=${hard}`, r, [3 * n * H, 3 * n * H, n * H, 3 * n * H, n * H], off,
       (i) => (i === 2 ? () => r() * 2 - 1 : preact(r)),
-      (be, [gx, gh, hp, act, h]) => be.gruForward(n, H, gx, off, gh, off, hp, off, act, off, h, off));
-    compareCell(`gruBackward ${n}x${H}`, r, [3 * n * H, 3 * n * H, n * H, n * H, 3 * n * H, 3 * n * H, n * H], off,
-      (i) => (i === 0 ? () => r() : () => r() * 4 - 2),
+      (be, [gx, gh, hp, act, h]) => be.gruForward(n, H, gx, off, gh, off, hp, off, act, off, h, off, hard));
+    compareCell(`gruBackward ${n}x${H} hard=${hard}`, r, [3 * n * H, 3 * n * H, n * H, n * H, 3 * n * H, 3 * n * H, n * H], off,
+      (i) => (i === 0 ? gateValue(r, hard) : () => r() * 4 - 2),
       (be, [act, gh, hp, dh, dGx, dGh, dhp]) =>
-        be.gruBackward(n, H, act, off, gh, off, hp, off, dh, off, dGx, off, dGh, off, dhp, off));
+        be.gruBackward(n, H, act, off, gh, off, hp, off, dh, off, dGx, off, dGh, off, dhp, off, hard));
   }
 });
 
-test("GRU reset-before kernels", () => {
+test("GRU reset-before kernels, logistic and hard sigmoid gates", () => {
   const r = rng(14);
-  for (const [n, H] of CELL_SIZES) {
+  for (const hard of [false, true]) for (const [n, H] of CELL_SIZES) {
     const off = (n + H) % 6;
-    compareCell(`gruResetBeforeGates ${n}x${H}`, r, [3 * n * H, 3 * n * H, n * H, 3 * n * H, n * H], off,
+    compareCell(`gruResetBeforeGates ${n}x${H} hard=${hard}`, r, [3 * n * H, 3 * n * H, n * H, 3 * n * H, n * H], off,
       (i) => (i === 2 ? () => r() * 2 - 1 : preact(r)),
-      (be, [gx, gh, hp, act, rh]) => be.gruResetBeforeGates(n, H, gx, off, gh, off, hp, off, act, off, rh, off));
+      (be, [gx, gh, hp, act, rh]) => be.gruResetBeforeGates(n, H, gx, off, gh, off, hp, off, act, off, rh, off, hard));
     compareCell(`gruResetBeforeOutput ${n}x${H}`, r, [3 * n * H, 3 * n * H, n * H, 3 * n * H, n * H], off,
       (i) => (i === 3 ? () => r() : i === 2 ? () => r() * 2 - 1 : preact(r)),
       (be, [gx, gh, hp, act, h]) => be.gruResetBeforeOutput(n, H, gx, off, gh, off, hp, off, act, off, h, off));
-    compareCell(`gruResetBeforeBackwardOutput ${n}x${H}`, r, [3 * n * H, n * H, n * H, 3 * n * H, n * H], off,
-      (i) => (i === 0 ? () => r() : () => r() * 4 - 2),
-      (be, [act, hp, dh, dG, dhp]) => be.gruResetBeforeBackwardOutput(n, H, act, off, hp, off, dh, off, dG, off, dhp, off));
-    compareCell(`gruResetBeforeBackwardGates ${n}x${H}`, r, [3 * n * H, n * H, n * H, 3 * n * H, n * H], off,
-      (i) => (i === 0 ? () => r() : () => r() * 4 - 2),
-      (be, [act, hp, drh, dG, dhp]) => be.gruResetBeforeBackwardGates(n, H, act, off, hp, off, drh, off, dG, off, dhp, off));
+    compareCell(`gruResetBeforeBackwardOutput ${n}x${H} hard=${hard}`, r, [3 * n * H, n * H, n * H, 3 * n * H, n * H], off,
+      (i) => (i === 0 ? gateValue(r, hard) : () => r() * 4 - 2),
+      (be, [act, hp, dh, dG, dhp]) => be.gruResetBeforeBackwardOutput(n, H, act, off, hp, off, dh, off, dG, off, dhp, off, hard));
+    compareCell(`gruResetBeforeBackwardGates ${n}x${H} hard=${hard}`, r, [3 * n * H, n * H, n * H, 3 * n * H, n * H], off,
+      (i) => (i === 0 ? gateValue(r, hard) : () => r() * 4 - 2),
+      (be, [act, hp, drh, dG, dhp]) => be.gruResetBeforeBackwardGates(n, H, act, off, hp, off, drh, off, dG, off, dhp, off, hard));
   }
 });
 

@@ -59,14 +59,14 @@ interface Kernels {
   axpy(n: number, alpha: number, src: number, dst: number): void;
   rnnForward(count: number, relu: number, pre: number, h: number): void;
   rnnBackward(count: number, relu: number, h: number, dh: number, dPre: number): void;
-  lstmForward(n: number, H: number, gates: number, cPrev: number, c: number, h: number): void;
-  lstmBackward(n: number, H: number, gates: number, cPrev: number, c: number, dh: number, dc: number, dG: number, dcPrev: number): void;
-  gruForward(n: number, H: number, gx: number, gh: number, hPrev: number, act: number, h: number): void;
-  gruBackward(n: number, H: number, act: number, gh: number, hPrev: number, dh: number, dGx: number, dGh: number, dhPrev: number): void;
-  gruResetBeforeGates(n: number, H: number, gx: number, gh: number, hPrev: number, act: number, rh: number): void;
+  lstmForward(n: number, H: number, gates: number, cPrev: number, c: number, h: number, hard: number): void;
+  lstmBackward(n: number, H: number, gates: number, cPrev: number, c: number, dh: number, dc: number, dG: number, dcPrev: number, hard: number): void;
+  gruForward(n: number, H: number, gx: number, gh: number, hPrev: number, act: number, h: number, hard: number): void;
+  gruBackward(n: number, H: number, act: number, gh: number, hPrev: number, dh: number, dGx: number, dGh: number, dhPrev: number, hard: number): void;
+  gruResetBeforeGates(n: number, H: number, gx: number, gh: number, hPrev: number, act: number, rh: number, hard: number): void;
   gruResetBeforeOutput(n: number, H: number, gx: number, gh: number, hPrev: number, act: number, h: number): void;
-  gruResetBeforeBackwardOutput(n: number, H: number, act: number, hPrev: number, dh: number, dG: number, dhPrev: number): void;
-  gruResetBeforeBackwardGates(n: number, H: number, act: number, hPrev: number, drh: number, dG: number, dhPrev: number): void;
+  gruResetBeforeBackwardOutput(n: number, H: number, act: number, hPrev: number, dh: number, dG: number, dhPrev: number, hard: number): void;
+  gruResetBeforeBackwardGates(n: number, H: number, act: number, hPrev: number, drh: number, dG: number, dhPrev: number, hard: number): void;
   logf64(x: number): number;
   softmaxCrossEntropy(rows: number, V: number, logits: number, targets: number, ignoreIndex: number, scale: number, dLogits: number): number;
   softmax(rows: number, V: number, temperature: number, x: number, out: number): void;
@@ -793,48 +793,52 @@ export class WasmBackend implements Backend {
 
   lstmForward(
     n: number, H: number, gates: Floats, gOff: number,
-    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number,
+    cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number, hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
-    this.k.lstmForward(n, H, this.p(gates, gOff), this.p(cPrev, cpOff), this.p(c, cOff), this.p(h, hOff));
+    this.k.lstmForward(n, H, this.p(gates, gOff), this.p(cPrev, cpOff), this.p(c, cOff), this.p(h, hOff), hard ? 1 : 0);
   }
 
   lstmBackward(
     n: number, H: number, gates: Floats, gOff: number, cPrev: Floats, cpOff: number, c: Floats, cOff: number,
     dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
+    hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
     this.k.lstmBackward(
       n, H, this.p(gates, gOff), this.p(cPrev, cpOff), this.p(c, cOff),
-      this.p(dh, dhOff), this.p(dc, dcOff), this.p(dG, dgOff), this.p(dcPrev, dcpOff),
+      this.p(dh, dhOff), this.p(dc, dcOff), this.p(dG, dgOff), this.p(dcPrev, dcpOff), hard ? 1 : 0,
     );
   }
 
   gruForward(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number, hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
-    this.k.gruForward(n, H, this.p(gx, gxOff), this.p(gh, ghOff), this.p(hPrev, hpOff), this.p(act, aOff), this.p(h, hOff));
+    this.k.gruForward(n, H, this.p(gx, gxOff), this.p(gh, ghOff), this.p(hPrev, hpOff), this.p(act, aOff), this.p(h, hOff), hard ? 1 : 0);
   }
 
   gruBackward(
     n: number, H: number, act: Floats, aOff: number, gh: Floats, ghOff: number, hPrev: Floats, hpOff: number,
     dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
+    hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
     this.k.gruBackward(
       n, H, this.p(act, aOff), this.p(gh, ghOff), this.p(hPrev, hpOff), this.p(dh, dhOff),
-      this.p(dGx, dgxOff), this.p(dGh, dghOff), this.p(dhPrev, dhpOff),
+      this.p(dGx, dgxOff), this.p(dGh, dghOff), this.p(dhPrev, dhpOff), hard ? 1 : 0,
     );
   }
 
   gruResetBeforeGates(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
-    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number,
+    hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number, hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
-    this.k.gruResetBeforeGates(n, H, this.p(gx, gxOff), this.p(gh, ghOff), this.p(hPrev, hpOff), this.p(act, aOff), this.p(rh, rhOff));
+    this.k.gruResetBeforeGates(
+      n, H, this.p(gx, gxOff), this.p(gh, ghOff), this.p(hPrev, hpOff), this.p(act, aOff), this.p(rh, rhOff), hard ? 1 : 0,
+    );
   }
 
   gruResetBeforeOutput(
@@ -847,18 +851,22 @@ export class WasmBackend implements Backend {
 
   gruResetBeforeBackwardOutput(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
-    this.k.gruResetBeforeBackwardOutput(n, H, this.p(act, aOff), this.p(hPrev, hpOff), this.p(dh, dhOff), this.p(dG, dgOff), this.p(dhPrev, dhpOff));
+    this.k.gruResetBeforeBackwardOutput(
+      n, H, this.p(act, aOff), this.p(hPrev, hpOff), this.p(dh, dhOff), this.p(dG, dgOff), this.p(dhPrev, dhpOff), hard ? 1 : 0,
+    );
   }
 
   gruResetBeforeBackwardGates(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
-    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number,
+    drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
     if (n <= 0 || H <= 0) return;
-    this.k.gruResetBeforeBackwardGates(n, H, this.p(act, aOff), this.p(hPrev, hpOff), this.p(drh, drhOff), this.p(dG, dgOff), this.p(dhPrev, dhpOff));
+    this.k.gruResetBeforeBackwardGates(
+      n, H, this.p(act, aOff), this.p(hPrev, hpOff), this.p(drh, drhOff), this.p(dG, dgOff), this.p(dhPrev, dhpOff), hard ? 1 : 0,
+    );
   }
 
   // ---- losses, optimizers and elementwise helpers ----

@@ -465,7 +465,8 @@ const K_TA1 = 20; // tanh numerator, odd powers 1..13: 20..26
 const K_TB0 = 27; // tanh denominator, even powers 0..6: 27..30
 const K_SQRTHF = 31, K_MANT = 32, K_HALF_EXP = 33, K_I126 = 34;
 const K_LP0 = 35; // log polynomial, 9 coefficients: 35..43
-const K_COUNT = 44;
+const K_FIFTH = 44; // the hard sigmoid's slope
+const K_COUNT = 45;
 
 /** Bytes of the constants table. */
 export function constantsBytes(): i32 {
@@ -504,6 +505,7 @@ export function init(table: usize, write: i32): void {
   ki(table, K_HALF_EXP, 0x3f000000);
   ki(table, K_I126, 126);
   kf(table, K_HALF, 0.5);
+  kf(table, K_FIFTH, 0.2);
   kf(table, K_LP0, 7.0376836292e-2);
   kf(table, K_LP0 + 1, -1.1514610310e-1);
   kf(table, K_LP0 + 2, 1.1676998740e-1);
@@ -587,11 +589,27 @@ export function init(table: usize, write: i32): void {
   return v128.bitselect(unit, r, f32x4.ge(ax, K(K_TANH_SAT)));
 }
 
-/** out[0:n] = sigmoid(x[0:n]) (in place allowed). */
-function sigmoidRun(n: i32, x: usize, out: usize): void {
+// The gate nonlinearity of LSTM and GRU: the logistic sigmoid, or (hard != 0) the hard sigmoid of
+// Keras 2 and TensorFlow.js, max(0, min(1, 0.2 x + 0.5)) (tf.layers' default recurrentActivation).
+// Its derivative, from the gate's value a: a (1 - a), or 0.2 where 0 < a < 1 and 0 where clipped.
+// f32x4.min/max propagate NaN, as Math.min/max do in the js backend.
+// @ts-ignore: decorator
+@inline function vgate(x: v128, hard: i32): v128 {
+  if (!hard) return vsigmoid(x);
+  return f32x4.min(K(K_ONE), f32x4.max(K(K_ZERO), f32x4.add(K(K_HALF), f32x4.mul(K(K_FIFTH), x))));
+}
+
+// @ts-ignore: decorator
+@inline function vdgate(a: v128, hard: i32): v128 {
+  if (!hard) return f32x4.mul(a, f32x4.sub(K(K_ONE), a));
+  return v128.and(v128.and(f32x4.gt(a, K(K_ZERO)), f32x4.lt(a, K(K_ONE))), K(K_FIFTH));
+}
+
+/** out[0:n] = gate(x[0:n]) (in place allowed). */
+function gateRun(n: i32, x: usize, out: usize, hard: i32): void {
   for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
-    st(out + o, vsigmoid(ld(x + o)), n - i);
+    st(out + o, vgate(ld(x + o), hard), n - i);
   }
 }
 
@@ -606,7 +624,7 @@ function tanhRun(n: i32, x: usize, out: usize): void {
 /** Exported for tests: out[i] = exp / sigmoid / tanh (fn 0 / 1 / 2) of x[i], i < n. */
 export function mathFn(fn: i32, n: i32, x: usize, out: usize): void {
   if (fn == 1) {
-    sigmoidRun(n, x, out);
+    gateRun(n, x, out, 0);
   } else if (fn == 2) {
     tanhRun(n, x, out);
   } else {
@@ -754,15 +772,15 @@ export function rnnBackward(count: i32, relu: i32, h: usize, dh: usize, dPre: us
   }
 }
 
-export function lstmForward(n: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize): void {
+export function lstmForward(n: i32, H: i32, gates: usize, cPrev: usize, c: usize, h: usize, hard: i32): void {
   const H4 = <usize>H << 2;
   for (let r = 0; r < n; r++) {
     const g = gates + <usize>r * 4 * H4;
     const rr = <usize>r * H4;
     // activations in place, block by block (short loops keep V8's registers free), then the state
-    sigmoidRun(2 * H, g, g); // i, f
+    gateRun(2 * H, g, g, hard); // i, f
     tanhRun(H, g + 2 * H4, g + 2 * H4); // g
-    sigmoidRun(H, g + 3 * H4, g + 3 * H4); // o
+    gateRun(H, g + 3 * H4, g + 3 * H4, hard); // o
     for (let j = 0; j < H; j += 4) {
       const cnt = H - j;
       const o = <usize>j << 2;
@@ -775,7 +793,7 @@ export function lstmForward(n: i32, H: i32, gates: usize, cPrev: usize, c: usize
 }
 
 export function lstmBackward(
-  n: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dG: usize, dcPrev: usize,
+  n: i32, H: i32, gates: usize, cPrev: usize, c: usize, dh: usize, dc: usize, dG: usize, dcPrev: usize, hard: i32,
 ): void {
   const H4 = <usize>H << 2;
   const one = K(K_ONE);
@@ -792,27 +810,27 @@ export function lstmBackward(
       const dhv = ld(dh + rr + o);
       const dct = f32x4.add(ld(dc + rr + o), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
       const di = dg + o;
-      st(di, f32x4.mul(f32x4.mul(f32x4.mul(dct, gg), ig), f32x4.sub(one, ig)), cnt);
-      st(di + H4, f32x4.mul(f32x4.mul(f32x4.mul(dct, ld(cPrev + rr + o)), fg), f32x4.sub(one, fg)), cnt);
+      st(di, f32x4.mul(f32x4.mul(dct, gg), vdgate(ig, hard)), cnt);
+      st(di + H4, f32x4.mul(f32x4.mul(dct, ld(cPrev + rr + o)), vdgate(fg, hard)), cnt);
       st(di + 2 * H4, f32x4.mul(f32x4.mul(dct, ig), f32x4.sub(one, f32x4.mul(gg, gg))), cnt);
-      st(di + 3 * H4, f32x4.mul(f32x4.mul(f32x4.mul(dhv, tc), og), f32x4.sub(one, og)), cnt);
+      st(di + 3 * H4, f32x4.mul(f32x4.mul(dhv, tc), vdgate(og, hard)), cnt);
       const q = dcPrev + rr + o;
       st(q, f32x4.add(ld(q), f32x4.mul(dct, fg)), cnt);
     }
   }
 }
 
-export function gruForward(n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, act: usize, h: usize): void {
+export function gruForward(n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, act: usize, h: usize, hard: i32): void {
   const H4 = <usize>H << 2;
   const one = K(K_ONE);
   for (let r = 0; r < n; r++) {
     const x0 = gx + <usize>r * 3 * H4, q0 = gh + <usize>r * 3 * H4, a0 = act + <usize>r * 3 * H4;
     const rr = <usize>r * H4;
-    // r, z = sigmoid(gx + gh) over the 2H contiguous values, then n and h
+    // r, z = gate(gx + gh) over the 2H contiguous values, then n and h
     const H2 = 2 * H;
     for (let j = 0; j < H2; j += 4) {
       const o = <usize>j << 2;
-      st(a0 + o, vsigmoid(f32x4.add(ld(x0 + o), ld(q0 + o))), H2 - j);
+      st(a0 + o, vgate(f32x4.add(ld(x0 + o), ld(q0 + o)), hard), H2 - j);
     }
     for (let j = 0; j < H; j += 4) {
       const cnt = H - j;
@@ -826,7 +844,7 @@ export function gruForward(n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, a
 }
 
 export function gruBackward(
-  n: i32, H: i32, act: usize, gh: usize, hPrev: usize, dh: usize, dGx: usize, dGh: usize, dhPrev: usize,
+  n: i32, H: i32, act: usize, gh: usize, hPrev: usize, dh: usize, dGx: usize, dGh: usize, dhPrev: usize, hard: i32,
 ): void {
   const H4 = <usize>H << 2;
   const one = K(K_ONE);
@@ -841,8 +859,8 @@ export function gruBackward(
       const hp = ld(hPrev + rr + o);
       const dhv = ld(dh + rr + o);
       const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng)));
-      const dzPre = f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(hp, ng)), zg), f32x4.sub(one, zg));
-      const drPre = f32x4.mul(f32x4.mul(f32x4.mul(dnPre, ld(q0 + 2 * H4 + o)), rg), f32x4.sub(one, rg));
+      const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(hp, ng)), vdgate(zg, hard));
+      const drPre = f32x4.mul(f32x4.mul(dnPre, ld(q0 + 2 * H4 + o)), vdgate(rg, hard));
       st(x0 + o, drPre, cnt);
       st(x0 + H4 + o, dzPre, cnt);
       st(x0 + 2 * H4 + o, dnPre, cnt);
@@ -855,7 +873,9 @@ export function gruBackward(
   }
 }
 
-export function gruResetBeforeGates(n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, act: usize, rh: usize): void {
+export function gruResetBeforeGates(
+  n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, act: usize, rh: usize, hard: i32,
+): void {
   const H4 = <usize>H << 2;
   for (let r = 0; r < n; r++) {
     const x0 = gx + <usize>r * 3 * H4, q0 = gh + <usize>r * 3 * H4, a0 = act + <usize>r * 3 * H4;
@@ -863,9 +883,9 @@ export function gruResetBeforeGates(n: i32, H: i32, gx: usize, gh: usize, hPrev:
     for (let j = 0; j < H; j += 4) {
       const cnt = H - j;
       const o = <usize>j << 2;
-      const rg = vsigmoid(f32x4.add(ld(x0 + o), ld(q0 + o)));
+      const rg = vgate(f32x4.add(ld(x0 + o), ld(q0 + o)), hard);
       st(a0 + o, rg, cnt);
-      st(a0 + H4 + o, vsigmoid(f32x4.add(ld(x0 + H4 + o), ld(q0 + H4 + o))), cnt);
+      st(a0 + H4 + o, vgate(f32x4.add(ld(x0 + H4 + o), ld(q0 + H4 + o)), hard), cnt);
       st(rh + rr + o, f32x4.mul(rg, ld(hPrev + rr + o)), cnt);
     }
   }
@@ -889,7 +909,7 @@ export function gruResetBeforeOutput(n: i32, H: i32, gx: usize, gh: usize, hPrev
 }
 
 export function gruResetBeforeBackwardOutput(
-  n: i32, H: i32, act: usize, hPrev: usize, dh: usize, dG: usize, dhPrev: usize,
+  n: i32, H: i32, act: usize, hPrev: usize, dh: usize, dG: usize, dhPrev: usize, hard: i32,
 ): void {
   const H4 = <usize>H << 2;
   const one = K(K_ONE);
@@ -901,7 +921,7 @@ export function gruResetBeforeBackwardOutput(
       const o = <usize>j << 2;
       const zg = ld(a0 + H4 + o), ng = ld(a0 + 2 * H4 + o);
       const dhv = ld(dh + rr + o);
-      const dz = f32x4.mul(f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hPrev + rr + o), ng)), zg), f32x4.sub(one, zg));
+      const dz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hPrev + rr + o), ng)), vdgate(zg, hard));
       st(d0 + H4 + o, dz, cnt);
       st(d0 + 2 * H4 + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng))), cnt);
       const q = dhPrev + rr + o;
@@ -911,10 +931,9 @@ export function gruResetBeforeBackwardOutput(
 }
 
 export function gruResetBeforeBackwardGates(
-  n: i32, H: i32, act: usize, hPrev: usize, drh: usize, dG: usize, dhPrev: usize,
+  n: i32, H: i32, act: usize, hPrev: usize, drh: usize, dG: usize, dhPrev: usize, hard: i32,
 ): void {
   const H4 = <usize>H << 2;
-  const one = K(K_ONE);
   for (let r = 0; r < n; r++) {
     const a0 = act + <usize>r * 3 * H4, d0 = dG + <usize>r * 3 * H4;
     const rr = <usize>r * H4;
@@ -923,7 +942,7 @@ export function gruResetBeforeBackwardGates(
       const o = <usize>j << 2;
       const rg = ld(a0 + o);
       const d = ld(drh + rr + o);
-      st(d0 + o, f32x4.mul(f32x4.mul(f32x4.mul(d, ld(hPrev + rr + o)), rg), f32x4.sub(one, rg)), cnt);
+      st(d0 + o, f32x4.mul(f32x4.mul(d, ld(hPrev + rr + o)), vdgate(rg, hard)), cnt);
       const q = dhPrev + rr + o;
       st(q, f32x4.add(ld(q), f32x4.mul(d, rg)), cnt);
     }
