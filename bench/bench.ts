@@ -15,12 +15,10 @@
  * Flags: --config S|M|C, --cell lstm|gru|rnn, --mode infer|train, --backend NAME (repeatable or
  * comma-separated), --budget SECONDS per case (default 6), --no-save.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { backendByName, backendNames } from "./backends.js";
-import { type BenchResult, CONFIGS, caseFlags, list, measure, pickCases, round } from "./cases.js";
+import { type BenchResult, CONFIGS, caseFlags, list, measure, pickCases } from "./cases.js";
+import { Results } from "./results.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -41,37 +39,21 @@ async function main(): Promise<void> {
   const budget = Number(values.budget);
   if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
 
-  const resultsFile = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results", "latest.json");
-  let previous: BenchResult[] = [];
-  try {
-    previous = JSON.parse(readFileSync(resultsFile, "utf8")) as BenchResult[];
-  } catch {
-    // first run
-  }
-  const results: BenchResult[] = [];
+  const saved = new Results<BenchResult>(
+    "latest.json", (p, r) => p.config === r.config && p.cell === r.cell && p.mode === r.mode && p.backend === r.backend, (r) => r.seqPerSec,
+  );
   for (const bname of backends) {
     const be = await backendByName(bname);
     for (const cname of configs) {
       const c = CONFIGS.find((k) => k.name === cname)!;
       for (const cell of cells) {
         for (const mode of modes) {
-          const r = measure(c, cell, mode, be, budget);
-          const prev = previous.find((p) => p.config === r.config && p.cell === r.cell && p.mode === r.mode && p.backend === r.backend);
-          if (prev) r.vsPrevious = round(r.seqPerSec / prev.seqPerSec);
-          console.log(JSON.stringify(r));
-          results.push(r);
+          console.log(JSON.stringify(saved.add(measure(c, cell, mode, be, budget))));
         }
       }
     }
   }
-  if (!values["no-save"]) {
-    // merge with the previous results so a subset run keeps the rest; atomic replace
-    const merged = previous.filter((p) => !results.some((r) => r.config === p.config && r.cell === p.cell && r.mode === p.mode && r.backend === p.backend));
-    mkdirSync(dirname(resultsFile), { recursive: true });
-    const tmp = `${resultsFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...merged, ...results.map(({ vsPrevious: _v, ...r }) => r)], null, 1));
-    renameSync(tmp, resultsFile);
-  }
+  if (!values["no-save"]) saved.save();
 }
 
 main().catch((e: unknown) => {

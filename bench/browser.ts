@@ -11,13 +11,12 @@
  * Flags: --config, --cell, --mode (as npm run bench; default LSTM, all configs, both modes),
  * --threads 1,2, --rounds N (default 3), --budget SECONDS per timing (default 3), --no-save.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaults } from "../src/defaults.js";
 import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/wasm.js";
 import { type BenchResult, CaseCache, type CaseKey, caseFlags, intFlag, median, pickCases, round } from "./cases.js";
-import { bundleForBrowser, launchChromium, projectRoot, serveProject } from "../test/chromium.js";
+import { bundleForBrowser, launchChromium, serveProject } from "../test/chromium.js";
+import { Results } from "./results.js";
 
 type Row = BenchResult & { host: "chromium" | "node"; threads: number; rounds: number; vsNode?: number };
 
@@ -36,21 +35,17 @@ async function main(): Promise<void> {
   const rounds = intFlag("rounds", values.rounds), budget = Number(values.budget);
   if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
 
-  const file = join(projectRoot, "bench", "results", "browser-latest.json");
-  let previous: Row[] = [];
-  try {
-    previous = JSON.parse(readFileSync(file, "utf8")) as Row[];
-  } catch {
-    // first run
-  }
-  const same = (a: Row, b: Row) => a.config === b.config && a.cell === b.cell && a.mode === b.mode && a.host === b.host && a.threads === b.threads;
+  const saved = new Results<Row>(
+    "browser-latest.json",
+    (a, b) => a.config === b.config && a.cell === b.cell && a.mode === b.mode && a.host === b.host && a.threads === b.threads,
+    (r) => r.seqPerSec,
+  );
 
   await bundleForBrowser("dist/bench/browser/cases.js", "dist/bench/browser/cases.bundle.js", false);
   const { server, origin } = await serveProject(true);
   const browser = await launchChromium();
   const nodeBackends = new Map<number, WasmBackend>();
   const nodeCases = new CaseCache();
-  const rows: Row[] = [];
   try {
     const page = await browser.newPage();
     await page.goto(`${origin}/bench/browser/page.html`);
@@ -80,12 +75,7 @@ async function main(): Promise<void> {
             };
             const c = summary("chromium"), n = summary("node");
             c.vsNode = round(c.seqPerSec / n.seqPerSec);
-            for (const r of [c, n]) {
-              const prev = previous.find((p) => same(p, r));
-              if (prev) r.vsPrevious = round(r.seqPerSec / prev.seqPerSec);
-              console.log(JSON.stringify(r));
-              rows.push(r);
-            }
+            for (const r of [c, n]) console.log(JSON.stringify(saved.add(r)));
           }
         }
       }
@@ -96,13 +86,7 @@ async function main(): Promise<void> {
     for (const be of nodeBackends.values()) be.dispose();
   }
 
-  if (!values["no-save"]) {
-    const merged = [...previous.filter((p) => !rows.some((r) => same(p, r))), ...rows.map(({ vsPrevious: _v, ...r }) => r)];
-    mkdirSync(join(projectRoot, "bench", "results"), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(merged, null, 1));
-    renameSync(tmp, file);
-  }
+  if (!values["no-save"]) saved.save();
 }
 
 main().catch((e: unknown) => {
