@@ -24,6 +24,14 @@ export class Workspace {
     return b;
   }
 
+  /** Gives every array back to the backend; the workspace stays usable (it allocates again). */
+  dispose(): void {
+    for (const b of this.bufs.values()) this.be.free(b);
+    for (const b of this.idx.values()) this.be.free(b);
+    this.bufs.clear();
+    this.idx.clear();
+  }
+
   /** An index array of at least n elements. */
   index(name: string, n: number): Int32Array {
     let b = this.idx.get(name);

@@ -87,6 +87,11 @@ abstract class Cell implements Module {
     return res;
   }
 
+  /** Frees the cell's backend memory (see Module.dispose). */
+  dispose(): void {
+    this.layer.dispose();
+  }
+
   parameters(): Parameter[] {
     return this.layer.parameters().map((p) => ({ ...p, name: p.name.slice(0, -SUFFIX.length) }));
   }

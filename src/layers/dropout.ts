@@ -45,6 +45,11 @@ export class Dropout {
     return this.train(false);
   }
 
+  /** Frees the mask and scratch arrays; the layer stays usable (it allocates again). */
+  dispose(): void {
+    this.ws.dispose();
+  }
+
   forward(x: TensorLike): Tensor {
     const n = x.data.length;
     this.shape = [...x.shape];

@@ -43,6 +43,7 @@ export class Embedding extends ParamSet {
 
   /** ids (integers in [0, V)) of shape `shape` -> [...shape, E]. */
   forward(ids: { shape: readonly number[]; data: ArrayLike<number> }): Tensor {
+    this.live();
     const where = "Embedding.forward";
     const n = ids.data.length;
     const V = this.numEmbeddings, E = this.embeddingDim;
@@ -61,6 +62,7 @@ export class Embedding extends ParamSet {
 
   /** Adds the gradient of each looked-up row into weight.grad (none into paddingIdx). */
   backward(dy: { shape: readonly number[]; data: ArrayLike<number> }): void {
+    this.live();
     const where = "Embedding.backward";
     if (!this.ids) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
     const E = this.embeddingDim;

@@ -40,6 +40,7 @@ export class Linear extends ParamSet {
 
   /** x [..., in] -> y [..., out]. */
   forward(x: TensorLike): Tensor {
+    this.live();
     const where = "Linear.forward";
     const shape = [...x.shape];
     checkTensor(where, "x", x, [...shape.slice(0, -1).map(() => "*"), "in"], [...shape.slice(0, -1).map(() => -1), this.inFeatures]);
@@ -62,6 +63,7 @@ export class Linear extends ParamSet {
 
   /** dy [..., out] -> dx [..., in]; adds dW = dy^T x and db = sum dy. */
   backward(dy: TensorLike): Tensor {
+    this.live();
     const where = "Linear.backward";
     if (!this.x) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
     const { be, inFeatures: I, outFeatures: O, rows: R } = this;

@@ -3,7 +3,8 @@
  * - `forward(input, ...)` computes the output and keeps what backward needs;
  * - `backward(gradOutput)` returns the gradient w.r.t. the input and ADDS into each parameter's
  *   `grad` (zeroing is the caller's or the optimizer's explicit `zeroGrad()`);
- * - `parameters()` lists `{ name, value, grad }`, with PyTorch `state_dict` names.
+ * - `parameters()` lists `{ name, value, grad }`, with PyTorch `state_dict` names;
+ * - `dispose()` gives the module's backend memory back (see Module.dispose).
  */
 import type { Tensor } from "../tensor.js";
 
@@ -27,4 +28,12 @@ export interface Module {
   loadStateDict(dict: Record<string, WeightLike>): void;
   /** A copy of the weights, by PyTorch name. */
   stateDict(): Record<string, Tensor>;
+  /**
+   * Frees the weights, gradients and workspaces in the backend's memory. With the wasm backend
+   * that memory is not garbage-collected, so a program that makes models over and over (a
+   * search, a server loading models) disposes the ones it drops. Arrays obtained from the module
+   * (its parameters' data) are invalid afterwards, and any later use of the module throws.
+   * Calling it again does nothing.
+   */
+  dispose(): void;
 }

@@ -12,9 +12,22 @@ export class ParamSet implements Module {
   protected readonly params: Parameter[] = [];
   /** forward/backward buffers, reused across calls */
   protected readonly ws: Workspace;
+  private disposed = false;
 
   constructor(protected readonly where: string, readonly be: Backend) {
     this.ws = new Workspace(be);
+  }
+
+  /** Throws once the module is disposed. */
+  protected live(): void {
+    if (this.disposed) throw new RnnkitError(`${this.where}: used after dispose()`);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    freeParameters(this.be, this.params);
+    this.ws.dispose();
   }
 
   /** Registers a parameter initialised by `init(i)`; returns its live data. */
@@ -33,22 +46,35 @@ export class ParamSet implements Module {
   }
 
   parameters(): Parameter[] {
+    this.live();
     return this.params.slice();
   }
 
   zeroGrad(): void {
+    this.live();
     for (const p of this.params) this.be.zero(p.grad.data.length, p.grad.data, 0);
   }
 
   stateDict(): Record<string, Tensor> {
+    this.live();
     const out: Record<string, Tensor> = {};
     for (const p of this.params) out[p.name] = { shape: [...p.value.shape], data: p.value.data.slice() };
     return out;
   }
 
   loadStateDict(dict: Record<string, WeightLike>): void {
+    this.live();
     loadInto(`${this.where}.loadStateDict`, this.params, dict);
   }
+}
+
+/** Gives the values and gradients of `params` back to `be` and empties the list. */
+export function freeParameters(be: Backend, params: Parameter[]): void {
+  for (const p of params) {
+    be.free(p.value.data);
+    be.free(p.grad.data);
+  }
+  params.length = 0;
 }
 
 /**

@@ -34,7 +34,7 @@ import {
 } from "../tensor.js";
 import { dropoutMask } from "./dropout.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
-import { loadInto } from "./params.js";
+import { freeParameters, loadInto } from "./params.js";
 
 export interface RecurrentOptions {
   /** X: features of each input step. */
@@ -144,6 +144,7 @@ export class Recurrent implements Module {
   private plan: Plan | null = null;
   private runs: Run[] = [];
   private haveForward = false;
+  private disposed = false;
 
   constructor(
     cellType: CellType, opts: RecurrentOptions & { resetAfter?: boolean; recurrentActivation?: "sigmoid" | "hardSigmoid" },
@@ -226,7 +227,24 @@ export class Recurrent implements Module {
   }
 
   parameters(): Parameter[] {
+    this.live();
     return this.params.slice();
+  }
+
+  /** Frees the weights, gradients and workspaces (see Module.dispose). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    freeParameters(this.backend, this.params);
+    this.ws.dispose();
+    this.runs = [];
+    this.plan = null;
+    this.dropMasks = [];
+    this.haveForward = false;
+  }
+
+  private live(): void {
+    if (this.disposed) throw new RnnkitError(`${this.where}: used after dispose()`);
   }
 
   /** Training mode on (dropout active) or off. */
@@ -240,22 +258,26 @@ export class Recurrent implements Module {
   }
 
   zeroGrad(): void {
+    this.live();
     for (const p of this.params) this.backend.zero(p.grad.data.length, p.grad.data, 0);
   }
 
   stateDict(): Record<string, Tensor> {
+    this.live();
     const out: Record<string, Tensor> = {};
     for (const p of this.params) out[p.name] = { shape: p.value.shape.slice(), data: p.value.data.slice() };
     return out;
   }
 
   loadStateDict(dict: Record<string, WeightLike>): void {
+    this.live();
     loadInto(`${this.where}.loadStateDict`, this.params, dict);
   }
 
   // ---------------------------------------------------------------- forward
 
   forward(x: TensorLike, opts: ForwardOptions = {}): RecurrentOutput {
+    this.live();
     const where = `${this.where}.forward`;
     const { D, G, backend: be, cell } = this;
     const H = this.hiddenSize;
@@ -364,6 +386,7 @@ export class Recurrent implements Module {
    * ADDS the parameter gradients into `parameters()[i].grad`.
    */
   backward(grads: RecurrentGradients): RecurrentInputGradients {
+    this.live();
     const where = `${this.where}.backward`;
     if (!this.haveForward || !this.plan) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
     const { D, backend: be, cell, plan, ws } = this;

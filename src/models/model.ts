@@ -95,6 +95,7 @@ export class SequenceModel implements Module {
   readonly head: Linear;
   readonly init: Linear | null;
   private training = false;
+  private disposed = false;
   private cache: { batch: Batch; out: Tensor; h: Tensor; c?: Tensor; pooled?: Tensor; argmax?: Int32Array; init?: Tensor } | null = null;
 
   constructor(config: ModelConfig, opts: { backend?: Backend } = {}) {
@@ -165,6 +166,13 @@ export class SequenceModel implements Module {
     for (const [, m] of this.parts()) m.zeroGrad();
   }
 
+  /** Frees every part's backend memory (see Module.dispose); later use throws. */
+  dispose(): void {
+    for (const [, m] of this.parts()) m.dispose();
+    this.cache = null;
+    this.disposed = true;
+  }
+
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
@@ -197,6 +205,7 @@ export class SequenceModel implements Module {
   /** Logits: [T, B, O] for lm/tag, [B, O] for classify/regress; and the final state. */
   forward(batch: Batch): { logits: Tensor; h: Tensor; c?: Tensor } {
     const where = "SequenceModel.forward";
+    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
     const { T, B } = batch;
     const cfg = this.config;
     const H = cfg.hiddenSize, D = cfg.bidirectional ? 2 : 1, L = cfg.numLayers;

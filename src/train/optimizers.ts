@@ -45,6 +45,7 @@ export class Optimizer {
   private readonly params: Parameter[];
   /** per parameter: the state buffers (momentum / m, v / square sums) */
   private readonly state: Floats[][];
+  private disposed = false;
 
   constructor(name: OptimizerName, params: Parameter[], opts: OptimizerOptions = {}, private readonly be: Backend) {
     if (!(name in DEFAULTS)) throw new RnnkitError(`Optimizer: name: expected one of ${Object.keys(DEFAULTS).join(", ")}, got ${describe(name)}`);
@@ -61,8 +62,20 @@ export class Optimizer {
     this.state = params.map((p) => Array.from({ length: nState }, () => be.alloc(p.value.data.length)));
   }
 
+  /**
+   * Frees the state buffers (momentum, Adam's moments) in the backend's memory; the optimizer
+   * cannot step afterwards. Dispose it with the model it trains.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const bufs of this.state) for (const b of bufs) this.be.free(b);
+    this.state.length = 0;
+  }
+
   /** One update of every parameter from its accumulated gradient. */
   stepOnce(): void {
+    if (this.disposed) throw new RnnkitError("Optimizer.stepOnce: used after dispose()");
     this.step++;
     const o = this.options;
     const be = this.be;
