@@ -97,12 +97,12 @@ const MIN_FIXED_MB = 64;
 const SLACK = 64;
 
 let cachedModule: WasmModule | null = null;
+/** The same kernels with a plain memory import (see withUnsharedMemory). */
+let cachedFixedModule: WasmModule | null = null;
 
 function checkSimd(): void {
   if (!wasmSimdSupported()) throw new Error("WasmBackend: this runtime does not support WebAssembly SIMD");
 }
-
-let cachedFixedModule: WasmModule | null = null;
 
 function loadModuleSync(): WasmModule {
   if (!cachedModule) {
