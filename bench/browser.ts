@@ -12,7 +12,6 @@
  * --threads 1,2, --rounds N (default 3), --budget SECONDS per timing (default 3), --no-save.
  */
 import { parseArgs } from "node:util";
-import { defaults } from "../src/defaults.js";
 import { createWasmBackend, type WasmBackend } from "../src/backend/wasm/wasm.js";
 import { type BenchResult, CaseCache, type CaseKey, caseFlags, intFlag, median, pickCases, round } from "./cases.js";
 import { bundleForBrowser, launchChromium, serveProject } from "../test/chromium.js";
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
       page.evaluate((a) => (globalThis as unknown as { rnnkitCase(a: unknown): Promise<BenchResult> }).rnnkitCase(a), k);
     for (const threads of threadCounts) {
       let be = nodeBackends.get(threads);
-      if (!be) nodeBackends.set(threads, (be = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork })));
+      if (!be) nodeBackends.set(threads, (be = await createWasmBackend({ threads })));
       for (const config of configs) {
         for (const cell of cells) {
           for (const mode of modes) {

@@ -11,7 +11,6 @@
  * both modes), --runs N alternations (default 15), --threads N (default 2), --no-save.
  */
 import { parseArgs } from "node:util";
-import { defaults } from "../src/defaults.js";
 import { createWasmBackend } from "../src/backend/wasm/wasm.js";
 import { type CaseKey, CONFIGS, caseFlags, intFlag, makeCase, median, pickCases, round } from "./cases.js";
 import { Results } from "./results.js";
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
     (r) => r.speedup,
   );
   const one = await createWasmBackend({ threads: 1 });
-  const many = await createWasmBackend({ threads, parallelThreshold: defaults.wasmParallelWork });
+  const many = await createWasmBackend({ threads });
   for (const name of configs) {
     const c = CONFIGS.find((k) => k.name === name)!;
     for (const cell of cells) {

@@ -4,7 +4,6 @@
  * count and one instance per case, so a case stays warm between the rounds that alternate with
  * Node, and times a case when asked (bench/cases.ts measure()).
  */
-import { defaults } from "../../src/defaults.js";
 import { createWasmBackend, type WasmBackend } from "../../src/backend/wasm/wasm.js";
 import { type CaseKey, CaseCache } from "../cases.js";
 
@@ -15,7 +14,7 @@ const cases = new CaseCache();
 export async function runCase(k: CaseKey & { threads: number; budget: number }) {
   let be = backends.get(k.threads);
   if (!be) {
-    be = await createWasmBackend({ threads: k.threads, parallelThreshold: defaults.wasmParallelWork });
+    be = await createWasmBackend({ threads: k.threads });
     if (be.threads !== k.threads) throw new Error(`asked for ${k.threads} threads, got ${be.threads} (is the page cross-origin isolated?)`);
     backends.set(k.threads, be);
   }

@@ -51,7 +51,7 @@ function makeBackend(name: string): Backend {
   if (name === "js") return new JsBackend();
   if (name === "wasm") {
     if (!wasmSimdSupported()) throw new RnnkitError("backend wasm: this JavaScript engine has no WebAssembly SIMD; use the js backend");
-    return createWasmBackendSync({ threads: defaultThreads(), parallelThreshold: defaults.wasmParallelWork });
+    return createWasmBackendSync({ threads: defaultThreads() });
   }
   throw new RnnkitError(`unknown backend ${JSON.stringify(name)}: expected one of ${backendNames.join(", ")}`);
 }

@@ -200,7 +200,7 @@ export function wasmSimdSupported(): boolean {
 export interface WasmBackendOptions {
   /** Threads for large GEMMs: the calling thread plus `threads - 1` workers (default 1). */
   threads?: number;
-  /** Work (m*n*k multiply-adds) from which a GEMM is split across threads while the workers are awake (default 2^18). */
+  /** Work (m*n*k multiply-adds) from which a GEMM is split across threads while the workers are awake (default defaults.wasmParallelWork). */
   parallelThreshold?: number;
   /**
    * Work from which a GEMM also wakes sleeping workers and waits for them (default 2^23). Below it, a
@@ -412,7 +412,7 @@ export class WasmBackend implements Backend {
     // threads need memory shared with them: always in Node, only on cross-origin isolated pages
     const wanted = Math.max(1, Math.min(64, Math.floor(opts.threads ?? 1)));
     this.threads = this.shared && platform.canShareMemory() ? wanted : 1;
-    this.parallelThreshold = opts.parallelThreshold ?? 1 << 18;
+    this.parallelThreshold = opts.parallelThreshold ?? defaults.wasmParallelWork;
     this.wakeThreshold = Math.max(this.parallelThreshold, opts.wakeThreshold ?? 1 << 23);
     this.spinMs = opts.spinMs ?? 1;
     this.k = new wa.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as Kernels;
