@@ -11,7 +11,8 @@ import { Scaler } from "../data/scaler.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { generateIds } from "../decode/sample.js";
 import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
-import { type CellName, type ModelConfig, SequenceModel } from "../models/model.js";
+import type { CellName } from "../models/model.js";
+import { type ModelConfig, SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
@@ -346,11 +347,11 @@ function forecastMetrics(model: SequenceModel, scaler: Scaler, examples: Example
 
 // ------------------------------------------------------------------ eval / generate / predict
 
-export function open(path: string, backend: Backend): SavedModel & { task: string; info: Record<string, unknown> } {
+export function open(path: string, backend: Backend): Omit<SavedModel, "model"> & { model: SequenceModel; task: string; info: Record<string, unknown> } {
   if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file: train one with \`rnnkit train ... --out ${path}\``);
   const saved = loadModel(path, { backend });
   const info = saved.info ?? {};
-  return { ...saved, info, task: String(info.task ?? saved.model.config.task) };
+  return { ...saved, model: asSequenceModel(path, saved.model), info, task: String(info.task ?? saved.model.task) };
 }
 
 export function evalCommand(path: string, o: { text?: string; dataset?: string; tail?: string; data?: string; textColumn?: string; labelColumn?: string; column?: string; json?: boolean }, backend: Backend): void {

@@ -3,11 +3,14 @@
  * layers see the lengths), with bucketing by length so that a batch wastes little on padding,
  * and the stream layout of truncated BPTT for long texts.
  */
-import type { Batch } from "../models/model.js";
+import type { Batch } from "./batch.js";
 import { Rng } from "../rng.js";
 import { RnnkitError } from "../tensor.js";
 
-/** One sequence example. `tokens` or `inputs` ([T][X] numbers); `target`: a label / values, or one label per step. */
+/**
+ * One sequence example. `tokens` or `inputs` ([T][X] numbers); `target`: a label / values, one
+ * label per step, or (seq2seq) the target token sequence.
+ */
 export interface Example {
   tokens?: ArrayLike<number>;
   inputs?: readonly (readonly number[])[];
@@ -60,7 +63,11 @@ export function padBatch(examples: readonly Example[], perStep: boolean): Batch 
  * The batches of one epoch: examples sorted into buckets of similar length, cut into batches,
  * and the batches shuffled (seeded: the same seed and epoch give the same order).
  */
-export function bucketBatches(examples: readonly Example[], batchSize: number, perStep: boolean, seed: number, shuffle = true): Batch[] {
+export function bucketBatches(
+  examples: readonly Example[], batchSize: number, collate: boolean | ((part: readonly Example[]) => Batch), seed: number, shuffle = true,
+): Batch[] {
+  // `collate`: the model's own padding (Model.collate), or for padBatch whether targets are per step
+  const pad = typeof collate === "function" ? collate : (part: readonly Example[]) => padBatch(part, collate);
   const rng = new Rng(seed);
   const order = examples.map((_, i) => i);
   if (shuffle) shuffleInPlace(order, rng);
@@ -70,7 +77,7 @@ export function bucketBatches(examples: readonly Example[], batchSize: number, p
   const batches: Batch[] = [];
   for (let s = 0; s < order.length; s += bucket) {
     const chunk = order.slice(s, s + bucket).sort((a, b) => lengthOf(examples[a]) - lengthOf(examples[b]));
-    for (let i = 0; i < chunk.length; i += batchSize) batches.push(padBatch(chunk.slice(i, i + batchSize).map((k) => examples[k]), perStep));
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(pad(chunk.slice(i, i + batchSize).map((k) => examples[k])));
   }
   if (shuffle) shuffleInPlace(batches, rng);
   return batches;

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
-import { SequenceModel } from "../models/model.js";
+import { SequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
+import { fit } from "../train/trainer.js";
 import { Stream, generateIds, sample } from "./sample.js";
 
 test("sampling: greedy, temperature frequencies, top-k, top-p, exclusions", () => {
@@ -39,4 +40,27 @@ test("a stream fed one step at a time equals one forward over the whole sequence
   assert.deepEqual(a, b, "the same seed gives the same text");
   assert.equal(a.length, 20);
   assert.ok(!a.includes(0), "<pad> is never generated");
+});
+
+test("one-to-many: a conditioned model streams and generates from its condition after training", async () => {
+  const be = new JsBackend();
+  // category 0 spells "abcab...", category 1 "cbacb..."; <bos> = 2, letters a, b, c = 4, 5, 6, <eos> = 3
+  const words = [[4, 5, 6, 4, 5, 3], [6, 5, 4, 6, 5, 3]];
+  const conditions = [[1, 0], [0, 1]];
+  const model = new SequenceModel({ task: "lm", cell: "gru", vocabSize: 7, embeddingDim: 4, hiddenSize: 12, conditionSize: 2, outputSize: 7, seed: 1 }, { backend: be });
+  // the stream over a conditioned model equals one forward over the whole sequence
+  const ids = [2, ...words[1].slice(0, 4)];
+  const full = model.forward({ T: 5, B: 1, lengths: [5], tokens: ids, condition: conditions[1] }).logits.data;
+  const s = new Stream(model, 1, conditions[1]);
+  ids.forEach((id, t) => {
+    const step = s.feed([id]).data;
+    for (let v = 0; v < 7; v++) assert.ok(Math.abs(step[v] - full[t * 7 + v]) < 1e-5, `step ${t}`);
+  });
+  const examples = words.flatMap((w, k) => Array.from({ length: 8 }, () => ({ tokens: [2, ...w.slice(0, -1)], target: w, condition: conditions[k] })));
+  await fit(model, { kind: "examples", train: examples }, { epochs: 60, batchSize: 8, optimizerOptions: { lr: 0.03 } });
+  for (const k of [0, 1]) {
+    const out = generateIds(model, [2], 10, { temperature: 0, condition: conditions[k], stopAt: 3 });
+    assert.deepEqual(out, words[k].slice(0, -1), `category ${k}`);
+  }
+  assert.throws(() => generateIds(model, [2], 3), /condition: expected \[B\*C\] numbers \(or a carried state h0\)/);
 });

@@ -3,7 +3,8 @@
  * 2020) sampling, and a streaming step API that feeds one item at a time and keeps the state,
  * for generation and for online prediction.
  */
-import type { SequenceModel } from "../models/model.js";
+import type { Model } from "../models/model.js";
+import { type SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError, type Tensor, describe } from "../tensor.js";
 
@@ -61,7 +62,10 @@ export class Stream {
   private c: Tensor | undefined;
   private steps = 0;
 
-  constructor(readonly model: SequenceModel, readonly batch = 1, private readonly condition?: ArrayLike<number>) {
+  readonly model: SequenceModel;
+
+  constructor(model: Model, readonly batch = 1, private readonly condition?: ArrayLike<number>) {
+    this.model = asSequenceModel("Stream", model);
     if (model.config.bidirectional) throw new RnnkitError("Stream: a bidirectional model needs the whole sequence; streaming runs one direction only");
   }
 
@@ -97,10 +101,10 @@ export class Stream {
  * model. Returns the generated ids (the prompt excluded).
  */
 export function generateIds(
-  model: SequenceModel, prompt: ArrayLike<number>, length: number,
+  model: Model, prompt: ArrayLike<number>, length: number,
   opts: SampleOptions & { seed?: number; exclude?: number[]; stopAt?: number; condition?: ArrayLike<number> } = {},
 ): number[] {
-  if (model.config.task !== "lm") throw new RnnkitError(`generate: expected a language model (task lm), got task ${model.config.task}`);
+  if (model.task !== "lm") throw new RnnkitError(`generate: expected a language model (task lm), got task ${model.task}`);
   if (prompt.length === 0) throw new RnnkitError("generate: prompt: expected at least one id (start with <bos>), got none");
   if (!Number.isInteger(length) || length < 0) throw new RnnkitError(`generate: length: expected an integer >= 0, got ${describe(length)}`);
   const rng = new Rng(opts.seed ?? 1);
@@ -119,7 +123,7 @@ export function generateIds(
 
 /** Text in, text out: continues `prompt` by `length` tokens with a token language model. */
 export function generate(
-  model: SequenceModel, tokenizer: { encode(t: string, o?: { bos?: boolean }): Int32Array; decode(ids: ArrayLike<number>): string },
+  model: Model, tokenizer: { encode(t: string, o?: { bos?: boolean }): Int32Array; decode(ids: ArrayLike<number>): string },
   prompt: string, opts: SampleOptions & { length?: number; seed?: number } = {},
 ): string {
   const ids = tokenizer.encode(prompt);

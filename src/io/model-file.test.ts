@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Tokenizer } from "../data/tokenizer.js";
-import { SequenceModel } from "../models/model.js";
+import type { Model } from "../models/model.js";
+import { SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { getBackend } from "../backend/index.js";
 import { Optimizer } from "../train/optimizers.js";
 import { loadModel, modelFromBytes, modelToBytes, saveModel } from "./model-file.js";
-import { saveSafetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from "./safetensors.js";
+import { fileURLToPath } from "node:url";
+import { JsBackend } from "../backend/js.js";
 
 test("a model, its tokenizer and its optimizer state survive a save and a load", () => {
   const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
@@ -37,10 +40,54 @@ test("a model, its tokenizer and its optimizer state survive a save and a load",
     o.stepOnce();
   }
   assert.deepEqual(back.model.stateDict(), model.stateDict());
-  // the recurrent tensors carry PyTorch's own names
-  const header = readFileSync(path).subarray(8, 8 + Number(readFileSync(path).readBigUInt64LE(0))).toString();
-  assert.match(header, /"weight_ih_l1"/);
-  assert.match(header, /"head.weight"/);
+  // tensor names are the stateDict() names, prefixed by part, PyTorch's names inside each part
+  const file = loadSafetensors(path);
+  const names = Object.keys(file.tensors).filter((k) => !k.startsWith("optim."));
+  assert.deepEqual(names.sort(), Object.keys(model.stateDict()).sort());
+  assert.ok(names.includes("rnn.weight_ih_l1") && names.includes("head.weight") && names.includes("embedding.weight"));
+  assert.equal(JSON.parse(file.metadata.rnnkit).format, "rnnkit-model/2");
+  assert.equal(back.formatVersion, 2);
+});
+
+test("model files of format 1 (rnnkit 0.1.0) still load and give the same outputs", () => {
+  const dir = fileURLToPath(new URL("../../../test/fixtures/model-files/", import.meta.url));
+  const expected = JSON.parse(readFileSync(join(dir, "v1-expected.json"), "utf8"));
+  const be = new JsBackend();
+  const close = (a: ArrayLike<number>, b: number[]) => {
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-6 * (1 + Math.abs(b[i])), `${a[i]} vs ${b[i]}`);
+  };
+  const lm = loadModel(join(dir, "v1-lm.safetensors"), { backend: be });
+  assert.equal(lm.formatVersion, 1);
+  assert.equal(lm.checkpoint!.step, 2);
+  assert.ok(Object.keys(lm.optimizerTensors!).length > 0);
+  const m = asSequenceModel("test", lm.model);
+  const ids = lm.tokenizer!.encode(expected.lm.text);
+  close(m.forward({ T: ids.length, B: 1, lengths: [ids.length], tokens: ids }).logits.data, expected.lm.logits);
+  // saved again, it is a format-2 file with prefixed names that loads to the same model
+  const again = modelFromBytes(modelToBytes(lm.model, { tokenizer: lm.tokenizer }), { backend: be });
+  assert.equal(again.formatVersion, 2);
+  assert.deepEqual(again.model.stateDict(), lm.model.stateDict());
+  const cls = loadModel(join(dir, "v1-classify.safetensors"), { backend: be });
+  assert.deepEqual(cls.info!.labels, ["neg", "pos"]);
+  const cids = cls.tokenizer!.encode(expected.classify.text);
+  close(asSequenceModel("test", cls.model).forward({ T: cids.length, B: 1, lengths: [cids.length], tokens: cids }).logits.data, expected.classify.logits);
+  const reg = loadModel(join(dir, "v1-forecast.safetensors"), { backend: be });
+  assert.ok(reg.scaler);
+  close(asSequenceModel("test", reg.model).forward({ T: 3, B: 1, lengths: [3], inputs: expected.forecast.inputs }).logits.data, expected.forecast.output);
+});
+
+test("a file of a newer format, or of an unknown format or kind, is refused with the reason", () => {
+  const tok = Tokenizer.build("char", "ab");
+  const model = new SequenceModel({ task: "lm", cell: "rnn", vocabSize: tok.size, embeddingDim: 2, hiddenSize: 2, outputSize: tok.size });
+  const bytes = modelToBytes(model);
+  const f = decodeSafetensors(bytes, "x");
+  const meta = JSON.parse(f.metadata.rnnkit);
+  const withMeta = (m: Record<string, unknown>) => encodeSafetensors(f.tensors, { format: "pt", rnnkit: JSON.stringify(m) });
+  assert.throws(() => modelFromBytes(withMeta({ ...meta, format: "rnnkit-model/3" })), /format 3; this rnnkit .* reads formats 1 to 2: upgrade rnnkit/);
+  assert.throws(() => modelFromBytes(withMeta({ ...meta, format: "other/1" })), /format "other\/1", expected rnnkit-model\/1 to rnnkit-model\/2/);
+  assert.throws(() => modelFromBytes(withMeta({ ...meta, kind: "transformer" })), /model kind string transformer, expected one of sequence, seq2seq/);
+  assert.throws(() => modelFromBytes(encodeSafetensors(f.tensors, { format: "pt", rnnkit: "null" })), /metadata is null, expected an object/);
 });
 
 test("a safetensors file that is not an rnnkit model gets a clear error", () => {
@@ -72,12 +119,13 @@ test("a model's gate activation (hardSigmoid, for Keras / TF.js weights) is save
     task: "lm", cell: "gru", vocabSize: tok.size, embeddingDim: 3, hiddenSize: 5, outputSize: tok.size, recurrentActivation: "hardSigmoid", seed: 2,
   });
   const back = modelFromBytes(modelToBytes(model, { tokenizer: tok }));
+  assert.ok(back.model instanceof SequenceModel);
   assert.equal(back.model.config.recurrentActivation, "hardSigmoid");
   assert.equal(back.model.rnn.recurrentActivation, "hardSigmoid");
   const logistic = new SequenceModel({ ...model.config, recurrentActivation: "sigmoid" });
   logistic.loadStateDict(model.stateDict());
   const batch = { T: 3, B: 1, lengths: [3], tokens: tok.encode("abc"), targets: tok.encode("bca") };
-  const loss = (m: SequenceModel) => m.lossAndBackward(batch).loss;
+  const loss = (m: Model) => m.lossAndBackward(batch).loss;
   assert.equal(loss(back.model), loss(model));
   assert.notEqual(loss(logistic), loss(model));
 });

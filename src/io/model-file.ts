@@ -1,24 +1,31 @@
 /**
  * Model files: one `.safetensors` file holding the weights and, in `__metadata__`, everything
- * needed to use them: the architecture, the tokenizer or scaler, the rnnkit version, and for a
- * checkpoint the optimizer state and step, so training resumes exactly where it stopped.
+ * needed to use them: the model kind and architecture, the tokenizer or scaler, the task info,
+ * the rnnkit version, and for a checkpoint the optimizer state and step, so training resumes
+ * exactly where it stopped.
  *
- * Names: the recurrent stack's tensors carry PyTorch's own names (`weight_ih_l0`, ...), so
- * `torch.nn.LSTM(...).load_state_dict(load_file(path), strict=False)` loads them; the other parts
- * are prefixed (`embedding.weight`, `head.weight`, `head.bias`, `init.*`), optimizer state is
- * `optim.<parameter>.<k>`. Metadata key `format` is "pt" (what safetensors' PyTorch loader
- * expects) and key `rnnkit` is the JSON below.
+ * Format 2 (this release): tensor names are the model's `stateDict()` names, prefixed by part
+ * (`embedding.weight`, `rnn.weight_ih_l0`, `head.bias`, `encoder.rnn.weight_hh_l0_reverse`,
+ * `attention.*`), so each part loads into its `torch.nn` module once the prefix is stripped;
+ * optimizer state is `optim.<parameter>.<k>`. Metadata key `format` is "pt" (what safetensors'
+ * PyTorch loader expects) and key `rnnkit` is the JSON `Meta` below.
+ *
+ * Format 1 (rnnkit 0.1.0) stored the recurrent stack's tensors without the `rnn.` prefix and had
+ * no `kind` (always a SequenceModel); it still loads.
  */
 import { platform } from "#platform";
 import type { Backend } from "../backend/backend.js";
 import { Scaler, type ScalerJSON } from "../data/scaler.js";
 import { Tokenizer, type TokenizerJSON } from "../data/tokenizer.js";
-import { type ModelConfig, SequenceModel } from "../models/model.js";
-import { RnnkitError, type Tensor } from "../tensor.js";
+import { MODEL_KINDS, type Model, type ModelKind } from "../models/model.js";
+import { type ModelConfig, SequenceModel } from "../models/sequence-model.js";
+import { RnnkitError, type Tensor, describe } from "../tensor.js";
 import type { Optimizer, OptimizerName, OptimizerOptions } from "../train/optimizers.js";
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, type SafetensorsFile, writeFileAtomic } from "./safetensors.js";
 
-export const FILE_FORMAT = "rnnkit-model/1";
+/** The model-file format this release writes; it reads every version from 1 up to this one. */
+export const FORMAT_VERSION = 2;
+const FORMAT_PREFIX = "rnnkit-model/";
 
 export function rnnkitVersion(): string {
   return platform.version();
@@ -33,9 +40,13 @@ export interface Checkpoint {
 }
 
 interface Meta {
-  format: typeof FILE_FORMAT;
+  /** "rnnkit-model/<FORMAT_VERSION>" */
+  format: string;
+  /** the rnnkit release that wrote the file */
   version: string;
-  config: ModelConfig;
+  /** absent in format 1: "sequence" */
+  kind?: ModelKind;
+  config: Record<string, unknown>;
   tokenizer?: TokenizerJSON;
   scaler?: ScalerJSON;
   checkpoint?: Checkpoint;
@@ -44,17 +55,30 @@ interface Meta {
 }
 
 export interface SavedModel {
-  model: SequenceModel;
+  /** The model; narrow it with `instanceof SequenceModel` / `instanceof Seq2Seq`, or read `model.kind`. */
+  model: Model;
   tokenizer?: Tokenizer;
   scaler?: Scaler;
   checkpoint?: Checkpoint;
   /** optimizer tensors, for Optimizer.loadStateDict */
   optimizerTensors?: Record<string, Tensor>;
   info?: Record<string, unknown>;
+  /** the rnnkit release that wrote the file */
   version: string;
+  /** the file's format version (1 = rnnkit 0.1.0) */
+  formatVersion: number;
 }
 
-const RNN_PREFIX = "rnn.";
+/**
+ * How each model kind is rebuilt from its config. A new kind adds one line here (its class takes
+ * `(config, { backend })` and implements `Model`).
+ */
+const BUILDERS: Record<ModelKind, (config: Record<string, unknown>, opts: { backend?: Backend }) => Model> = {
+  sequence: (config, opts) => new SequenceModel(config as unknown as ModelConfig, opts),
+  seq2seq: () => {
+    throw new RnnkitError("seq2seq models are not built yet");
+  },
+};
 
 /** What a model file may carry besides the model. */
 export interface ModelExtras {
@@ -66,15 +90,14 @@ export interface ModelExtras {
 }
 
 /** Writes the model (and optionally tokenizer, scaler, optimizer state) to `path`, atomically (Node). */
-export function saveModel(path: string, model: SequenceModel, extra: ModelExtras = {}): void {
+export function saveModel(path: string, model: Model, extra: ModelExtras = {}): void {
   writeFileAtomic(path, modelToBytes(model, extra));
 }
 
 /** The bytes of a model file (a .safetensors file), e.g. to download or store in IndexedDB in a browser. */
-export function modelToBytes(model: SequenceModel, extra: ModelExtras = {}): Uint8Array {
-  const tensors: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(model.stateDict())) tensors[k.startsWith(RNN_PREFIX) ? k.slice(RNN_PREFIX.length) : k] = v;
-  const meta: Meta = { format: FILE_FORMAT, version: rnnkitVersion(), config: model.config };
+export function modelToBytes(model: Model, extra: ModelExtras = {}): Uint8Array {
+  const tensors: Record<string, Tensor> = model.stateDict();
+  const meta: Meta = { format: FORMAT_PREFIX + FORMAT_VERSION, version: rnnkitVersion(), kind: model.kind, config: { ...model.config } };
   if (extra.tokenizer) meta.tokenizer = extra.tokenizer.toJSON();
   if (extra.scaler) meta.scaler = extra.scaler.toJSON();
   if (extra.info) meta.info = extra.info;
@@ -110,17 +133,26 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   } catch (e) {
     throw bad(`the "rnnkit" metadata is not JSON (${(e as Error).message})`);
   }
-  if (meta.format !== FILE_FORMAT) throw bad(`format ${JSON.stringify(meta.format)}, expected ${FILE_FORMAT}`);
-  const model = new SequenceModel(meta.config, opts);
+  if (meta === null || typeof meta !== "object") throw bad(`the "rnnkit" metadata is ${describe(meta)}, expected an object`);
+  const m = typeof meta.format === "string" && meta.format.startsWith(FORMAT_PREFIX) ? /^[1-9][0-9]*$/.exec(meta.format.slice(FORMAT_PREFIX.length)) : null;
+  if (!m) throw bad(`format ${JSON.stringify(meta.format)}, expected ${FORMAT_PREFIX}1 to ${FORMAT_PREFIX}${FORMAT_VERSION}`);
+  const formatVersion = Number(m[0]);
+  if (formatVersion > FORMAT_VERSION) {
+    throw new RnnkitError(`${path}: written by rnnkit ${meta.version} in model-file format ${formatVersion}; this rnnkit (${rnnkitVersion()}) reads formats 1 to ${FORMAT_VERSION}: upgrade rnnkit`);
+  }
+  const kind = meta.kind ?? "sequence";
+  if (!MODEL_KINDS.includes(kind)) throw bad(`model kind ${describe(kind)}, expected one of ${MODEL_KINDS.join(", ")}`);
+  if (meta.config === null || typeof meta.config !== "object") throw bad(`its config is ${describe(meta.config)}, expected an object`);
+  const model = BUILDERS[kind](meta.config, opts);
   const weights: Record<string, Tensor> = {};
   const optimizerTensors: Record<string, Tensor> = {};
-  const names = new Set(model.parameters().map((p) => p.name));
   for (const [k, v] of Object.entries(f.tensors)) {
     if (k.startsWith("optim.")) optimizerTensors[k] = v;
-    else weights[names.has(k) ? k : RNN_PREFIX + k] = v;
+    // format 1 stored the recurrent stack under PyTorch's bare names
+    else weights[formatVersion === 1 && /^(weight|bias)_(ih|hh)_l\d+(_reverse)?$/.test(k) ? `rnn.${k}` : k] = v;
   }
   model.loadStateDict(weights);
-  const out: SavedModel = { model, version: meta.version };
+  const out: SavedModel = { model, version: meta.version, formatVersion };
   if (meta.tokenizer) out.tokenizer = Tokenizer.fromJSON(meta.tokenizer);
   if (meta.scaler) out.scaler = Scaler.fromJSON(meta.scaler);
   if (meta.info) out.info = meta.info;

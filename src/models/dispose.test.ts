@@ -11,7 +11,7 @@ import { GRUCell } from "../layers/cells.js";
 import { Dropout } from "../layers/dropout.js";
 import { LSTM } from "../layers/layers.js";
 import { Optimizer } from "../train/optimizers.js";
-import { SequenceModel } from "./model.js";
+import { SequenceModel } from "./sequence-model.js";
 
 test("building, training and disposing models 30 times leaves the wasm backend's allocations where they were", () => {
   const be = createWasmBackendSync();

@@ -1,352 +1,71 @@
 /**
- * SequenceModel: the three shapes of sequence models from one set of parts:
+ * The model interface every trainable model implements, and the vocabularies the models share.
  *
- *   tokens [T, B] -> Embedding -> recurrent stack -> Linear per step      (task "lm", "tag":
- *                                                                          many-to-many aligned)
- *   tokens or numbers [T, B, X] -> recurrent stack -> pool -> Linear      (task "classify",
- *                                                                          "regress": many-to-one)
- *   condition [B, C] -> tanh(Linear) = initial state -> an "lm" decoder    (conditionSize > 0:
- *                                                                          one-to-many generation)
+ * A model kind (`SequenceModel`, `Seq2Seq`) that implements `Model` gets the trainer (`fit`,
+ * `evaluate`), the model file (`saveModel`/`loadModel`, by its `kind` and `config`) and the task
+ * layer and CLI without any of them knowing the concrete class.
  *
- * Parameter names: `embedding.weight`, `rnn.<PyTorch nn.LSTM/GRU/RNN name>`, `head.weight`,
- * `head.bias`, `init.weight`, `init.bias`; the `rnn.` tensors are a PyTorch state_dict of the
- * recurrent stack once the prefix is stripped.
- *
- * Pooling for many-to-one: "last" (the final state of the last layer at each sequence's own
- * last step, both directions concatenated), "mean" or "max" over the valid steps of the output.
+ * Conventions (the module protocol of src/layers/module.ts, one level up):
+ * - `collate(examples)` pads examples into this model's `Batch` layout;
+ * - `lossAndBackward(batch)` runs forward, the loss and backward, and ADDS into every
+ *   parameter's gradient (zeroing is the caller's `zeroGrad()`);
+ * - `lossOf(batch)` is the same forward and loss without backward (evaluation);
+ * - `stateDict()` names are the file's tensor names, prefixed by part (`embedding.`, `rnn.`,
+ *   `head.`, `encoder.rnn.`, `decoder.rnn.`, `attention.`).
  */
 import type { Backend } from "../backend/backend.js";
-import { getBackend } from "../backend/index.js";
-import { defaults } from "../defaults.js";
-import { Embedding } from "../layers/embedding.js";
-import { GRU, LSTM, RNN } from "../layers/layers.js";
-import { Linear } from "../layers/linear.js";
-import type { Module, Parameter, WeightLike } from "../layers/module.js";
-import { loadInto } from "../layers/params.js";
-import type { Recurrent } from "../layers/recurrent.js";
-import { type Floats, RnnkitError, type Tensor, describe } from "../tensor.js";
-import { crossEntropy, mseLoss } from "../train/losses.js";
+import type { Batch } from "../data/batch.js";
+import type { Example } from "../data/batches.js";
+import type { Module } from "../layers/module.js";
+import type { Tensor } from "../tensor.js";
 
-export type Task = "lm" | "tag" | "classify" | "regress";
-export type CellName = "lstm" | "gru" | "rnn" | "rnn_relu";
-export type Pooling = "last" | "mean" | "max";
+/** What a model predicts: the head and loss it trains with. */
+export const TASKS = ["lm", "tag", "classify", "regress", "seq2seq"] as const;
+export type Task = (typeof TASKS)[number];
 
-export interface ModelConfig {
-  task: Task;
-  cell: CellName;
-  /** Token inputs: vocabulary size V and embedding size E. */
-  vocabSize?: number;
-  embeddingDim?: number;
-  /** Numeric inputs: X features per step. */
-  inputSize?: number;
-  hiddenSize: number;
-  numLayers?: number;
-  bidirectional?: boolean;
-  dropout?: number;
-  /** Classes, vocabulary (lm) or values per sequence (regress). */
-  outputSize: number;
-  pooling?: Pooling;
-  /** One-to-many: the size C of a conditioning vector that sets the initial state. */
-  conditionSize?: number;
-  /** GRU only. */
-  resetAfter?: boolean;
-  /** LSTM/GRU gate σ (see GateOptions): "sigmoid" (default) or "hardSigmoid" (Keras 2, TF.js). */
-  recurrentActivation?: "sigmoid" | "hardSigmoid";
-  seed?: number;
-}
+/** Recurrent cell kinds, as models and the CLI name them (`rnn` is tanh, `rnn_relu` relu). */
+export const CELLS = ["lstm", "gru", "rnn", "rnn_relu"] as const;
+export type CellName = (typeof CELLS)[number];
 
-/** A padded, time-major batch. */
-export interface Batch {
-  T: number;
-  B: number;
-  lengths: number[];
-  /** token ids [T*B] (time-major), padding anywhere past a length */
-  tokens?: ArrayLike<number>;
-  /** numbers [T*B*X] */
-  inputs?: ArrayLike<number>;
-  /** lm/tag: [T*B] ids (targets past a length are ignored); classify: [B] ids; regress: [B*O] values */
-  targets?: ArrayLike<number>;
-  /** [B*C] conditioning vectors */
-  condition?: ArrayLike<number>;
-  /** carried state (truncated BPTT): [L*D, B, H] */
-  h0?: Tensor;
-  c0?: Tensor;
-}
+/** How a many-to-one model summarises a sequence. */
+export const POOLINGS = ["last", "mean", "max"] as const;
+export type Pooling = (typeof POOLINGS)[number];
 
-export interface StepResult {
+/** The model kinds a model file can hold (`Model.kind`). */
+export const MODEL_KINDS = ["sequence", "seq2seq"] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The loss of one batch. */
+export interface StepLoss {
+  /** mean loss over the counted rows */
   loss: number;
-  /** rows (lm/tag: valid steps; classify/regress: sequences) that counted in the loss */
+  /** rows that counted (lm/tag/seq2seq: valid target steps; classify/regress: sequences) */
   count: number;
-  /** classify/lm/tag: rows whose arg-max equals the target */
+  /** rows whose arg-max equals the target (0 for regression) */
   correct: number;
-  /** the final state, to carry into the next chunk */
-  h: Tensor;
+}
+
+export interface StepResult extends StepLoss {
+  /** the final recurrent state, to carry into the next chunk of a stream (truncated BPTT) */
+  h?: Tensor;
   c?: Tensor;
 }
 
-const IGNORE = -1;
-
-export class SequenceModel implements Module {
-  readonly config: Required<Omit<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">> &
-    Pick<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">;
+export interface Model extends Module {
+  /** Which class this is, as the model file records it. */
+  readonly kind: ModelKind;
+  readonly task: Task;
+  /** The architecture, JSON-serialisable: `new <Kind>(config)` rebuilds the same model. */
+  readonly config: Readonly<Record<string, unknown>> & { task: Task };
   readonly backend: Backend;
-  readonly embedding: Embedding | null;
-  readonly rnn: Recurrent;
-  readonly head: Linear;
-  readonly init: Linear | null;
-  private training = false;
-  private disposed = false;
-  private cache: { batch: Batch; out: Tensor; h: Tensor; c?: Tensor; pooled?: Tensor; argmax?: Int32Array; init?: Tensor } | null = null;
-
-  constructor(config: ModelConfig, opts: { backend?: Backend } = {}) {
-    const where = "SequenceModel";
-    if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
-    const tasks: Task[] = ["lm", "tag", "classify", "regress"];
-    if (!tasks.includes(config.task)) throw new RnnkitError(`${where}: task: expected one of ${tasks.join(", ")}, got ${describe(config.task)}`);
-    const cells: CellName[] = ["lstm", "gru", "rnn", "rnn_relu"];
-    if (!cells.includes(config.cell)) throw new RnnkitError(`${where}: cell: expected one of ${cells.join(", ")}, got ${describe(config.cell)}`);
-    const tokens = config.vocabSize !== undefined;
-    if (tokens === (config.inputSize !== undefined)) {
-      throw new RnnkitError(`${where}: expected exactly one of vocabSize (token inputs) or inputSize (numeric inputs), got ${tokens ? "both" : "neither"}`);
-    }
-    if ((config.task === "lm" || config.task === "tag") && !tokens) throw new RnnkitError(`${where}: task ${config.task}: expected token inputs (vocabSize)`);
-    if (config.task === "lm" && config.bidirectional) throw new RnnkitError(`${where}: task lm: a language model cannot be bidirectional (it would see the future)`);
-    const pooling = config.pooling ?? "last";
-    if (!["last", "mean", "max"].includes(pooling)) throw new RnnkitError(`${where}: pooling: expected last, mean or max, got ${describe(pooling)}`);
-    this.backend = opts.backend ?? getBackend();
-    const seed = config.seed ?? defaults.seed;
-    this.config = {
-      ...config,
-      numLayers: config.numLayers ?? defaults.numLayers,
-      bidirectional: config.bidirectional ?? defaults.bidirectional,
-      dropout: config.dropout ?? 0,
-      pooling,
-      seed,
-    };
-    const be = this.backend;
-    this.embedding = tokens
-      ? new Embedding({ numEmbeddings: config.vocabSize!, embeddingDim: config.embeddingDim ?? defaults.embeddingDim, paddingIdx: 0, backend: be, seed: seed + 1 })
-      : null;
-    const inputSize = tokens ? this.embedding!.embeddingDim : config.inputSize!;
-    const ropts = {
-      inputSize, hiddenSize: config.hiddenSize, numLayers: this.config.numLayers, bidirectional: this.config.bidirectional,
-      dropout: this.config.dropout, backend: be, seed: seed + 2,
-    };
-    this.rnn =
-      config.cell === "lstm" ? new LSTM({ ...ropts, recurrentActivation: config.recurrentActivation })
-      : config.cell === "gru" ? new GRU({ ...ropts, resetAfter: config.resetAfter, recurrentActivation: config.recurrentActivation })
-      : new RNN({ ...ropts, nonlinearity: config.cell === "rnn_relu" ? "relu" : "tanh" });
-    const D = this.config.bidirectional ? 2 : 1;
-    this.head = new Linear({ inFeatures: D * config.hiddenSize, outFeatures: config.outputSize, backend: be, seed: seed + 3 });
-    this.init = config.conditionSize
-      ? new Linear({ inFeatures: config.conditionSize, outFeatures: this.config.numLayers * D * config.hiddenSize, backend: be, seed: seed + 4 })
-      : null;
-  }
-
-  /** A plain array in the backend's precision (float64 on the reference path of the gradient checks). */
-  private arr(n: number | ArrayLike<number>): Floats {
-    const f64 = this.backend.dtype === "float64";
-    if (typeof n === "number") return f64 ? new Float64Array(n) : new Float32Array(n);
-    return f64 ? Float64Array.from(n) : Float32Array.from(n);
-  }
-
-  private parts(): [string, Module][] {
-    const out: [string, Module][] = [];
-    if (this.embedding) out.push(["embedding.", this.embedding]);
-    out.push(["rnn.", this.rnn], ["head.", this.head]);
-    if (this.init) out.push(["init.", this.init]);
-    return out;
-  }
-
-  parameters(): Parameter[] {
-    return this.parts().flatMap(([prefix, m]) => m.parameters().map((p) => ({ ...p, name: prefix + p.name })));
-  }
-
-  zeroGrad(): void {
-    for (const [, m] of this.parts()) m.zeroGrad();
-  }
-
-  /** Frees every part's backend memory (see Module.dispose); later use throws. */
-  dispose(): void {
-    for (const [, m] of this.parts()) m.dispose();
-    this.cache = null;
-    this.disposed = true;
-  }
-
-  stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
-    return out;
-  }
-
-  loadStateDict(dict: Record<string, WeightLike>): void {
-    loadInto("SequenceModel.loadStateDict", this.parameters(), dict);
-  }
-
-  train(on = true): this {
-    this.training = on;
-    this.rnn.train(on);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  get isTraining(): boolean {
-    return this.training;
-  }
-
-  /** The shape of the recurrent state [L*D, B, H]. */
-  stateShape(B: number): number[] {
-    return [this.config.numLayers * (this.config.bidirectional ? 2 : 1), B, this.config.hiddenSize];
-  }
-
-  /** Logits: [T, B, O] for lm/tag, [B, O] for classify/regress; and the final state. */
-  forward(batch: Batch): { logits: Tensor; h: Tensor; c?: Tensor } {
-    const where = "SequenceModel.forward";
-    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
-    const { T, B } = batch;
-    const cfg = this.config;
-    const H = cfg.hiddenSize, D = cfg.bidirectional ? 2 : 1, L = cfg.numLayers;
-    let x: Tensor;
-    if (this.embedding) {
-      if (!batch.tokens) throw new RnnkitError(`${where}: tokens: expected [T*B] token ids for a model with vocabSize, got none`);
-      const ids = new Int32Array(T * B);
-      // padding positions may hold anything: they are replaced by <pad> (0) so they never index out of range
-      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) ids[t * B + b] = t < batch.lengths[b] ? batch.tokens[t * B + b] : 0;
-      x = this.embedding.forward({ shape: [T, B], data: ids });
-    } else {
-      if (!batch.inputs) throw new RnnkitError(`${where}: inputs: expected [T*B*X] numbers for a model with inputSize, got none`);
-      x = { shape: [T, B, cfg.inputSize!], data: this.arr(batch.inputs) };
-    }
-    let h0 = batch.h0;
-    let init: Tensor | undefined;
-    if (this.init) {
-      if (!batch.condition) throw new RnnkitError(`${where}: condition: expected [B*C] numbers for a model with conditionSize, got none`);
-      // h0[l*D+d][b] = tanh(W c_b + b)[(l*D+d)*H ...]
-      const pre = this.init.forward({ shape: [B, cfg.conditionSize!], data: this.arr(batch.condition) });
-      init = { shape: pre.shape, data: pre.data.map(Math.tanh) };
-      const s = this.arr(L * D * B * H);
-      for (let k = 0; k < L * D; k++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) s[(k * B + b) * H + j] = init.data[b * L * D * H + k * H + j];
-      h0 = { shape: [L * D, B, H], data: s };
-    }
-    const fopts: { lengths: number[]; h0?: Tensor; c0?: Tensor } = { lengths: batch.lengths };
-    if (h0) fopts.h0 = h0;
-    if (batch.c0 && this.config.cell === "lstm") fopts.c0 = batch.c0;
-    const r = this.rnn.forward(x, fopts);
-    this.cache = { batch, out: r.output, h: r.h, c: r.c, init };
-    let logits: Tensor;
-    if (cfg.task === "lm" || cfg.task === "tag") logits = this.head.forward(r.output);
-    else {
-      const pooled = this.pool(r.output, r.h, batch);
-      this.cache.pooled = pooled;
-      logits = this.head.forward(pooled);
-    }
-    const res: { logits: Tensor; h: Tensor; c?: Tensor } = { logits, h: r.h };
-    if (r.c) res.c = r.c;
-    return res;
-  }
-
-  private pool(out: Tensor, h: Tensor, batch: Batch): Tensor {
-    const { B, lengths } = batch;
-    const H = this.config.hiddenSize, D = this.config.bidirectional ? 2 : 1, L = this.config.numLayers;
-    const p = this.arr(B * D * H);
-    if (this.config.pooling === "last") {
-      for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) p[b * D * H + d * H + j] = h.data[(((L - 1) * D + d) * B + b) * H + j];
-    } else if (this.config.pooling === "mean") {
-      for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]; t++) for (let k = 0; k < D * H; k++) p[b * D * H + k] += out.data[(t * B + b) * D * H + k] / lengths[b];
-    } else {
-      const arg = new Int32Array(B * D * H);
-      p.fill(-Infinity);
-      for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]; t++) for (let k = 0; k < D * H; k++) {
-        const v = out.data[(t * B + b) * D * H + k];
-        if (v > p[b * D * H + k]) {
-          p[b * D * H + k] = v;
-          arg[b * D * H + k] = t;
-        }
-      }
-      this.cache!.argmax = arg;
-    }
-    return { shape: [B, D * H], data: p };
-  }
-
-  /**
-   * Backward from d loss / d logits (the shape `forward` returned): adds every parameter's
-   * gradient.
-   */
-  backward(dLogits: Tensor): void {
-    const where = "SequenceModel.backward";
-    if (!this.cache) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
-    const { batch, init } = this.cache;
-    const { T, B, lengths } = batch;
-    const cfg = this.config;
-    const H = cfg.hiddenSize, D = cfg.bidirectional ? 2 : 1, L = cfg.numLayers;
-    const dHead = this.head.backward(dLogits);
-    let g: { output?: Tensor; h?: Tensor };
-    if (cfg.task === "lm" || cfg.task === "tag") g = { output: dHead };
-    else if (cfg.pooling === "last") {
-      const gh = this.arr(L * D * B * H);
-      for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) gh[(((L - 1) * D + d) * B + b) * H + j] = dHead.data[b * D * H + d * H + j];
-      g = { h: { shape: [L * D, B, H], data: gh } };
-    } else {
-      const go = this.arr(T * B * D * H);
-      for (let b = 0; b < B; b++) for (let k = 0; k < D * H; k++) {
-        const v = dHead.data[b * D * H + k];
-        if (cfg.pooling === "mean") for (let t = 0; t < lengths[b]; t++) go[(t * B + b) * D * H + k] = v / lengths[b];
-        else go[(this.cache.argmax![b * D * H + k] * B + b) * D * H + k] = v;
-      }
-      g = { output: { shape: [T, B, D * H], data: go } };
-    }
-    const d = this.rnn.backward(g);
-    if (this.embedding) this.embedding.backward(d.dx);
-    if (this.init && init) {
-      const C = L * D * H;
-      const dpre = this.arr(B * C);
-      for (let k = 0; k < L * D; k++) for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) {
-        const y = init.data[b * C + k * H + j];
-        dpre[b * C + k * H + j] = d.dh0.data[(k * B + b) * H + j] * (1 - y * y);
-      }
-      this.init.backward({ shape: [B, C], data: dpre });
-    }
-  }
-
-  /** Forward, loss, backward (gradients accumulate) for one batch. */
-  lossAndBackward(batch: Batch): StepResult {
-    const r = this.forward(batch);
-    const l = this.loss(batch, r.logits);
-    this.backward(l.grad);
-    const res: StepResult = { loss: l.loss, count: l.count, correct: l.correct, h: r.h };
-    if (r.c) res.c = r.c;
-    return res;
-  }
-
-  /** The loss of `logits` against the batch targets, its gradient and the count of correct arg-maxes. */
-  loss(batch: Batch, logits: Tensor): { loss: number; count: number; correct: number; grad: Tensor } {
-    const where = "SequenceModel.loss";
-    const { T, B, lengths } = batch;
-    const O = this.config.outputSize;
-    if (!batch.targets) throw new RnnkitError(`${where}: targets: expected targets in the batch, got none`);
-    const be = this.backend;
-    if (this.config.task === "regress") {
-      const r = mseLoss(logits, batch.targets, { backend: be });
-      return { ...r, correct: 0 };
-    }
-    let targets: Int32Array;
-    if (this.config.task === "classify") targets = Int32Array.from(batch.targets);
-    else {
-      targets = new Int32Array(T * B);
-      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) targets[t * B + b] = t < lengths[b] ? batch.targets[t * B + b] : IGNORE;
-    }
-    const flat = { shape: [targets.length, O], data: logits.data };
-    const r = crossEntropy(flat, targets, { ignoreIndex: IGNORE, backend: be });
-    let correct = 0;
-    for (let i = 0; i < targets.length; i++) {
-      if (targets[i] === IGNORE) continue;
-      let best = 0;
-      for (let v = 1; v < O; v++) if (logits.data[i * O + v] > logits.data[i * O + best]) best = v;
-      if (best === targets[i]) correct++;
-    }
-    return { loss: r.loss, count: r.count, correct, grad: { shape: [...logits.shape], data: r.grad.data } };
-  }
+  readonly isTraining: boolean;
+  /** Training mode (dropout on) or not. */
+  train(on?: boolean): this;
+  eval(): this;
+  /** Pads examples into one batch of this model's layout. */
+  collate(examples: readonly Example[]): Batch;
+  /** Forward, loss and backward for one batch; parameter gradients accumulate. */
+  lossAndBackward(batch: Batch): StepResult;
+  /** Forward and loss for one batch, no backward. */
+  lossOf(batch: Batch): StepResult;
 }

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
 import type { Parameter } from "../layers/module.js";
 import { centralDifference } from "../testing.js";
-import { bceWithLogits, crossEntropy, mseLoss } from "./losses.js";
+import { bceWithLogits, crossEntropy, mseLoss } from "../losses/losses.js";
 import { Optimizer, clipGradNorm, lrFactor } from "./optimizers.js";
 
 const f64 = new JsBackend({ dtype: "float64" });

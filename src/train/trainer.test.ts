@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Example } from "../data/batches.js";
-import { SequenceModel } from "../models/model.js";
+import { SequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { evaluate, fit } from "./trainer.js";
 

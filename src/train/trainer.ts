@@ -10,7 +10,8 @@
  */
 import { type Example, bucketBatches, streamChunks } from "../data/batches.js";
 import { defaults } from "../defaults.js";
-import type { Batch, SequenceModel } from "../models/model.js";
+import type { Batch } from "../data/batch.js";
+import type { Model, StepResult } from "../models/model.js";
 import { NonFiniteError, RnnkitError, type Tensor, checkPositiveInt } from "../tensor.js";
 import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, clipGradNorm, lrFactor } from "./optimizers.js";
 
@@ -93,7 +94,7 @@ export interface FitResult {
  * Trains `model` on `data`. Asynchronous only to yield to the event loop between batches (at
  * most every 50 ms), so that Ctrl-C, timers and a browser page stay responsive.
  */
-export async function fit(model: SequenceModel, data: TrainData, opts: FitOptions = {}): Promise<FitResult> {
+export async function fit(model: Model, data: TrainData, opts: FitOptions = {}): Promise<FitResult> {
   const where = "fit";
   const epochs = opts.epochs ?? defaults.epochs;
   const batchSize = opts.batchSize ?? defaults.batchSize;
@@ -101,9 +102,9 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
   const clip = opts.clipNorm ?? defaults.clipNorm;
   const seed = opts.seed ?? defaults.seed;
   for (const [k, v] of [["epochs", epochs], ["batchSize", batchSize], ["seqLen", seqLen]] as const) checkPositiveInt(where, k, v);
-  if (data.kind === "stream" && model.config.task !== "lm") throw new RnnkitError(`${where}: stream data trains a language model, got task ${model.config.task}`);
+  if (data.kind === "stream" && model.task !== "lm") throw new RnnkitError(`${where}: stream data trains a language model, got task ${model.task}`);
   if (data.kind === "examples" && data.train.length === 0) throw new RnnkitError(`${where}: expected at least one training example, got none`);
-  const perStep = model.config.task === "tag" || model.config.task === "lm";
+  const collate = (part: readonly Example[]) => model.collate(part);
   const optimizer = new Optimizer(opts.optimizer ?? defaults.optimizer, model.parameters(), opts.optimizerOptions ?? {}, model.backend);
   const baseLr = optimizer.lr;
   let startEpoch = 1;
@@ -131,7 +132,7 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
 
   for (let epoch = startEpoch; epoch <= epochs; epoch++) {
     model.train();
-    const batches = data.kind === "stream" ? streamChunks(data.train, batchSize, seqLen) : bucketBatches(data.train, batchSize, perStep, seed + epoch);
+    const batches = data.kind === "stream" ? streamChunks(data.train, batchSize, seqLen) : bucketBatches(data.train, batchSize, collate, seed + epoch);
     // a cosine schedule without a length anneals over the whole run
     if (schedule.kind === "cosine" && !(schedule.totalSteps > 0)) schedule = { ...schedule, totalSteps: epochs * batches.length };
     let h: Tensor | undefined, c: Tensor | undefined;
@@ -145,7 +146,7 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
       }
       optimizer.lr = baseLr * lrFactor(schedule, optimizer.step, warmup);
       model.zeroGrad();
-      let r: ReturnType<SequenceModel["lossAndBackward"]>;
+      let r: StepResult;
       let gradNorm = NaN;
       let what = "";
       try {
@@ -197,22 +198,21 @@ export async function fit(model: SequenceModel, data: TrainData, opts: FitOption
   return finish("epochs", epochs);
 }
 
-function metrics(model: SequenceModel, lossSum: number, count: number, correct: number): Metrics {
+function metrics(model: Model, lossSum: number, count: number, correct: number): Metrics {
   const m: Metrics = { loss: lossSum / Math.max(1, count), count };
-  if (model.config.task !== "regress") m.accuracy = correct / Math.max(1, count);
-  if (model.config.task === "lm") m.bpc = m.loss / Math.LN2;
+  if (model.task !== "regress") m.accuracy = correct / Math.max(1, count);
+  if (model.task === "lm") m.bpc = m.loss / Math.LN2;
   return m;
 }
 
 /** Loss (and accuracy, bits per token) of a model on examples or a token stream, in eval mode. */
 export function evaluate(
-  model: SequenceModel, data: { kind: "examples"; examples: readonly Example[] } | { kind: "stream"; ids: ArrayLike<number> },
+  model: Model, data: { kind: "examples"; examples: readonly Example[] } | { kind: "stream"; ids: ArrayLike<number> },
   opts: { batchSize?: number; seqLen?: number } = {},
 ): Metrics {
   const wasTraining = model.isTraining;
   model.eval();
   const batchSize = opts.batchSize ?? defaults.batchSize;
-  const perStep = model.config.task === "tag" || model.config.task === "lm";
   let lossSum = 0, count = 0, correct = 0;
   if (data.kind === "stream") {
     // fewer, longer rows: the state carries over more context, as it does when generating
@@ -221,21 +221,19 @@ export function evaluate(
     for (const batch of streamChunks(data.ids, B, opts.seqLen ?? defaults.seqLen)) {
       if (h) batch.h0 = h;
       if (c) batch.c0 = c;
-      const r = model.forward(batch);
-      const l = model.loss(batch, r.logits);
-      lossSum += l.loss * l.count;
-      count += l.count;
-      correct += l.correct;
+      const r = model.lossOf(batch);
+      lossSum += r.loss * r.count;
+      count += r.count;
+      correct += r.correct;
       h = r.h;
       c = r.c;
     }
   } else {
-    for (const batch of bucketBatches(data.examples, batchSize, perStep, 0, false)) {
-      const r = model.forward(batch);
-      const l = model.loss(batch, r.logits);
-      lossSum += l.loss * l.count;
-      count += l.count;
-      correct += l.correct;
+    for (const batch of bucketBatches(data.examples, batchSize, (part) => model.collate(part), 0, false)) {
+      const r = model.lossOf(batch);
+      lossSum += r.loss * r.count;
+      count += r.count;
+      correct += r.correct;
     }
   }
   if (wasTraining) model.train();

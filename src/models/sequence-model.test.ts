@@ -7,7 +7,8 @@ import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
 import { Rng } from "../rng.js";
 import { centralDifference } from "../testing.js";
-import { type Batch, type ModelConfig, SequenceModel } from "./model.js";
+import type { Batch } from "../data/batch.js";
+import { type ModelConfig, SequenceModel } from "./sequence-model.js";
 
 const f64 = new JsBackend({ dtype: "float64" });
 
