@@ -92,6 +92,22 @@ function logSoftmax(row: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/** The n largest entries of `ls` (never <pad> or <bos>), best first, ties to the lower id. */
+function topIds(ls: Float64Array, n: number): number[] {
+  const top: number[] = [];
+  for (let v = 0; v < ls.length; v++) {
+    if (v === PAD || v === BOS) continue;
+    if (top.length === n && ls[v] <= ls[top[n - 1]]) continue;
+    let i = top.length < n ? top.length : n - 1;
+    while (i > 0 && ls[top[i - 1]] < ls[v]) {
+      top[i] = top[i - 1];
+      i--;
+    }
+    top[i] = v;
+  }
+  return top;
+}
+
 const lp = (n: number, alpha: number) => (alpha === 0 ? 1 : Math.pow((5 + n) / 6, alpha));
 
 /**
@@ -203,9 +219,10 @@ export function beamSearch(m: Seq2Seq, sources: readonly ArrayLike<number>[], K:
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const cands: { j: number; v: number; lp: number }[] = [];
+      // only a row's own 2K best ids can be among the 2K best extensions of all rows
       live[b].forEach((h, j) => {
         const ls = logSoftmax(r.logits.subarray((b * K + j) * V, (b * K + j + 1) * V));
-        for (let v = 0; v < V; v++) if (v !== PAD && v !== BOS) cands.push({ j, v, lp: h.logp + ls[v] });
+        for (const v of topIds(ls, 2 * K)) cands.push({ j, v, lp: h.logp + ls[v] });
       });
       cands.sort((x, y) => y.lp - x.lp || x.j - y.j || x.v - y.v);
       const next: { j: number; v: number; lp: number }[] = [];
