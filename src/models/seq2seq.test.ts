@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
+import { createWasmBackendSync } from "../backend/wasm/wasm.js";
 import type { Batch } from "../data/batch.js";
 import { type Example, padPairs } from "../data/batches.js";
 import { EOS } from "../data/tokenizer.js";
@@ -157,4 +158,46 @@ test("bad input: wrong config, missing targets, ids out of range", () => {
   err(() => translate(model, [[4]], { beam: 0 }), /beam: expected an integer >= 1, got number 0/);
   err(() => translate(model, [[4]], { beam: 2, temperature: 1 }), /expected sampling \(temperature > 0\) with beam 1, got beam 2/);
   err(() => translate(model, [[4]], { maxLength: 100000 }), /maxLength: expected an integer in \[1, 256\], got number 100000/);
+});
+
+test("the wasm backend agrees with the js reference (loss, every gradient, decoding logits), and gives its memory back", () => {
+  const wasm = createWasmBackendSync();
+  const js = new JsBackend();
+  for (const attention of ["none", "luong", "luong-dot", "bahdanau"] as const) {
+    const c: Seq2SeqConfig = { ...base, cell: "lstm", bidirectional: true, numLayers: 2, decoderLayers: 2, attention, decoderHiddenSize: attention === "luong-dot" ? 8 : 6, seed: 5 };
+    const a = new Seq2Seq(c, { backend: js }), b = new Seq2Seq(c, { backend: wasm });
+    a.zeroGrad();
+    b.zeroGrad();
+    const la = a.lossAndBackward(batch), lb = b.lossAndBackward(batch);
+    assert.ok(Math.abs(la.loss - lb.loss) < 1e-5, `${attention}: loss ${la.loss} vs ${lb.loss}`);
+    const pb = b.parameters();
+    a.parameters().forEach((p, k) => p.grad.data.forEach((v, i) => assert.ok(Math.abs(v - pb[k].grad.data[i]) < 1e-5 + 1e-4 * Math.abs(v), `${attention}: ${p.name}[${i}]`)));
+    const sa = a.startDecoding([[4, 5, 6], [7]], 2), sb = b.startDecoding([[4, 5, 6], [7]], 2);
+    const ra = a.decodeStep([2, 2, 5, 6], sa), rb = b.decodeStep([2, 2, 5, 6], sb);
+    ra.logits.forEach((v, i) => assert.ok(Math.abs(v - rb.logits[i]) < 1e-5));
+    b.dispose();
+  }
+  const before = wasm.allocatedBytes;
+  for (let i = 0; i < 5; i++) {
+    const m = new Seq2Seq({ ...base, cell: "gru", attention: i % 2 ? "bahdanau" : "luong", seed: i }, { backend: wasm });
+    m.lossAndBackward(batch);
+    translate(m, [[4, 5], [6]], { beam: 2 });
+    m.dispose();
+  }
+  assert.equal(wasm.allocatedBytes, before, "every array of the 5 models came back");
+});
+
+test("bridge: without one, decoder layer l starts from encoder layer l + Le - Ld, directions side by side", () => {
+  const m = new Seq2Seq({ ...base, cell: "lstm", numLayers: 3, decoderLayers: 2, bidirectional: true, attention: "none" }, { backend: f64 });
+  const src = [[4, 5, 6], [7, 8]];
+  const st = m.startDecoding(src, 1);
+  // the encoder alone, on the same padded batch
+  const tokens = [4, 7, 5, 8, 6, 0];
+  const x = m.encoderEmbedding.forward({ shape: [3, 2], data: tokens });
+  const enc = m.encoder.forward(x, { lengths: [3, 2] });
+  const H = 4;
+  for (const [l, k] of [[0, 1], [1, 2]]) for (let b = 0; b < 2; b++) for (let d = 0; d < 2; d++) for (let j = 0; j < H; j++) {
+    assert.equal(st.h.data[(l * 2 + b) * 2 * H + d * H + j], enc.h.data[((k * 2 + d) * 2 + b) * H + j]);
+    assert.equal(st.c!.data[(l * 2 + b) * 2 * H + d * H + j], enc.c!.data[((k * 2 + d) * 2 + b) * H + j]);
+  }
 });
