@@ -113,12 +113,12 @@ function makeRnn(cell: CellName, o: { inputSize: number; hiddenSize: number; num
   return new RNN({ ...o, nonlinearity: cell === "rnn_relu" ? "relu" : "tanh" });
 }
 
-/** Rows of [R, wa] and [R, wb] side by side: [R, wa + wb]. */
-function concat(out: Floats, a: ArrayLike<number>, wa: number, b: ArrayLike<number>, wb: number, R: number): Floats {
+/** Rows of [R, wa] and [R, wb] side by side: [R, wa + wb] (row copies). */
+function concat(out: Floats, a: Floats, wa: number, b: Floats, wb: number, R: number): Floats {
   const w = wa + wb;
   for (let r = 0; r < R; r++) {
-    for (let k = 0; k < wa; k++) out[r * w + k] = a[r * wa + k];
-    for (let k = 0; k < wb; k++) out[r * w + wa + k] = b[r * wb + k];
+    out.set(a.subarray(r * wa, (r + 1) * wa), r * w);
+    out.set(b.subarray(r * wb, (r + 1) * wb), r * w + wa);
   }
   return out;
 }
