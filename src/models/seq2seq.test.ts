@@ -87,6 +87,26 @@ test("gradient check: bahdanau, GRU encoder, LSTM decoder (c starts at zero), bi
   checkModel("bahdanau-gru", { ...base, cell: "gru", decoderCell: "lstm", bidirectional: true, attention: "bahdanau" }, batch);
 });
 
+test("gradient check: luong, tanh-RNN encoder, GRU decoder deeper than the encoder, bridge (the encoder's c is not needed)", () => {
+  checkModel("rnn-gru", { ...base, cell: "rnn", decoderCell: "gru", decoderLayers: 2, decoderHiddenSize: 5, attention: "luong", resetAfter: false }, batch);
+});
+
+test("gradient check: plain encoder-decoder, LSTM encoder, relu-RNN decoder", () => {
+  checkModel("lstm-relu", { ...base, cell: "lstm", decoderCell: "rnn_relu", attention: "none" }, batch);
+});
+
+test("dropout: active in training mode only", () => {
+  const model = new Seq2Seq({ ...base, cell: "lstm", numLayers: 2, dropout: 0.5, attention: "luong" }, { backend: f64 });
+  model.eval();
+  const a = model.lossOf(batch).loss;
+  assert.equal(model.lossOf(batch).loss, a);
+  model.train();
+  const b = model.lossOf(batch).loss, c = model.lossOf(batch).loss;
+  assert.ok(b !== a || c !== a, "dropout changes the training loss");
+  model.eval();
+  assert.equal(model.lossOf(batch).loss, a);
+});
+
 test("padding never matters: other ids past either length change nothing", () => {
   for (const attention of ["luong", "bahdanau"] as const) {
     const model = new Seq2Seq({ ...base, cell: "lstm", attention }, { backend: f64 });
