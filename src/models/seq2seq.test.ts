@@ -34,9 +34,13 @@ function pairs(n: number, seed: number, V = 9): Example[] {
   });
 }
 
-function checkModel(name: string, cfg: Seq2SeqConfig, batch: Batch): void {
+function checkModel(name: string, cfg: Seq2SeqConfig, batch: Batch, prepare?: (m: Seq2Seq) => void): void {
   const model = new Seq2Seq(cfg, { backend: f64 });
-  const loss = () => model.loss(batch, model.forward(batch).logits).loss;
+  prepare?.(model);
+  const loss = () => {
+    prepare?.(model);
+    return model.loss(batch, model.forward(batch).logits).loss;
+  };
   model.zeroGrad();
   model.lossAndBackward(batch);
   let n = 0;
@@ -93,6 +97,15 @@ test("gradient check: luong, tanh-RNN encoder, GRU decoder deeper than the encod
 
 test("gradient check: plain encoder-decoder, LSTM encoder, relu-RNN decoder", () => {
   checkModel("lstm-relu", { ...base, cell: "lstm", decoderCell: "rnn_relu", attention: "none" }, batch);
+});
+
+test("gradient check: bahdanau with dropout between decoder layers (the recomputed steps replay the same masks)", () => {
+  // the same masks in every forward: the decoder's mask generator restarts before each one
+  const replay = (m: Seq2Seq) => {
+    m.train();
+    (m.decoder as unknown as { rng: Rng }).rng = new Rng(77);
+  };
+  checkModel("bahdanau-dropout", { ...base, cell: "gru", decoderLayers: 3, dropout: 0.4, attention: "bahdanau" }, batch, replay);
 });
 
 test("dropout: active in training mode only", () => {
