@@ -244,6 +244,13 @@ class CellStack implements Module {
   }
 }
 
+/**
+ * The encoder-decoder (see the file comment for the equations and design choices):
+ * `new Seq2Seq({ cell, sourceVocabSize, targetVocabSize, hiddenSize, attention })`, trained by
+ * `fit` on examples `{ tokens: source ids, target: ids ending with <eos> }`, decoded by
+ * `translate`. Shapes: source [S, B], target [U, B], logits [U, B, Vt], attention weights
+ * [U, B, S], memory [S, B, C = D*H], decoder state [Ld, B, Hd].
+ */
 export class Seq2Seq implements Model {
   readonly kind = "seq2seq" as const;
   readonly task = "seq2seq" as const;
