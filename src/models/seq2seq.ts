@@ -591,7 +591,7 @@ export class Seq2Seq implements Model {
     this.live(where);
     const cache = this.cache;
     if (!cache) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
-    const { S, U, B, h0, c0 } = cache;
+    const { U, B, h0, c0 } = cache;
     const cfg = this.config;
     const Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
     const dTop = this.head.backward(dLogits);
@@ -657,7 +657,6 @@ export class Seq2Seq implements Model {
     if (ds.c) g.c = ds.c;
     const d = this.encoder.backward(g);
     this.encoderEmbedding.backward(d.dx);
-    void S;
   }
 
   lossAndBackward(batch: Batch): StepResult {
