@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     return;
   }
   // S2S is its own kind of case; the recurrent configurations go through pickCases
-  const asked = values.config?.flatMap((v) => v.split(",")).map((v) => v.trim());
+  const asked = values.config ? list("config", values.config, [...CONFIGS.map((c) => c.name), SEQ2SEQ.name]) : undefined;
   const s2s = !asked || asked.includes(SEQ2SEQ.name);
   const rest = asked?.filter((v) => v !== SEQ2SEQ.name);
   const only = asked !== undefined && rest!.length === 0;

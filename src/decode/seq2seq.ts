@@ -80,20 +80,17 @@ function check(o: TranslateOptions): Checked {
   };
 }
 
-/** log softmax of one row, in float64. */
-function logSoftmax(row: ArrayLike<number>): Float64Array {
+/** log sum exp of one row of logits, in float64 (log softmax[v] = row[v] - this). */
+function logSumExp(row: ArrayLike<number>): number {
   let mx = -Infinity;
   for (let i = 0; i < row.length; i++) if (row[i] > mx) mx = row[i];
   let sum = 0;
   for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - mx);
-  const lse = mx + Math.log(sum);
-  const out = new Float64Array(row.length);
-  for (let i = 0; i < row.length; i++) out[i] = row[i] - lse;
-  return out;
+  return mx + Math.log(sum);
 }
 
-/** The n largest entries of `ls` (never <pad> or <bos>), best first, ties to the lower id. */
-function topIds(ls: Float64Array, n: number): number[] {
+/** The ids of the n largest entries of `ls` (never <pad> or <bos>), best first, ties to the lower id. */
+function topIds(ls: ArrayLike<number>, n: number): number[] {
   const top: number[] = [];
   for (let v = 0; v < ls.length; v++) {
     if (v === PAD || v === BOS) continue;
@@ -164,7 +161,7 @@ function greedy(m: Seq2Seq, sources: readonly ArrayLike<number>[], o: Checked): 
         pick = -1;
         for (let v = 0; v < V; v++) if (v !== PAD && v !== BOS && (pick < 0 || row[v] > row[pick])) pick = v;
       }
-      logp[b] += logSoftmax(row)[pick];
+      logp[b] += row[pick] - logSumExp(row);
       steps[b] = step;
       if (out[b].attention) out[b].attention!.push(attentionRow(r.weights, b, S, sources[b].length));
       if (pick === EOS || step === maxLen[b]) done[b] = true;
@@ -221,8 +218,9 @@ export function beamSearch(m: Seq2Seq, sources: readonly ArrayLike<number>[], K:
       const cands: { j: number; v: number; lp: number }[] = [];
       // only a row's own 2K best ids can be among the 2K best extensions of all rows
       live[b].forEach((h, j) => {
-        const ls = logSoftmax(r.logits.subarray((b * K + j) * V, (b * K + j + 1) * V));
-        for (const v of topIds(ls, 2 * K)) cands.push({ j, v, lp: h.logp + ls[v] });
+        const row = r.logits.subarray((b * K + j) * V, (b * K + j + 1) * V);
+        const lse = logSumExp(row);
+        for (const v of topIds(row, 2 * K)) cands.push({ j, v, lp: h.logp + (row[v] - lse) });
       });
       cands.sort((x, y) => y.lp - x.lp || x.j - y.j || x.v - y.v);
       const next: { j: number; v: number; lp: number }[] = [];

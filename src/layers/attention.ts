@@ -75,6 +75,11 @@ function copyIn(dst: Floats, src: ArrayLike<number>): Floats {
   return dst;
 }
 
+/**
+ * Attention over a memory [S, B, E] with queries [U, B, Q]: `luong-dot` q · e, `luong` q · W e,
+ * `bahdanau` v · tanh(W_q q + W_k e); a softmax over the valid positions; the weighted sum of the
+ * memory. See the file comment for parameters, batching and the two calling protocols.
+ */
 export class Attention extends ParamSet {
   readonly kind: AttentionScore;
   readonly querySize: number;

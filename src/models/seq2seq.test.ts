@@ -34,9 +34,13 @@ function pairs(n: number, seed: number, V = 9): Example[] {
   });
 }
 
-function checkModel(name: string, cfg: Seq2SeqConfig, batch: Batch): void {
+function checkModel(name: string, cfg: Seq2SeqConfig, batch: Batch, prepare?: (m: Seq2Seq) => void): void {
   const model = new Seq2Seq(cfg, { backend: f64 });
-  const loss = () => model.loss(batch, model.forward(batch).logits).loss;
+  prepare?.(model);
+  const loss = () => {
+    prepare?.(model);
+    return model.loss(batch, model.forward(batch).logits).loss;
+  };
   model.zeroGrad();
   model.lossAndBackward(batch);
   let n = 0;
@@ -85,6 +89,35 @@ test("gradient check: bahdanau, LSTM, 2-layer decoder over a 1-layer encoder, br
 
 test("gradient check: bahdanau, GRU encoder, LSTM decoder (c starts at zero), bidirectional", () => {
   checkModel("bahdanau-gru", { ...base, cell: "gru", decoderCell: "lstm", bidirectional: true, attention: "bahdanau" }, batch);
+});
+
+test("gradient check: luong, tanh-RNN encoder, GRU decoder deeper than the encoder, bridge (the encoder's c is not needed)", () => {
+  checkModel("rnn-gru", { ...base, cell: "rnn", decoderCell: "gru", decoderLayers: 2, decoderHiddenSize: 5, attention: "luong", resetAfter: false }, batch);
+});
+
+test("gradient check: plain encoder-decoder, LSTM encoder, relu-RNN decoder", () => {
+  checkModel("lstm-relu", { ...base, cell: "lstm", decoderCell: "rnn_relu", attention: "none" }, batch);
+});
+
+test("gradient check: bahdanau with dropout between decoder layers (the recomputed steps replay the same masks)", () => {
+  // the same masks in every forward: the decoder's mask generator restarts before each one
+  const replay = (m: Seq2Seq) => {
+    m.train();
+    (m.decoder as unknown as { rng: Rng }).rng = new Rng(77);
+  };
+  checkModel("bahdanau-dropout", { ...base, cell: "gru", decoderLayers: 3, dropout: 0.4, attention: "bahdanau" }, batch, replay);
+});
+
+test("dropout: active in training mode only", () => {
+  const model = new Seq2Seq({ ...base, cell: "lstm", numLayers: 2, dropout: 0.5, attention: "luong" }, { backend: f64 });
+  model.eval();
+  const a = model.lossOf(batch).loss;
+  assert.equal(model.lossOf(batch).loss, a);
+  model.train();
+  const b = model.lossOf(batch).loss, c = model.lossOf(batch).loss;
+  assert.ok(b !== a || c !== a, "dropout changes the training loss");
+  model.eval();
+  assert.equal(model.lossOf(batch).loss, a);
 });
 
 test("padding never matters: other ids past either length change nothing", () => {
@@ -199,5 +232,77 @@ test("bridge: without one, decoder layer l starts from encoder layer l + Le - Ld
   for (const [l, k] of [[0, 1], [1, 2]]) for (let b = 0; b < 2; b++) for (let d = 0; d < 2; d++) for (let j = 0; j < H; j++) {
     assert.equal(st.h.data[(l * 2 + b) * 2 * H + d * H + j], enc.h.data[((k * 2 + d) * 2 + b) * H + j]);
     assert.equal(st.c!.data[(l * 2 + b) * 2 * H + d * H + j], enc.c!.data[((k * 2 + d) * 2 + b) * H + j]);
+  }
+});
+
+/** The definition of the model, one sequence at a time with plain loops (LSTM parts, one layer each). */
+function naiveLogits(model: Seq2Seq, src: number[], tgt: number[]): number[][] {
+  const w = Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, Array.from(v.data)]));
+  const cfg = model.config;
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const matvec = (W: number[], x: number[], rows: number, b?: number[]) =>
+    Array.from({ length: rows }, (_, r) => x.reduce((s, v, j) => s + W[r * x.length + j] * v, b ? b[r] : 0));
+  const lstm = (p: string, x: number[], h: number[], c: number[]) => {
+    const H = h.length;
+    const gx = matvec(w[`${p}weight_ih_l0`], x, 4 * H, w[`${p}bias_ih_l0`]), gh = matvec(w[`${p}weight_hh_l0`], h, 4 * H, w[`${p}bias_hh_l0`]);
+    const g = gx.map((v, i) => v + gh[i]);
+    const c2 = c.map((cv, j) => sig(g[H + j]) * cv + sig(g[j]) * Math.tanh(g[2 * H + j]));
+    return { h: c2.map((cv, j) => sig(g[3 * H + j]) * Math.tanh(cv)), c: c2 };
+  };
+  const emb = (name: string, id: number, E: number) => w[name].slice(id * E, (id + 1) * E);
+  const E = cfg.embeddingDim, H = cfg.hiddenSize, Hd = cfg.decoderHiddenSize, V = cfg.targetVocabSize;
+  let h = new Array<number>(H).fill(0), c = new Array<number>(H).fill(0);
+  const mem: number[][] = [];
+  for (const id of src) {
+    ({ h, c } = lstm("encoder.rnn.", emb("encoder.embedding.weight", id, E), h, c));
+    mem.push(h);
+  }
+  let s = matvec(w["bridge.h.weight"], h, Hd, w["bridge.h.bias"]).map(Math.tanh);
+  let cs = matvec(w["bridge.c.weight"], c, Hd, w["bridge.c.bias"]).map(Math.tanh);
+  const attend = (q: number[]) => {
+    const scores = mem.map((e) => {
+      if (cfg.attention === "luong") return matvec(w["attention.weight"], e, Hd).reduce((a, k, i) => a + k * q[i], 0);
+      const z = matvec(w["attention.query.weight"], q, Hd).map((v, i) => v + matvec(w["attention.key.weight"], e, Hd)[i]);
+      return z.reduce((a, v, i) => a + w["attention.v.weight"][i] * Math.tanh(v), 0);
+    });
+    const mx = Math.max(...scores);
+    const ex = scores.map((v) => Math.exp(v - mx));
+    const sum = ex.reduce((a, v) => a + v, 0);
+    return Array.from({ length: H }, (_, j) => mem.reduce((a, e, t) => a + (ex[t] / sum) * e[j], 0));
+  };
+  const out: number[][] = [];
+  tgt.forEach((_, u) => {
+    const e = emb("decoder.embedding.weight", u === 0 ? 2 : tgt[u - 1], E);
+    let top: number[];
+    if (cfg.attention === "none") {
+      ({ h: s, c: cs } = lstm("decoder.rnn.", e, s, cs));
+      top = s;
+    } else if (cfg.attention === "luong") {
+      ({ h: s, c: cs } = lstm("decoder.rnn.", e, s, cs));
+      top = matvec(w["combine.weight"], [...attend(s), ...s], Hd).map(Math.tanh);
+    } else {
+      const ctx = attend(s);
+      ({ h: s, c: cs } = lstm("decoder.rnn.", [...e, ...ctx], s, cs));
+      top = matvec(w["combine.weight"], [...ctx, ...s], Hd).map(Math.tanh);
+    }
+    out.push(matvec(w["head.weight"], top, V, w["head.bias"]));
+  });
+  return out;
+}
+
+test("value test: the teacher-forced logits equal a plain-loop definition of the model (none, luong, bahdanau)", () => {
+  const ex = pairs(3, 6);
+  const b = padPairs(ex);
+  for (const attention of ["none", "luong", "bahdanau"] as const) {
+    const model = new Seq2Seq({ ...base, cell: "lstm", decoderHiddenSize: 5, attention, seed: 8 }, { backend: f64 });
+    const { logits } = model.forward(b);
+    const V = base.targetVocabSize;
+    ex.forEach((e, k) => {
+      const want = naiveLogits(model, Array.from(e.tokens!), e.target as number[]);
+      want.forEach((row, u) => row.forEach((v, i) => {
+        const got = logits.data[(u * b.B + k) * V + i];
+        assert.ok(Math.abs(got - v) < 1e-12, `${attention}: logits[${u}, ${k}, ${i}] ${got} vs ${v}`);
+      }));
+    });
   }
 });

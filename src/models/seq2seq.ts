@@ -17,18 +17,19 @@
  * - No input feeding (Luong et al. §3.3): without it the Luong decoder is one call of the
  *   sequence wrapper over all U teacher-forced steps, then attention over all U steps at once
  *   (one GEMM per batch element), then W_c and the head over all U*B rows.
- * - Bahdanau feeds c_t into the decoder input, so its decoder runs step by step (the wrapper with
- *   T = 1 for all B rows). Backward recomputes each step's forward just before its backward (the
- *   wrapper keeps the buffers of one call only), costing one more decoder forward in training;
- *   for that reason the Bahdanau decoder has no dropout between its layers. The output layer is
- *   the same h~ = tanh(W_c [c; s]) as Luong's rather than Bahdanau's maxout deep output.
+ * - Bahdanau feeds c_t into the decoder input, so its decoder runs step by step: a stack of the
+ *   single-step cells (`CellStack` below), all B rows at once. Backward recomputes each step's
+ *   forward just before its backward (a cell keeps the buffers of one call only), costing one
+ *   more decoder forward in training; the dropout masks between layers are kept per step so the
+ *   recomputation sees the same ones. The output layer is the same h~ = tanh(W_c [c; s]) as
+ *   Luong's rather than Bahdanau's maxout deep output.
  * - Bridge: decoder layer l starts from encoder layer l + Le - Ld, clamped to [0, Le-1] (equal
  *   layer counts map one to one; a shallower decoder takes the top encoder layers; a deeper one
  *   gives its extra bottom layers encoder layer 0), both directions concatenated (C = D*H). When
  *   C differs from the decoder size Hd, one shared Linear + tanh maps h (and, when both cells are
  *   LSTMs, a second one maps c); an LSTM decoder after a non-LSTM encoder starts with c = 0.
  *   The default decoderHiddenSize is C, so by default there is no bridge and luong-dot works.
- * - `dropout` is PyTorch's between stacked layers, in the encoder and (except bahdanau) the decoder.
+ * - `dropout` is PyTorch's between stacked layers, in the encoder and in the decoder.
  *
  * Parameter names: `encoder.embedding.weight`, `encoder.rnn.<nn.LSTM/GRU/RNN names>`,
  * `decoder.embedding.weight`, `decoder.rnn.*`, `bridge.h.weight`, `bridge.h.bias`,
@@ -42,12 +43,15 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
 import { ATTENTIONS, Attention, type AttentionKind } from "../layers/attention.js";
+import { GRUCell, LSTMCell, RNNCell } from "../layers/cells.js";
+import { dropoutMask } from "../layers/dropout.js";
 import { Embedding } from "../layers/embedding.js";
 import { GRU, LSTM, RNN } from "../layers/layers.js";
 import { Linear } from "../layers/linear.js";
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
 import type { Recurrent } from "../layers/recurrent.js";
+import { Rng } from "../rng.js";
 import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
 import type { Batch } from "../data/batch.js";
 import { type Example, padPairs } from "../data/batches.js";
@@ -103,7 +107,7 @@ interface Cache {
   /** attention: the concatenation [c; s] went through W_c and tanh into ht [U, B, Hd] */
   ht?: Tensor;
   /** bahdanau: per step input, state before */
-  xs?: Tensor[]; hs?: Tensor[]; cs?: (Tensor | undefined)[];
+  xs?: Tensor[]; hs?: Tensor[]; cs?: (Tensor | undefined)[]; masks?: (Floats | null)[][];
 }
 
 function makeRnn(cell: CellName, o: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; dropout: number; backend: Backend; seed: number },
@@ -123,6 +127,130 @@ function concat(out: Floats, a: Floats, wa: number, b: Floats, wb: number, R: nu
   return out;
 }
 
+type StepCellModule = LSTMCell | GRUCell | RNNCell;
+
+/**
+ * The step-by-step decoder of Bahdanau attention: Ld single-step cells (src/layers/cells.ts)
+ * stacked by hand, one time step of N rows per call, with the interface of the sequence wrapper
+ * for T = 1 (x [1, N, In], h0/c0 and h/c [Ld, N, Hd]). Parameter names are those of one PyTorch
+ * nn.LSTM / nn.GRU / nn.RNN with Ld layers (`weight_ih_l{k}`, ...), so `decoder.rnn.*` loads into
+ * torch.nn the same way for every attention kind. Dropout between layers (training mode) draws
+ * its masks per call; `forward(x, state, masks)` replays given ones (the recomputation in
+ * backward).
+ */
+class CellStack implements Module {
+  readonly cells: StepCellModule[];
+  readonly hasCellState: boolean;
+  training = false;
+  /** the dropout masks of the last forward, one per layer but the last (null: none) */
+  lastMasks: (Floats | null)[] = [];
+  private readonly rng: Rng;
+  private readonly N: number[] = [];
+
+  constructor(cell: CellName, private readonly o: { inputSize: number; hiddenSize: number; numLayers: number; dropout: number; backend: Backend; seed: number },
+    resetAfter?: boolean, recurrentActivation?: "sigmoid" | "hardSigmoid") {
+    this.cells = Array.from({ length: o.numLayers }, (_, k) => {
+      const c = { inputSize: k === 0 ? o.inputSize : o.hiddenSize, hiddenSize: o.hiddenSize, backend: o.backend, seed: o.seed + k };
+      if (cell === "lstm") return new LSTMCell({ ...c, recurrentActivation });
+      if (cell === "gru") return new GRUCell({ ...c, resetAfter, recurrentActivation });
+      return new RNNCell({ ...c, nonlinearity: cell === "rnn_relu" ? "relu" : "tanh" });
+    });
+    this.hasCellState = cell === "lstm";
+    this.rng = new Rng(o.seed ^ 0x5eed);
+  }
+
+  parameters(): Parameter[] {
+    return this.cells.flatMap((c, k) => c.parameters().map((p) => ({ ...p, name: `${p.name}_l${k}` })));
+  }
+
+  zeroGrad(): void {
+    for (const c of this.cells) c.zeroGrad();
+  }
+
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    this.cells.forEach((c, k) => {
+      for (const [n, v] of Object.entries(c.stateDict())) out[`${n}_l${k}`] = v;
+    });
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, WeightLike>): void {
+    loadInto("Seq2Seq.decoder.loadStateDict", this.parameters(), dict);
+  }
+
+  dispose(): void {
+    for (const c of this.cells) c.dispose();
+  }
+
+  train(on = true): this {
+    this.training = on;
+    return this;
+  }
+
+  /** One step: x [1, N, In], state [Ld, N, Hd] -> output [1, N, Hd] (the top layer) and the new state. */
+  forward(x: Tensor, state: { h0: Tensor; c0?: Tensor }, masks?: (Floats | null)[]): { output: Tensor; h: Tensor; c?: Tensor } {
+    const L = this.cells.length, H = this.o.hiddenSize, N = x.shape[1];
+    const f64 = this.o.backend.dtype === "float64";
+    const alloc = (n: number): Floats => (f64 ? new Float64Array(n) : new Float32Array(n));
+    const h = alloc(L * N * H), c = this.hasCellState ? alloc(L * N * H) : null;
+    let inp: Floats = x.data;
+    this.lastMasks = [];
+    for (let k = 0; k < L; k++) {
+      const st: { hx: Tensor; cx?: Tensor } = { hx: { shape: [N, H], data: state.h0.data.subarray(k * N * H, (k + 1) * N * H) } };
+      if (c && state.c0) st.cx = { shape: [N, H], data: state.c0.data.subarray(k * N * H, (k + 1) * N * H) };
+      const r = this.cells[k].forward({ shape: [N, inp.length / N], data: inp }, st);
+      h.set(r.h.data, k * N * H);
+      if (c && r.c) c.set(r.c.data, k * N * H);
+      inp = r.h.data;
+      let mask: Floats | null = null;
+      if (k < L - 1 && this.training && this.o.dropout > 0) {
+        mask = masks?.[k] ?? null;
+        if (!mask) dropoutMask(this.rng, this.o.dropout, (mask = alloc(N * H)), N * H);
+        const dropped = alloc(N * H);
+        for (let i = 0; i < N * H; i++) dropped[i] = inp[i] * mask[i];
+        inp = dropped;
+      }
+      if (k < L - 1) this.lastMasks.push(mask);
+    }
+    const out: { output: Tensor; h: Tensor; c?: Tensor } = { output: { shape: [1, N, H], data: h.slice((L - 1) * N * H) }, h: { shape: [L, N, H], data: h } };
+    if (c) out.c = { shape: [L, N, H], data: c };
+    return out;
+  }
+
+  /** The backward of the last forward, from the gradients w.r.t. its new state [Ld, N, Hd]. */
+  backward(g: { h: Tensor; c?: Tensor }): { dx: Tensor; dh0: Tensor; dc0?: Tensor } {
+    const L = this.cells.length, H = this.o.hiddenSize, N = g.h.shape[1];
+    const f64 = this.o.backend.dtype === "float64";
+    const alloc = (n: number): Floats => (f64 ? new Float64Array(n) : new Float32Array(n));
+    const dh0 = alloc(L * N * H), dc0 = this.hasCellState ? alloc(L * N * H) : null;
+    let dIn: Floats | null = null;
+    for (let k = L - 1; k >= 0; k--) {
+      const gh = g.h.data.slice(k * N * H, (k + 1) * N * H);
+      if (dIn) {
+        const mask = this.lastMasks[k];
+        for (let i = 0; i < N * H; i++) gh[i] += mask ? dIn[i] * mask[i] : dIn[i];
+      }
+      const gg: { h: Tensor; c?: Tensor } = { h: { shape: [N, H], data: gh } };
+      if (dc0 && g.c) gg.c = { shape: [N, H], data: g.c.data.subarray(k * N * H, (k + 1) * N * H) };
+      const d = this.cells[k].backward(gg);
+      dh0.set(d.dhx.data, k * N * H);
+      if (dc0 && d.dcx) dc0.set(d.dcx.data, k * N * H);
+      dIn = d.dx.data;
+    }
+    const out: { dx: Tensor; dh0: Tensor; dc0?: Tensor } = { dx: { shape: [1, N, dIn!.length / N], data: dIn! }, dh0: { shape: [L, N, H], data: dh0 } };
+    if (dc0) out.dc0 = { shape: [L, N, H], data: dc0 };
+    return out;
+  }
+}
+
+/**
+ * The encoder-decoder (see the file comment for the equations and design choices):
+ * `new Seq2Seq({ cell, sourceVocabSize, targetVocabSize, hiddenSize, attention })`, trained by
+ * `fit` on examples `{ tokens: source ids, target: ids ending with <eos> }`, decoded by
+ * `translate`. Shapes: source [S, B], target [U, B], logits [U, B, Vt], attention weights
+ * [U, B, S], memory [S, B, C = D*H], decoder state [Ld, B, Hd].
+ */
 export class Seq2Seq implements Model {
   readonly kind = "seq2seq" as const;
   readonly task = "seq2seq" as const;
@@ -131,7 +259,8 @@ export class Seq2Seq implements Model {
   readonly encoderEmbedding: Embedding;
   readonly encoder: Recurrent;
   readonly decoderEmbedding: Embedding;
-  readonly decoder: Recurrent;
+  /** The sequence wrapper (attention none, luong, luong-dot) or, for bahdanau, a stack of single-step cells. */
+  readonly decoder: Recurrent | CellStack;
   readonly bridgeH: Linear | null;
   readonly bridgeC: Linear | null;
   readonly attention: Attention | null;
@@ -192,15 +321,24 @@ export class Seq2Seq implements Model {
     this.encoder = makeRnn(cfg.cell, { inputSize: E, hiddenSize: cfg.hiddenSize, numLayers, bidirectional, dropout, backend: be, seed: seed + 2 }, gru(cfg.cell), act(cfg.cell));
     this.decoderEmbedding = new Embedding({ numEmbeddings: cfg.targetVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 3 });
     const bahdanau = attention === "bahdanau";
-    this.decoder = makeRnn(dcell, {
-      inputSize: E + (bahdanau ? C : 0), hiddenSize: Hd, numLayers: cfg.decoderLayers, bidirectional: false, dropout: bahdanau ? 0 : dropout, backend: be, seed: seed + 4,
-    }, gru(dcell), act(dcell));
+    const dopts = { inputSize: E + (bahdanau ? C : 0), hiddenSize: Hd, numLayers: cfg.decoderLayers, dropout, backend: be, seed: seed + 4 };
+    this.decoder = bahdanau ? new CellStack(dcell, dopts, gru(dcell), act(dcell)) : makeRnn(dcell, { ...dopts, bidirectional: false }, gru(dcell), act(dcell));
     const bridged = C !== Hd;
     this.bridgeH = bridged ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 5 }) : null;
     this.bridgeC = bridged && cfg.cell === "lstm" && dcell === "lstm" ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 6 }) : null;
     this.attention = attention === "none" ? null : new Attention({ kind: attention, querySize: Hd, keySize: C, backend: be, seed: seed + 7 });
     this.combine = attention === "none" ? null : new Linear({ inFeatures: C + Hd, outFeatures: Hd, bias: false, backend: be, seed: seed + 8 });
     this.head = new Linear({ inFeatures: Hd, outFeatures: cfg.targetVocabSize, backend: be, seed: seed + 9 });
+  }
+
+  /** The decoder as the sequence wrapper (every attention kind but bahdanau). */
+  private get seqDecoder(): Recurrent {
+    return this.decoder as Recurrent;
+  }
+
+  /** The decoder as a stack of single-step cells (bahdanau). */
+  private get stepDecoder(): CellStack {
+    return this.decoder as CellStack;
   }
 
   private arr(n: number | ArrayLike<number>): Floats {
@@ -398,7 +536,7 @@ export class Seq2Seq implements Model {
     if (cfg.attention !== "bahdanau") {
       const fopts: { lengths: number[]; h0: Tensor; c0?: Tensor } = { lengths: tl, h0 };
       if (c0) fopts.c0 = c0;
-      top = this.decoder.forward(emb, fopts).output;
+      top = this.seqDecoder.forward(emb, fopts).output;
       if (this.attention) {
         const a = this.attention.forward(top, enc.output, lengths);
         ctx = a.context;
@@ -411,6 +549,7 @@ export class Seq2Seq implements Model {
       cache.xs = [];
       cache.hs = [];
       cache.cs = [];
+      cache.masks = [];
       const tops = this.arr(U! * B * Hd), ctxs = this.arr(U! * B * C), ws = this.arr(U! * B * S);
       const x = this.arr(B * (E + C));
       for (let t = 0; t < U!; t++) {
@@ -421,7 +560,8 @@ export class Seq2Seq implements Model {
         const xt = { shape: [1, B, E + C], data: x.slice() };
         const fopts: { h0: Tensor; c0?: Tensor } = { h0: h };
         if (c) fopts.c0 = c;
-        const r = this.decoder.forward(xt, fopts);
+        const r = this.stepDecoder.forward(xt, fopts);
+        cache.masks!.push(this.stepDecoder.lastMasks);
         cache.xs.push(xt);
         cache.hs.push(h);
         cache.cs.push(c);
@@ -451,7 +591,7 @@ export class Seq2Seq implements Model {
     this.live(where);
     const cache = this.cache;
     if (!cache) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
-    const { S, U, B, h0, c0 } = cache;
+    const { U, B, h0, c0 } = cache;
     const cfg = this.config;
     const Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
     const dTop = this.head.backward(dLogits);
@@ -477,7 +617,7 @@ export class Seq2Seq implements Model {
         dMem = g.dMemory;
         for (let i = 0; i < dOut.length; i++) dOut[i] += g.dQuery.data[i];
       }
-      const d = this.decoder.backward({ output: { shape: [U, B, Hd], data: dOut } });
+      const d = this.seqDecoder.backward({ output: { shape: [U, B, Hd], data: dOut } });
       this.decoderEmbedding.backward(d.dx);
       dh0 = d.dh0;
       dc0 = d.dc0;
@@ -492,10 +632,10 @@ export class Seq2Seq implements Model {
         // the wrapper keeps one call's buffers: recompute step t, then its backward
         const fopts: { h0: Tensor; c0?: Tensor } = { h0: cache.hs![t] };
         if (cache.cs![t]) fopts.c0 = cache.cs![t];
-        this.decoder.forward(cache.xs![t], fopts);
+        this.stepDecoder.forward(cache.xs![t], fopts, cache.masks![t]);
         const g: { h: Tensor; c?: Tensor } = { h: { shape: [Ld, B, Hd], data: dh } };
         if (dc) g.c = { shape: [Ld, B, Hd], data: dc };
-        const d = this.decoder.backward(g);
+        const d = this.stepDecoder.backward(g);
         const dctx = this.arr(B * C);
         for (let b = 0; b < B; b++) {
           dEmb.set(d.dx.data.subarray(b * (E + C), b * (E + C) + E), (t * B + b) * E);
@@ -517,7 +657,6 @@ export class Seq2Seq implements Model {
     if (ds.c) g.c = ds.c;
     const d = this.encoder.backward(g);
     this.encoderEmbedding.backward(d.dx);
-    void S;
   }
 
   lossAndBackward(batch: Batch): StepResult {
@@ -622,7 +761,7 @@ export class Seq2Seq implements Model {
     }
     const fopts: { h0: Tensor; c0?: Tensor } = { h0: state.h };
     if (state.c) fopts.c0 = state.c;
-    const r = this.decoder.forward(x, fopts);
+    const r = cfg.attention === "bahdanau" ? this.stepDecoder.forward(x, fopts) : this.seqDecoder.forward(x, fopts);
     if (this.attention && cfg.attention !== "bahdanau") {
       const a = this.attention.step(r.output, false);
       ctx = a.context;
