@@ -209,7 +209,11 @@ async function trainLoop(
     });
     bar.stop();
     if (r.stoppedBy === "nan") throw new RnnkitError(r.message!);
-    if (r.stoppedBy === "signal") process.stderr.write(`stopped by Ctrl-C; the model is saved in ${o.out}\n`);
+    if (r.stoppedBy === "signal") {
+      process.stderr.write(`stopped by Ctrl-C; the model is saved in ${o.out}\n`);
+      // the result is still reported, and the exit status says "interrupted" (128 + SIGINT), as a shell expects
+      process.exitCode = 130;
+    }
     if (r.stoppedBy === "time") process.stderr.write(`time budget reached after ${((Date.now() - t0) / 1000).toFixed(0)}s; the model is saved in ${o.out}\n`);
     return r;
   } finally {
