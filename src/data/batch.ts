@@ -5,7 +5,7 @@
  *
  * Shapes: T time steps, B sequences; U target steps (seq2seq).
  */
-import type { Tensor } from "../tensor.js";
+import { RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
 
 export interface Batch {
   T: number;
@@ -28,4 +28,47 @@ export interface Batch {
   /** carried state (truncated BPTT): [L*D, B, H] */
   h0?: Tensor;
   c0?: Tensor;
+}
+
+/** Checks T, B and the lengths of a batch: positive integers, one length in [1, T] per sequence. */
+export function checkBatch(where: string, batch: Batch): void {
+  if (batch === null || typeof batch !== "object") throw new RnnkitError(`${where}: batch: expected an object {T, B, lengths, ...}, got ${describe(batch)}`);
+  checkPositiveInt(where, "batch.T", batch.T);
+  checkPositiveInt(where, "batch.B", batch.B);
+  const { T, B, lengths } = batch;
+  if (!Array.isArray(lengths) || lengths.length !== B) {
+    throw new RnnkitError(`${where}: batch.lengths: expected B = ${B} lengths, got ${describe(lengths)}`);
+  }
+  lengths.forEach((n, b) => {
+    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnkitError(`${where}: batch.lengths[${b}]: expected an integer in [1, T] = [1, ${T}], got ${describe(n)}`);
+  });
+}
+
+/**
+ * Token ids (or class ids) [T*B], time-major, as an Int32Array, checked before anything is cast:
+ * every id at a valid step (t < lengths[b]) must be an integer in [0, V-1] (2.7, NaN or -1 are
+ * errors, not 2, 0 or a silently ignored row); positions past a length, which are padding and may
+ * hold anything, become `fill`.
+ */
+export function idsOf(
+  where: string, name: string, ids: ArrayLike<number> | undefined, T: number, B: number, lengths: readonly number[], V: number, fill: number,
+): Int32Array {
+  if (!ids || typeof ids.length !== "number") throw new RnnkitError(`${where}: ${name}: expected [T*B] = ${T * B} ids, got ${describe(ids)}`);
+  if (ids.length !== T * B) throw new RnnkitError(`${where}: ${name}: expected [T*B] = [${T}*${B}] = ${T * B} ids, got ${ids.length}`);
+  const out = new Int32Array(T * B);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const i = t * B + b;
+      if (t >= lengths[b]) {
+        out[i] = fill;
+        continue;
+      }
+      const v = ids[i];
+      if (!Number.isInteger(v) || v < 0 || v >= V) {
+        throw new RnnkitError(`${where}: ${name}[${i}] (step ${t}, sequence ${b}): expected an integer id in [0, ${V - 1}], got ${describe(v)}`);
+      }
+      out[i] = v;
+    }
+  }
+  return out;
 }

@@ -64,3 +64,11 @@ test("one-to-many: a conditioned model streams and generates from its condition 
   }
   assert.throws(() => generateIds(model, [2], 3), /condition: expected \[B\*C\] numbers \(or a carried state h0\)/);
 });
+
+test("sample refuses NaN and +Infinity logits; -Infinity masks an id", () => {
+  const rng = new Rng(2);
+  assert.throws(() => sample([0.1, NaN, 0.3], {}, rng), /logits\[1\]: expected a finite number \(or -Infinity to mask the id\), got NaN/);
+  assert.throws(() => sample([0.1, Infinity], { temperature: 0 }, rng), /logits\[1\].*got Infinity/);
+  for (let i = 0; i < 100; i++) assert.equal(sample([-Infinity, 0, -Infinity], {}, rng), 1);
+  assert.throws(() => sample([-Infinity, 5], {}, rng, [1]), /expected at least one id that is neither excluded nor masked/);
+});

@@ -6,7 +6,7 @@
 import type { Model } from "../models/model.js";
 import { type SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
-import { RnnkitError, type Tensor, describe } from "../tensor.js";
+import { NonFiniteError, RnnkitError, type Tensor, describe } from "../tensor.js";
 
 export interface SampleOptions {
   /** 0 = greedy (arg-max); 1 = the model's distribution; < 1 sharper, > 1 flatter. */
@@ -29,8 +29,14 @@ function checkOptions(o: SampleOptions): Required<SampleOptions> {
 export function sample(logits: ArrayLike<number>, opts: SampleOptions, rng: Rng, exclude: readonly number[] = []): number {
   const { temperature, topK, topP } = checkOptions(opts);
   const V = logits.length;
-  const ids = Array.from({ length: V }, (_, i) => i).filter((i) => !exclude.includes(i));
-  if (ids.length === 0) throw new RnnkitError("sample: every id is excluded");
+  // -Infinity masks an id out; NaN or +Infinity means the model broke, and an index drawn from
+  // them would be a silent wrong answer
+  for (let i = 0; i < V; i++) {
+    const v = logits[i];
+    if (Number.isNaN(v) || v === Infinity) throw new NonFiniteError(`sample: logits[${i}]: expected a finite number (or -Infinity to mask the id), got ${v}`);
+  }
+  const ids = Array.from({ length: V }, (_, i) => i).filter((i) => !exclude.includes(i) && logits[i] !== -Infinity);
+  if (ids.length === 0) throw new RnnkitError(`sample: expected at least one id that is neither excluded nor masked (-Infinity), got none of ${V}`);
   ids.sort((a, b) => logits[b] - logits[a]);
   if (temperature === 0) return ids[0];
   let keep = topK > 0 ? ids.slice(0, topK) : ids;

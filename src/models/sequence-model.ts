@@ -24,8 +24,8 @@ import { Linear } from "../layers/linear.js";
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
 import type { Recurrent } from "../layers/recurrent.js";
-import { type Floats, RnnkitError, type Tensor, describe } from "../tensor.js";
-import type { Batch } from "../data/batch.js";
+import { type Floats, RnnkitError, type Tensor, checkFinite, describe } from "../tensor.js";
+import { type Batch, checkBatch, idsOf } from "../data/batch.js";
 import { type Example, padBatch } from "../data/batches.js";
 import { crossEntropy, mseLoss } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, POOLINGS, type Pooling, type StepResult, TASKS, type Task } from "./model.js";
@@ -192,18 +192,19 @@ export class SequenceModel implements Model {
   forward(batch: Batch): { logits: Tensor; h: Tensor; c?: Tensor } {
     const where = "SequenceModel.forward";
     if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
+    checkBatch(where, batch);
     const { T, B } = batch;
     const cfg = this.config;
     const H = cfg.hiddenSize, D = cfg.bidirectional ? 2 : 1, L = cfg.numLayers;
     let x: Tensor;
     if (this.embedding) {
       if (!batch.tokens) throw new RnnkitError(`${where}: tokens: expected [T*B] token ids for a model with vocabSize, got none`);
-      const ids = new Int32Array(T * B);
-      // padding positions may hold anything: they are replaced by <pad> (0) so they never index out of range
-      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) ids[t * B + b] = t < batch.lengths[b] ? batch.tokens[t * B + b] : 0;
+      // padding positions may hold anything: they become <pad> (0) so they never index out of range
+      const ids = idsOf(where, "tokens", batch.tokens, T, B, batch.lengths, cfg.vocabSize!, 0);
       x = this.embedding.forward({ shape: [T, B], data: ids });
     } else {
       if (!batch.inputs) throw new RnnkitError(`${where}: inputs: expected [T*B*X] numbers for a model with inputSize, got none`);
+      if (batch.inputs.length !== T * B * cfg.inputSize!) throw new RnnkitError(`${where}: inputs: expected [T*B*X] = [${T}*${B}*${cfg.inputSize}] = ${T * B * cfg.inputSize!} numbers, got ${batch.inputs.length}`);
       x = { shape: [T, B, cfg.inputSize!], data: this.arr(batch.inputs) };
     }
     let h0 = batch.h0;
@@ -325,17 +326,18 @@ export class SequenceModel implements Model {
     const { T, B, lengths } = batch;
     const O = this.config.outputSize;
     if (!batch.targets) throw new RnnkitError(`${where}: targets: expected targets in the batch, got none`);
+    checkBatch(where, batch);
     const be = this.backend;
     if (this.config.task === "regress") {
+      if (batch.targets.length !== B * O) throw new RnnkitError(`${where}: targets: expected [B*O] = [${B}*${O}] = ${B * O} values, got ${batch.targets.length}`);
+      checkFinite(where, "targets", batch.targets, [B, O]);
       const r = mseLoss(logits, batch.targets, { backend: be });
       return { ...r, correct: 0 };
     }
-    let targets: Int32Array;
-    if (this.config.task === "classify") targets = Int32Array.from(batch.targets);
-    else {
-      targets = new Int32Array(T * B);
-      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) targets[t * B + b] = t < lengths[b] ? batch.targets[t * B + b] : IGNORE;
-    }
+    // checked before the cast, so 2.7, NaN and -1 are errors (not 2, 0 and a silently ignored row)
+    const targets = this.config.task === "classify"
+      ? idsOf(where, "targets", batch.targets, 1, B, new Array<number>(B).fill(1), O, IGNORE)
+      : idsOf(where, "targets", batch.targets, T, B, lengths, O, IGNORE);
     const flat = { shape: [targets.length, O], data: logits.data };
     const r = crossEntropy(flat, targets, { ignoreIndex: IGNORE, backend: be });
     let correct = 0;
