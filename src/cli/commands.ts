@@ -548,10 +548,22 @@ export function predictCommand(path: string, o: { data: string; textColumn?: str
 }
 
 export function infoCommand(path: string, o: { json?: boolean }, backend: Backend): void {
-  const { saved, task: t } = open(path, backend);
+  if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file`);
+  const saved = loadModel(path, { backend });
+  // a file whose task info does not check out is still described, with the reason
+  let t: { task: string; info: unknown };
+  let problem: string | undefined;
+  try {
+    t = openTask(saved, path);
+  } catch (e) {
+    if (!(e instanceof RnnkitError)) throw e;
+    problem = e.message;
+    t = { task: String(saved.info?.task ?? saved.model.task), info: saved.info ?? null };
+    note(`warning: ${problem}`);
+  }
   const table = parameterTable(saved.model);
   const result: Record<string, unknown> = {
-    task: t.task, kind: saved.model.kind, config: saved.model.config, info: t.info,
+    task: t.task, kind: saved.model.kind, config: saved.model.config, info: t.info, ...(problem ? { problem } : {}),
     parameters: table.rows, totalParameters: table.total, formatVersion: saved.formatVersion, version: saved.version,
   };
   if (saved.tokenizer) result.tokenizer = { kind: saved.tokenizer.kind, size: saved.tokenizer.size, lowercase: saved.tokenizer.lowercase };

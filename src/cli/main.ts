@@ -140,7 +140,7 @@ program()
   .catch((e: unknown) => {
     if (e instanceof CommanderError) {
       // commander has printed its message (and the help) on stderr already
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" || e.exitCode === 0) process.exit(0);
+      if (e.exitCode === 0) process.exit(0); // --help, --version
       fail(e.message.replace(/^error: /, ""), e.exitCode || 1);
     }
     if (e instanceof RnnkitError) {

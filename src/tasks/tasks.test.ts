@@ -4,10 +4,12 @@
  * text formats, and the forecast windows with a horizon and covariates.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Scaler } from "../data/scaler.js";
 import { Tokenizer } from "../data/tokenizer.js";
-import { type ModelExtras, modelFromBytes, modelToBytes } from "../io/model-file.js";
+import { type ModelExtras, loadModel, modelFromBytes, modelToBytes } from "../io/model-file.js";
 import { SequenceModel } from "../models/sequence-model.js";
 import { RnnkitError } from "../tensor.js";
 import { Classifier, classifyExamples } from "./classify.js";
@@ -118,4 +120,15 @@ test("forecast windows: horizon steps of the target, covariates scaled per colum
   assert.equal(m.count, 4 * 2, "every window with a full horizon, all steps pooled");
   assert.throws(() => f.forecast([1, 2, 3]), /row 0: expected 2 numbers \[y, temp\]/);
   assert.throws(() => new Forecaster(model, scaler, info).forecast(rows.slice(0, 2)), /expected at least 3 rows/);
+});
+
+test("model files of rnnkit 0.1.0 open as their tasks, the fields they predate taking their defaults", () => {
+  const dir = fileURLToPath(new URL("../../../test/fixtures/model-files/", import.meta.url));
+  const cls = openTask(loadModel(join(dir, "v1-classify.safetensors")));
+  assert.equal(cls.task, "classify");
+  assert.deepEqual(cls.info, { task: "classify", labels: ["neg", "pos"], textColumn: "text", labelColumn: "label", maxLen: 200 });
+  const f = expectTask(openTask(loadModel(join(dir, "v1-forecast.safetensors"))), "forecast");
+  assert.deepEqual([f.info.features, f.horizon, f.window], [[], 1, 3]);
+  assert.equal(f.forecast([1, 2, 3, 4]).length, 1);
+  assert.equal(openTask(loadModel(join(dir, "v1-lm.safetensors"))).task, "lm");
 });
