@@ -12,7 +12,7 @@ import { Tokenizer } from "../data/tokenizer.js";
 import { generateIds } from "../decode/sample.js";
 import { parameterTable } from "../inspect/parameters.js";
 import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
-import type { CellName, Model, Pooling } from "../models/model.js";
+import { CELLS, type CellName, type Model, type Pooling } from "../models/model.js";
 import { type ModelConfig, SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { Classifier, classifyExamples, classifyTokenizer, labelSet } from "../tasks/classify.js";
@@ -108,7 +108,7 @@ export function num(name: string, v: string, lo: number, hi: number, loOpen = fa
 }
 
 function cellOf(v: string): CellName {
-  if (!["lstm", "gru", "rnn"].includes(v)) throw new RnnkitError(`--cell: expected lstm, gru or rnn, got ${JSON.stringify(v)}`);
+  if (!(CELLS as readonly string[]).includes(v)) throw new RnnkitError(`--cell: expected one of ${CELLS.join(", ")}, got ${JSON.stringify(v)}`);
   return v as CellName;
 }
 

@@ -50,6 +50,11 @@ test("train lm on a text file, then eval (bits per character) and generate, with
   assert.match(g.json!.text as string, /^the /);
   const g2 = rnnkit("generate", model, "--prompt", "the ", "--length", "30", "--top-k", "3", "--top-p", "0.9", "--seed", "7", "--json");
   assert.equal(g2.status, 0, g2.stderr);
+  const p = rnnkit("predict", model, "--data", text);
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /predict: .*lm.safetensors is a lm model; predict needs a classify, tag or forecast model/);
+  const bad = rnnkit("train", "lm", "--text", text, "--cell", "lstmm", "--out", join(dir, "z.safetensors"));
+  assert.match(bad.stderr, /--cell: expected one of lstm, gru, rnn, rnn_relu, got "lstmm"/);
 });
 
 test("train classify on a CSV, eval accuracy, predict one label per line", () => {
@@ -257,7 +262,12 @@ test("classify: eval macro-F1 and confusion matrix; predict --json lines with pr
   assert.deepEqual(cm.map((r) => r.reduce((a, b) => a + b, 0)), [30, 30, 30], "rows are the true labels");
   assert.ok((e.json!.macroF1 as number) > 0.9, JSON.stringify(e.json));
   assert.equal(e.json!.accuracy, Math.round(((cm[0][0] + cm[1][1] + cm[2][2]) / 90) * 1e4) / 1e4);
-  const h = rnnkit("eval", model, "--data", data);
+  // words never seen in training are read as <unk>, and eval says how many
+  const unseen = join(dir, "c3-unseen.csv");
+  writeFileSync(unseen, "text,label\nzebra great day,pos\nawful quokka zebra,neg\n");
+  const u = rnnkit("eval", model, "--data", unseen, "--json");
+  assert.equal(u.json!.unknownTokens, 3, JSON.stringify(u.json));
+    const h = rnnkit("eval", model, "--data", data);
   assert.match(h.stdout, /macro-F1/);
   assert.match(h.stdout, /true \\ predicted\s+neg\s+neu\s+pos/);
   const p = rnnkit("predict", model, "--data", data, "--json");

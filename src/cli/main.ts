@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { Backend } from "../backend/backend.js";
 import { backendByName, getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
+import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
 import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainTag } from "./commands.js";
@@ -21,7 +22,7 @@ async function backendFrom(name: string | undefined): Promise<Backend> {
 
 function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: number; lr: number }): Command {
   return cmd
-    .option("--cell <cell>", "lstm, gru or rnn", "lstm")
+    .option("--cell <cell>", `${CELLS.join(", ")} (rnn: tanh, rnn_relu: relu)`, "lstm")
     .option("--hidden <n>", "hidden units per layer", String(d.hidden))
     .option("--layers <n>", "stacked recurrent layers", "1")
     .option("--embedding <n>", "embedding size (token models)", String(defaults.embeddingDim))
