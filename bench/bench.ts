@@ -12,12 +12,16 @@
  * vsPrevious}; `ms` is the median time of one batch, `vsPrevious` the ratio of seqPerSec to the
  * previous run's (bench/results/latest.json), when there was one.
  *
- * Flags: --config S|M|C, --cell lstm|gru|rnn, --mode infer|train, --backend NAME (repeatable or
+ * The encoder-decoder case S2S (see SEQ2SEQ in cases.ts) prints {config: "S2S", backend,
+ * trainPairsPerSec, trainMs, attentionShare, greedyWordsPerSec, beamWordsPerSec, beam}; --cell and
+ * --mode do not apply to it.
+ *
+ * Flags: --config S|M|C|S2S, --cell lstm|gru|rnn, --mode infer|train, --backend NAME (repeatable or
  * comma-separated), --budget SECONDS per case (default 6), --no-save.
  */
 import { parseArgs } from "node:util";
 import { backendByName, backendNames } from "./backends.js";
-import { type BenchResult, CONFIGS, caseFlags, list, measure, pickCases } from "./cases.js";
+import { type BenchResult, CONFIGS, SEQ2SEQ, type Seq2SeqResult, caseFlags, list, measure, measureSeq2Seq, pickCases } from "./cases.js";
 import { Results } from "./results.js";
 
 async function main(): Promise<void> {
@@ -31,10 +35,15 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log("npm run bench -- [--config S|M|C] [--cell lstm|gru|rnn] [--mode infer|train] [--backend NAME] [--budget SECONDS] [--no-save]");
+    console.log("npm run bench -- [--config S|M|C|S2S] [--cell lstm|gru|rnn] [--mode infer|train] [--backend NAME] [--budget SECONDS] [--no-save]");
     return;
   }
-  const { configs, cells, modes } = pickCases(values);
+  // S2S is its own kind of case; the recurrent configurations go through pickCases
+  const asked = values.config?.flatMap((v) => v.split(",")).map((v) => v.trim());
+  const s2s = !asked || asked.includes(SEQ2SEQ.name);
+  const rest = asked?.filter((v) => v !== SEQ2SEQ.name);
+  const only = asked !== undefined && rest!.length === 0;
+  const { configs, cells, modes } = only ? { configs: [], cells: [], modes: [] } : pickCases({ ...values, config: rest });
   const backends = list("backend", values.backend, backendNames);
   const budget = Number(values.budget);
   if (!(budget > 0)) throw new Error(`--budget: expected a positive number of seconds, got ${values.budget}`);
@@ -42,8 +51,10 @@ async function main(): Promise<void> {
   const saved = new Results<BenchResult>(
     "latest.json", (p, r) => p.config === r.config && p.cell === r.cell && p.mode === r.mode && p.backend === r.backend, (r) => r.seqPerSec,
   );
+  const savedS2S = new Results<Seq2SeqResult>("seq2seq.json", (p, r) => p.backend === r.backend, (r) => r.trainPairsPerSec);
   for (const bname of backends) {
     const be = await backendByName(bname);
+    if (s2s) console.log(JSON.stringify(savedS2S.add(measureSeq2Seq(be, budget))));
     for (const cname of configs) {
       const c = CONFIGS.find((k) => k.name === cname)!;
       for (const cell of cells) {
@@ -53,7 +64,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (!values["no-save"]) saved.save();
+  if (!values["no-save"]) {
+    saved.save();
+    if (s2s) savedS2S.save();
+  }
 }
 
 main().catch((e: unknown) => {

@@ -8,6 +8,10 @@ import type { Recurrent } from "../src/layers/recurrent.js";
 import { Rng } from "../src/rng.js";
 import type { Parameter } from "../src/layers/module.js";
 import { Optimizer } from "../src/train/optimizers.js";
+import { Seq2Seq } from "../src/models/seq2seq.js";
+import { padPairs } from "../src/data/batches.js";
+import { EOS } from "../src/data/tokenizer.js";
+import { translate } from "../src/decode/seq2seq.js";
 
 export interface Config {
   name: string;
@@ -225,3 +229,83 @@ export function time(fn: () => void, budget: number, warmupMs = 1000): { ms: num
 
 /** See `time`: from this long a first run is reported as it is. */
 export const LONG_RUN_MS = 5000;
+
+// ---------------------------------------------------------------- seq2seq
+
+/**
+ * The encoder-decoder case (`--config S2S`): a 1-layer LSTM encoder and decoder, hidden 256,
+ * embeddings 128, vocabularies of 1000 on both sides, Luong ("general") attention, batch 64,
+ * source and target length 12 (11 words and <eos>).
+ */
+export const SEQ2SEQ = { name: "S2S", batch: 64, srcLen: 12, tgtLen: 12, hidden: 256, embed: 128, vocab: 1000, beam: 4 } as const;
+
+export interface Seq2SeqResult {
+  config: "S2S";
+  backend: string;
+  /** training: forward + backward + Adam, pairs per second, and the median time of one batch */
+  trainPairsPerSec: number;
+  trainMs: number;
+  /** the attention forward + backward's share of a training step (an instrumented run) */
+  attentionShare: number;
+  /** decoding, output words (<eos> included) per second: greedy and beam search */
+  greedyWordsPerSec: number;
+  beamWordsPerSec: number;
+  beam: number;
+  vsPrevious?: number;
+}
+
+/** Times training and decoding of the seq2seq case on `be`. */
+export function measureSeq2Seq(be: Backend, budget: number): Seq2SeqResult {
+  const c = SEQ2SEQ;
+  const model = new Seq2Seq({
+    cell: "lstm", sourceVocabSize: c.vocab, targetVocabSize: c.vocab, embeddingDim: c.embed, hiddenSize: c.hidden, attention: "luong", seed: 1,
+  }, { backend: be });
+  const rng = new Rng(5);
+  const word = () => 4 + Math.floor(rng.next() * (c.vocab - 4));
+  const examples = Array.from({ length: c.batch }, () => ({
+    tokens: Array.from({ length: c.srcLen }, word), target: [...Array.from({ length: c.tgtLen - 1 }, word), EOS],
+  }));
+  const batch = padPairs(examples);
+  const adam = new Optimizer("adam", model.parameters(), { lr: 1e-3 }, be);
+  model.train();
+  const step = () => {
+    model.zeroGrad();
+    model.lossAndBackward(batch);
+    adam.stepOnce();
+  };
+  const t = time(step, budget);
+  // instrumented run: the attention's own forward and backward, timed inside the step
+  const att = model.attention!;
+  let inAttention = 0;
+  const fwd = att.forward.bind(att), bwd = att.backward.bind(att);
+  att.forward = (...a: Parameters<typeof fwd>) => {
+    const t0 = performance.now();
+    const r = fwd(...a);
+    inAttention += performance.now() - t0;
+    return r;
+  };
+  att.backward = (...a: Parameters<typeof bwd>) => {
+    const t0 = performance.now();
+    const r = bwd(...a);
+    inAttention += performance.now() - t0;
+    return r;
+  };
+  const reps = 3;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) step();
+  const share = inAttention / (performance.now() - t0);
+  att.forward = fwd;
+  att.backward = bwd;
+  model.eval();
+  // random weights rarely say <eos>, so outputs mostly run to maxLength = the target length
+  const sources = examples.map((e) => e.tokens);
+  const words = (out: { ids: number[] }[]) => out.reduce((n, o) => n + Math.min(c.tgtLen, o.ids.length + 1), 0);
+  let greedyWords = 0, beamWords = 0;
+  const tg = time(() => (greedyWords = words(translate(model, sources, { maxLength: c.tgtLen }))), budget);
+  const tb = time(() => (beamWords = words(translate(model, sources, { beam: c.beam, maxLength: c.tgtLen }))), budget);
+  model.dispose();
+  return {
+    config: "S2S", backend: be.name, trainPairsPerSec: round((c.batch * 1000) / t.ms), trainMs: round(t.ms), attentionShare: round(share),
+    greedyWordsPerSec: round((greedyWords * 1000) / tg.ms), beamWordsPerSec: round((beamWords * 1000) / tb.ms), beam: c.beam,
+  };
+}

@@ -38,6 +38,13 @@ export const defaults = {
   /** Forecasting: past steps read (`--window`) and future steps forecast at once (`--horizon`). */
   window: 24,
   horizon: 1,
+  /** Seq2Seq: the attention of the decoder (see src/layers/attention.ts). */
+  seq2seqAttention: "luong" as "none" | "luong" | "luong-dot" | "bahdanau",
+  /** translate: beam width (1 = greedy) and GNMT length-penalty alpha (0 = none). */
+  beam: 1,
+  lengthPenalty: 0,
+  /** translate: the longest output, in decoder steps (<eos> included); the default is 2 * source length + 10, capped here. */
+  maxDecodeLength: 256,
   /** wasm backend: threads (capped by the cores; $RNNKIT_THREADS overrides). */
   wasmThreads: 2,
   /**

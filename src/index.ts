@@ -24,6 +24,9 @@ export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
 export { Dropout } from "./layers/dropout.js";
 export { SequenceModel, type ModelConfig, type SequenceTask } from "./models/sequence-model.js";
+export { Seq2Seq, asSeq2Seq, type Seq2SeqConfig, type DecoderState } from "./models/seq2seq.js";
+export { Attention, ATTENTIONS, type AttentionKind, type AttentionScore, type AttentionOptions, type AttentionOutput } from "./layers/attention.js";
+export { translate, type TranslateOptions, type Translation } from "./decode/seq2seq.js";
 export { TASKS, CELLS, POOLINGS, MODEL_KINDS, type Model, type ModelKind, type Task, type CellName, type Pooling, type StepLoss, type StepResult } from "./models/model.js";
 export type { Batch } from "./data/batch.js";
 export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport } from "./train/trainer.js";
@@ -31,7 +34,7 @@ export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./losses/
 export { Optimizer, clipGradNorm, lrFactor, type OptimizerName, type OptimizerOptions, type Schedule } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
 export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
-export { padBatch, bucketBatches, streamChunks, type Example } from "./data/batches.js";
+export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from "./data/batches.js";
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";
 export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm.js";

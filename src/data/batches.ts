@@ -5,7 +5,8 @@
  */
 import type { Batch } from "./batch.js";
 import { Rng } from "../rng.js";
-import { RnnkitError } from "../tensor.js";
+import { RnnkitError, describe } from "../tensor.js";
+import { EOS } from "./tokenizer.js";
 
 /**
  * One sequence example. `tokens` or `inputs` ([T][X] numbers); `target`: a label / values, one
@@ -57,6 +58,38 @@ export function padBatch(examples: readonly Example[], perStep: boolean): Batch 
   }
   if (examples[0].condition) batch.condition = examples.flatMap((e) => [...e.condition!]);
   return batch;
+}
+
+/**
+ * Pads source-target pairs (seq2seq) into one batch: `tokens` [S*B] source ids and `targets`
+ * [U*B] target ids, both time-major and padded with <pad> (0), with `lengths` (source) and
+ * `targetLengths`. Each `Example.target` is the target sequence ending with <eos>; <bos> is not
+ * part of it (the decoder's input is <bos> followed by the target without its last id).
+ */
+export function padPairs(examples: readonly Example[]): Batch {
+  const where = "padPairs";
+  const B = examples.length;
+  if (B === 0) throw new RnnkitError(`${where}: expected at least one example, got none`);
+  examples.forEach((e, b) => {
+    if (!e || !e.tokens) throw new RnnkitError(`${where}: example ${b}: tokens: expected the source ids, got ${describe(e?.tokens)}`);
+    if (e.tokens.length < 1) throw new RnnkitError(`${where}: example ${b}: expected at least one source id, got an empty sequence`);
+    const t = e.target;
+    if (!Array.isArray(t) && !ArrayBuffer.isView(t)) throw new RnnkitError(`${where}: example ${b}: target: expected the target ids (ending with <eos> = ${EOS}), got ${describe(t)}`);
+    const tg = t as ArrayLike<number>;
+    if (tg.length < 1 || tg[tg.length - 1] !== EOS) {
+      throw new RnnkitError(`${where}: example ${b}: target: expected ids ending with <eos> = ${EOS}, got ${tg.length ? `last id ${tg[tg.length - 1]}` : "an empty target"}`);
+    }
+  });
+  const lengths = examples.map((e) => e.tokens!.length);
+  const targetLengths = examples.map((e) => (e.target as readonly number[]).length);
+  const T = Math.max(...lengths), U = Math.max(...targetLengths);
+  const tokens = new Int32Array(T * B), targets = new Int32Array(U * B);
+  examples.forEach((e, b) => {
+    for (let t = 0; t < lengths[b]; t++) tokens[t * B + b] = e.tokens![t];
+    const tg = e.target as readonly number[];
+    for (let u = 0; u < targetLengths[b]; u++) targets[u * B + b] = tg[u];
+  });
+  return { T, B, lengths, tokens, targets, U, targetLengths };
 }
 
 /**

@@ -129,3 +129,16 @@ test("a model's gate activation (hardSigmoid, for Keras / TF.js weights) is save
   assert.equal(loss(back.model), loss(model));
   assert.notEqual(loss(logistic), loss(model));
 });
+
+test("a Seq2Seq model survives a save and a load (kind seq2seq, prefixed names, same outputs)", async () => {
+  const { Seq2Seq } = await import("../models/seq2seq.js");
+  const { translate } = await import("../decode/seq2seq.js");
+  const model = new Seq2Seq({ cell: "gru", sourceVocabSize: 8, targetVocabSize: 9, embeddingDim: 4, hiddenSize: 5, numLayers: 2, bidirectional: true, attention: "luong", seed: 2 });
+  const back = modelFromBytes(modelToBytes(model), { source: "s2s" });
+  assert.equal(back.model.kind, "seq2seq");
+  assert.deepEqual(back.model.stateDict(), model.stateDict());
+  const file = decodeSafetensors(modelToBytes(model), "s2s");
+  assert.ok("encoder.rnn.weight_hh_l1_reverse" in file.tensors && "attention.weight" in file.tensors && "decoder.rnn.weight_ih_l0" in file.tensors);
+  const sources = [[4, 5, 6, 7], [5]];
+  assert.deepEqual(translate(back.model as InstanceType<typeof Seq2Seq>, sources, { beam: 2 }), translate(model, sources, { beam: 2 }));
+});

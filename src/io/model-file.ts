@@ -18,6 +18,7 @@ import type { Backend } from "../backend/backend.js";
 import { Scaler, type ScalerJSON } from "../data/scaler.js";
 import { Tokenizer, type TokenizerJSON } from "../data/tokenizer.js";
 import { MODEL_KINDS, type Model, type ModelKind } from "../models/model.js";
+import { Seq2Seq, type Seq2SeqConfig } from "../models/seq2seq.js";
 import { type ModelConfig, SequenceModel } from "../models/sequence-model.js";
 import { RnnkitError, type Tensor, describe } from "../tensor.js";
 import type { Optimizer, OptimizerName, OptimizerOptions } from "../train/optimizers.js";
@@ -75,9 +76,7 @@ export interface SavedModel {
  */
 const BUILDERS: Record<ModelKind, (config: Record<string, unknown>, opts: { backend?: Backend }) => Model> = {
   sequence: (config, opts) => new SequenceModel(config as unknown as ModelConfig, opts),
-  seq2seq: () => {
-    throw new RnnkitError("seq2seq models are not built yet");
-  },
+  seq2seq: (config, opts) => new Seq2Seq(config as unknown as Seq2SeqConfig, opts),
 };
 
 /** What a model file may carry besides the model. */

@@ -1,0 +1,649 @@
+/**
+ * Seq2Seq: the encoder-decoder of Sutskever et al. 2014, with the attention of Luong et al. 2015
+ * or Bahdanau et al. 2015.
+ *
+ *   source [S, B] -> encoder.embedding -> encoder.rnn (any cell, stacked, bidirectional,
+ *                    variable lengths)                      -> memory [S, B, C], C = D*H
+ *   final encoder state -> bridge (Linear + tanh, only when C != Hd) -> decoder initial state
+ *   target input [U, B] = <bos> y_1 .. y_{U-1} -> decoder.embedding -> decoder.rnn -> s_t
+ *
+ *   attention "none":      logits_t = head(s_t)                               (Sutskever et al.)
+ *   "luong", "luong-dot":  c_t = attend(s_t, memory); h~_t = tanh(W_c [c_t; s_t]);
+ *                          logits_t = head(h~_t)                              (Luong et al. eq. 5-6)
+ *   "bahdanau":            c_t = attend(s_{t-1}, memory); s_t = rnn([emb(y_{t-1}); c_t], s_{t-1});
+ *                          h~_t = tanh(W_c [c_t; s_t]); logits_t = head(h~_t)  (Bahdanau et al.)
+ *
+ * Design choices (documented deviations):
+ * - No input feeding (Luong et al. §3.3): without it the Luong decoder is one call of the
+ *   sequence wrapper over all U teacher-forced steps, then attention over all U steps at once
+ *   (one GEMM per batch element), then W_c and the head over all U*B rows.
+ * - Bahdanau feeds c_t into the decoder input, so its decoder runs step by step (the wrapper with
+ *   T = 1 for all B rows). Backward recomputes each step's forward just before its backward (the
+ *   wrapper keeps the buffers of one call only), costing one more decoder forward in training;
+ *   for that reason the Bahdanau decoder has no dropout between its layers. The output layer is
+ *   the same h~ = tanh(W_c [c; s]) as Luong's rather than Bahdanau's maxout deep output.
+ * - Bridge: decoder layer l starts from encoder layer l + Le - Ld, clamped to [0, Le-1] (equal
+ *   layer counts map one to one; a shallower decoder takes the top encoder layers; a deeper one
+ *   gives its extra bottom layers encoder layer 0), both directions concatenated (C = D*H). When
+ *   C differs from the decoder size Hd, one shared Linear + tanh maps h (and, when both cells are
+ *   LSTMs, a second one maps c); an LSTM decoder after a non-LSTM encoder starts with c = 0.
+ *   The default decoderHiddenSize is C, so by default there is no bridge and luong-dot works.
+ * - `dropout` is PyTorch's between stacked layers, in the encoder and (except bahdanau) the decoder.
+ *
+ * Parameter names: `encoder.embedding.weight`, `encoder.rnn.<nn.LSTM/GRU/RNN names>`,
+ * `decoder.embedding.weight`, `decoder.rnn.*`, `bridge.h.weight`, `bridge.h.bias`,
+ * `bridge.c.*` (nn.Linear), `attention.*` (see src/layers/attention.ts), `combine.weight`
+ * (W_c, nn.Linear(C + Hd, Hd, bias=False), input [c; s]), `head.weight`, `head.bias`.
+ *
+ * Token ids: <pad> 0, <unk> 1, <bos> 2, <eos> 3 (src/data/tokenizer.ts). Batches: `tokens`
+ * [S*B] source ids, `lengths`, `targets` [U*B] ending in <eos>, `U`, `targetLengths` (padPairs).
+ */
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/index.js";
+import { defaults } from "../defaults.js";
+import { ATTENTIONS, Attention, type AttentionKind } from "../layers/attention.js";
+import { Embedding } from "../layers/embedding.js";
+import { GRU, LSTM, RNN } from "../layers/layers.js";
+import { Linear } from "../layers/linear.js";
+import type { Module, Parameter, WeightLike } from "../layers/module.js";
+import { loadInto } from "../layers/params.js";
+import type { Recurrent } from "../layers/recurrent.js";
+import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
+import type { Batch } from "../data/batch.js";
+import { type Example, padPairs } from "../data/batches.js";
+import { BOS, PAD } from "../data/tokenizer.js";
+import { crossEntropy } from "../losses/losses.js";
+import { CELLS, type CellName, type Model, type StepResult } from "./model.js";
+
+export interface Seq2SeqConfig {
+  task?: "seq2seq";
+  /** Encoder cell, and the decoder's unless `decoderCell` is given. */
+  cell: CellName;
+  decoderCell?: CellName;
+  /** Vs, Vt: vocabulary sizes (specials included). */
+  sourceVocabSize: number;
+  targetVocabSize: number;
+  /** E: embedding size of both sides (default defaults.embeddingDim). */
+  embeddingDim?: number;
+  /** H: encoder hidden size per direction. */
+  hiddenSize: number;
+  /** Hd: decoder hidden size (default D*H, the encoder output size: no bridge). */
+  decoderHiddenSize?: number;
+  /** Le: encoder layers; Ld: decoder layers (default Le). */
+  numLayers?: number;
+  decoderLayers?: number;
+  /** Encoder only. */
+  bidirectional?: boolean;
+  dropout?: number;
+  attention?: AttentionKind;
+  /** GRU parts only. */
+  resetAfter?: boolean;
+  /** LSTM/GRU parts only. */
+  recurrentActivation?: "sigmoid" | "hardSigmoid";
+  seed?: number;
+}
+
+type Resolved = Required<Omit<Seq2SeqConfig, "resetAfter" | "recurrentActivation">> & Pick<Seq2SeqConfig, "resetAfter" | "recurrentActivation">;
+
+const IGNORE = -1;
+
+/** The decoder state of the rows being decoded (translate). */
+export interface DecoderState {
+  /** [Ld, N, Hd] */
+  h: Tensor;
+  /** [Ld, N, Hd], LSTM decoders */
+  c?: Tensor;
+}
+
+interface Cache {
+  batch: Batch;
+  S: number; U: number; B: number;
+  hE: Tensor; cE?: Tensor;
+  h0: Tensor; c0?: Tensor;
+  /** attention: the concatenation [c; s] went through W_c and tanh into ht [U, B, Hd] */
+  ht?: Tensor;
+  /** bahdanau: per step input, state before */
+  xs?: Tensor[]; hs?: Tensor[]; cs?: (Tensor | undefined)[];
+}
+
+function makeRnn(cell: CellName, o: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; dropout: number; backend: Backend; seed: number },
+  resetAfter?: boolean, recurrentActivation?: "sigmoid" | "hardSigmoid"): Recurrent {
+  if (cell === "lstm") return new LSTM({ ...o, recurrentActivation });
+  if (cell === "gru") return new GRU({ ...o, resetAfter, recurrentActivation });
+  return new RNN({ ...o, nonlinearity: cell === "rnn_relu" ? "relu" : "tanh" });
+}
+
+/** Rows of [R, wa] and [R, wb] side by side: [R, wa + wb] (row copies). */
+function concat(out: Floats, a: Floats, wa: number, b: Floats, wb: number, R: number): Floats {
+  const w = wa + wb;
+  for (let r = 0; r < R; r++) {
+    out.set(a.subarray(r * wa, (r + 1) * wa), r * w);
+    out.set(b.subarray(r * wb, (r + 1) * wb), r * w + wa);
+  }
+  return out;
+}
+
+export class Seq2Seq implements Model {
+  readonly kind = "seq2seq" as const;
+  readonly task = "seq2seq" as const;
+  readonly config: Resolved;
+  readonly backend: Backend;
+  readonly encoderEmbedding: Embedding;
+  readonly encoder: Recurrent;
+  readonly decoderEmbedding: Embedding;
+  readonly decoder: Recurrent;
+  readonly bridgeH: Linear | null;
+  readonly bridgeC: Linear | null;
+  readonly attention: Attention | null;
+  readonly combine: Linear | null;
+  readonly head: Linear;
+  /** C: encoder output size (directions concatenated). */
+  readonly memorySize: number;
+  private training = false;
+  private disposed = false;
+  private cache: Cache | null = null;
+  private decodeSrcLen = 0;
+
+  constructor(config: Seq2SeqConfig, opts: { backend?: Backend } = {}) {
+    const where = "Seq2Seq";
+    if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
+    if (config.task !== undefined && config.task !== "seq2seq") throw new RnnkitError(`${where}: task: expected "seq2seq", got ${describe(config.task)}`);
+    if (!CELLS.includes(config.cell)) throw new RnnkitError(`${where}: cell: expected one of ${CELLS.join(", ")}, got ${describe(config.cell)}`);
+    const dcell = config.decoderCell ?? config.cell;
+    if (!CELLS.includes(dcell)) throw new RnnkitError(`${where}: decoderCell: expected one of ${CELLS.join(", ")}, got ${describe(dcell)}`);
+    const attention = config.attention ?? defaults.seq2seqAttention;
+    if (!ATTENTIONS.includes(attention)) throw new RnnkitError(`${where}: attention: expected one of ${ATTENTIONS.join(", ")}, got ${describe(attention)}`);
+    for (const k of ["sourceVocabSize", "targetVocabSize", "hiddenSize"] as const) checkPositiveInt(where, k, config[k]);
+    for (const k of ["embeddingDim", "decoderHiddenSize", "numLayers", "decoderLayers"] as const) if (config[k] !== undefined) checkPositiveInt(where, k, config[k]);
+    for (const k of ["sourceVocabSize", "targetVocabSize"] as const) {
+      if (config[k] < 4) throw new RnnkitError(`${where}: ${k}: expected at least 4 ids (<pad>, <unk>, <bos>, <eos>), got ${config[k]}`);
+    }
+    if (config.bidirectional !== undefined && typeof config.bidirectional !== "boolean") throw new RnnkitError(`${where}: bidirectional: expected true or false, got ${describe(config.bidirectional)}`);
+    const dropout = config.dropout ?? 0;
+    if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(dropout)}`);
+    this.backend = opts.backend ?? getBackend();
+    const be = this.backend;
+    const seed = config.seed ?? defaults.seed;
+    const numLayers = config.numLayers ?? defaults.numLayers;
+    const bidirectional = config.bidirectional ?? defaults.bidirectional;
+    const D = bidirectional ? 2 : 1;
+    const C = (this.memorySize = D * config.hiddenSize);
+    this.config = {
+      ...config,
+      task: "seq2seq",
+      decoderCell: dcell,
+      embeddingDim: config.embeddingDim ?? defaults.embeddingDim,
+      decoderHiddenSize: config.decoderHiddenSize ?? C,
+      numLayers,
+      decoderLayers: config.decoderLayers ?? numLayers,
+      bidirectional,
+      dropout,
+      attention,
+      seed,
+    };
+    const cfg = this.config;
+    const Hd = cfg.decoderHiddenSize, E = cfg.embeddingDim;
+    if (attention === "luong-dot" && Hd !== C) {
+      throw new RnnkitError(`${where}: attention luong-dot scores s · e: expected decoderHiddenSize = the encoder output size D*H = ${C}, got ${Hd} (use "luong", which learns W)`);
+    }
+    const gru = (c: CellName) => (c === "gru" ? config.resetAfter : undefined);
+    const act = (c: CellName) => (c === "lstm" || c === "gru" ? config.recurrentActivation : undefined);
+    this.encoderEmbedding = new Embedding({ numEmbeddings: cfg.sourceVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 1 });
+    this.encoder = makeRnn(cfg.cell, { inputSize: E, hiddenSize: cfg.hiddenSize, numLayers, bidirectional, dropout, backend: be, seed: seed + 2 }, gru(cfg.cell), act(cfg.cell));
+    this.decoderEmbedding = new Embedding({ numEmbeddings: cfg.targetVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 3 });
+    const bahdanau = attention === "bahdanau";
+    this.decoder = makeRnn(dcell, {
+      inputSize: E + (bahdanau ? C : 0), hiddenSize: Hd, numLayers: cfg.decoderLayers, bidirectional: false, dropout: bahdanau ? 0 : dropout, backend: be, seed: seed + 4,
+    }, gru(dcell), act(dcell));
+    const bridged = C !== Hd;
+    this.bridgeH = bridged ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 5 }) : null;
+    this.bridgeC = bridged && cfg.cell === "lstm" && dcell === "lstm" ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 6 }) : null;
+    this.attention = attention === "none" ? null : new Attention({ kind: attention, querySize: Hd, keySize: C, backend: be, seed: seed + 7 });
+    this.combine = attention === "none" ? null : new Linear({ inFeatures: C + Hd, outFeatures: Hd, bias: false, backend: be, seed: seed + 8 });
+    this.head = new Linear({ inFeatures: Hd, outFeatures: cfg.targetVocabSize, backend: be, seed: seed + 9 });
+  }
+
+  private arr(n: number | ArrayLike<number>): Floats {
+    const f64 = this.backend.dtype === "float64";
+    if (typeof n === "number") return f64 ? new Float64Array(n) : new Float32Array(n);
+    return f64 ? Float64Array.from(n) : Float32Array.from(n);
+  }
+
+  private parts(): [string, Module][] {
+    const out: [string, Module][] = [
+      ["encoder.embedding.", this.encoderEmbedding], ["encoder.rnn.", this.encoder],
+      ["decoder.embedding.", this.decoderEmbedding], ["decoder.rnn.", this.decoder],
+    ];
+    if (this.bridgeH) out.push(["bridge.h.", this.bridgeH]);
+    if (this.bridgeC) out.push(["bridge.c.", this.bridgeC]);
+    if (this.attention) out.push(["attention.", this.attention]);
+    if (this.combine) out.push(["combine.", this.combine]);
+    out.push(["head.", this.head]);
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.parts().flatMap(([prefix, m]) => m.parameters().map((p) => ({ ...p, name: prefix + p.name })));
+  }
+
+  zeroGrad(): void {
+    for (const [, m] of this.parts()) m.zeroGrad();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const [, m] of this.parts()) m.dispose();
+    this.cache = null;
+    this.disposed = true;
+  }
+
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, WeightLike>): void {
+    loadInto("Seq2Seq.loadStateDict", this.parameters(), dict);
+  }
+
+  train(on = true): this {
+    this.training = on;
+    this.encoder.train(on);
+    this.decoder.train(on);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  get isTraining(): boolean {
+    return this.training;
+  }
+
+  collate(examples: readonly Example[]): Batch {
+    return padPairs(examples);
+  }
+
+  private live(where: string): void {
+    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
+  }
+
+  /** Checks ids [T*B] against a vocabulary; padding past each length becomes <pad>. */
+  private ids(where: string, name: string, ids: ArrayLike<number> | undefined, T: number, B: number, lengths: number[], V: number): Int32Array {
+    if (!ids || typeof ids.length !== "number") throw new RnnkitError(`${where}: ${name}: expected [${T}*${B}] ids, time-major, got ${describe(ids)}`);
+    if (ids.length !== T * B) throw new RnnkitError(`${where}: ${name}: expected ${T * B} ids ([${T}, ${B}], time-major), got ${ids.length}`);
+    const out = new Int32Array(T * B);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+      if (t >= lengths[b]) continue;
+      const v = ids[t * B + b];
+      if (!Number.isInteger(v) || v < 0 || v >= V) throw new RnnkitError(`${where}: ${name}[${t * B + b}] (step ${t}, sequence ${b}): expected an id in [0, V-1] = [0, ${V - 1}], got ${describe(v)}`);
+      out[t * B + b] = v;
+    }
+    return out;
+  }
+
+  private lengthsOf(where: string, name: string, lengths: unknown, T: number, B: number): number[] {
+    if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) throw new RnnkitError(`${where}: ${name}: expected B = ${B} lengths, got ${describe(lengths)}`);
+    const l = lengths as ArrayLike<number>;
+    if (l.length !== B) throw new RnnkitError(`${where}: ${name}: expected B = ${B} lengths, got ${l.length}`);
+    const out: number[] = [];
+    for (let b = 0; b < B; b++) {
+      if (!Number.isInteger(l[b]) || l[b] < 1 || l[b] > T) throw new RnnkitError(`${where}: ${name}[${b}]: expected an integer in [1, ${T}], got ${describe(l[b])}`);
+      out.push(l[b]);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- encoder and bridge
+
+  /** Runs the encoder: memory [S, B, C] and the encoder's final state. */
+  private encode(where: string, tokens: ArrayLike<number> | undefined, S: number, B: number, lengths: number[]): { output: Tensor; h: Tensor; c?: Tensor } {
+    const ids = this.ids(where, "tokens", tokens, S, B, lengths, this.config.sourceVocabSize);
+    const x = this.encoderEmbedding.forward({ shape: [S, B], data: ids });
+    return this.encoder.forward(x, { lengths });
+  }
+
+  /** Decoder layer l starts from encoder layer srcLayer(l) (see the file comment). */
+  private srcLayer(l: number): number {
+    const Le = this.config.numLayers, Ld = this.config.decoderLayers;
+    return Math.min(Le - 1, Math.max(0, l + Le - Ld));
+  }
+
+  /** [Le*D, B, H] -> [Ld, B, C]: the chosen layer's directions side by side. */
+  private gatherState(s: Tensor, B: number): Tensor {
+    const H = this.config.hiddenSize, D = this.config.bidirectional ? 2 : 1, Ld = this.config.decoderLayers, C = D * H;
+    const out = this.arr(Ld * B * C);
+    for (let l = 0; l < Ld; l++) {
+      const k = this.srcLayer(l);
+      for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) {
+        out.set(s.data.subarray(((k * D + d) * B + b) * H, ((k * D + d) * B + b + 1) * H), (l * B + b) * C + d * H);
+      }
+    }
+    return { shape: [Ld, B, C], data: out };
+  }
+
+  /** The backward of gatherState: adds [Ld, B, C] into [Le*D, B, H]. */
+  private scatterState(g: Tensor, B: number): Tensor {
+    const H = this.config.hiddenSize, D = this.config.bidirectional ? 2 : 1, Ld = this.config.decoderLayers, Le = this.config.numLayers, C = D * H;
+    const out = this.arr(Le * D * B * H);
+    for (let l = 0; l < Ld; l++) {
+      const k = this.srcLayer(l);
+      for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) {
+        const o = ((k * D + d) * B + b) * H, i = (l * B + b) * C + d * H;
+        for (let j = 0; j < H; j++) out[o + j] += g.data[i + j];
+      }
+    }
+    return { shape: [Le * D, B, H], data: out };
+  }
+
+  /** The decoder's initial state from the encoder's final state. */
+  private bridge(hE: Tensor, cE: Tensor | undefined, B: number): { h0: Tensor; c0?: Tensor } {
+    const tanh = (t: Tensor): Tensor => ({ shape: t.shape, data: t.data.map(Math.tanh) });
+    const sh = this.gatherState(hE, B);
+    const h0 = this.bridgeH ? tanh(this.bridgeH.forward(sh)) : sh;
+    const r: { h0: Tensor; c0?: Tensor } = { h0 };
+    if (this.config.decoderCell === "lstm" && cE) {
+      const sc = this.gatherState(cE, B);
+      r.c0 = this.bridgeC ? tanh(this.bridgeC.forward(sc)) : sc;
+    }
+    return r;
+  }
+
+  private bridgeBackward(dh0: Tensor, dc0: Tensor | undefined, h0: Tensor, c0: Tensor | undefined, B: number): { h: Tensor; c?: Tensor } {
+    const through = (lin: Linear | null, g: Tensor, y: Tensor): Tensor => {
+      if (!lin) return g;
+      const d = this.arr(g.data.length);
+      for (let i = 0; i < d.length; i++) d[i] = g.data[i] * (1 - y.data[i] * y.data[i]);
+      return lin.backward({ shape: g.shape, data: d });
+    };
+    const r: { h: Tensor; c?: Tensor } = { h: this.scatterState(through(this.bridgeH, dh0, h0), B) };
+    if (c0 && dc0 && this.config.cell === "lstm") r.c = this.scatterState(through(this.bridgeC, dc0, c0), B);
+    return r;
+  }
+
+  // ---------------------------------------------------------------- teacher-forced forward
+
+  /**
+   * Teacher forcing: logits [U, B, Vt] for the batch's targets (the decoder reads <bos> y_1 ..
+   * y_{U-1}); with `{ attention: true }` also the attention weights [U, B, S].
+   */
+  forward(batch: Batch, opts: { attention?: boolean } = {}): { logits: Tensor; attention?: Tensor } {
+    const where = "Seq2Seq.forward";
+    this.live(where);
+    if (!batch || typeof batch !== "object") throw new RnnkitError(`${where}: expected a batch, got ${describe(batch)}`);
+    const { T: S, B } = batch;
+    checkPositiveInt(where, "T", S);
+    checkPositiveInt(where, "B", B);
+    if (!batch.targets) throw new RnnkitError(`${where}: targets: expected [U*B] target ids (teacher forcing; use translate() to decode), got none`);
+    const U = batch.U;
+    if (!Number.isInteger(U) || U! < 1) throw new RnnkitError(`${where}: U: expected the number of target steps, a positive integer, got ${describe(U)}`);
+    const lengths = this.lengthsOf(where, "lengths", batch.lengths, S, B);
+    const tl = this.lengthsOf(where, "targetLengths", batch.targetLengths, U!, B);
+    const targets = this.ids(where, "targets", batch.targets, U!, B, tl, this.config.targetVocabSize);
+    const cfg = this.config;
+    const Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
+    const enc = this.encode(where, batch.tokens, S, B, lengths);
+    const { h0, c0 } = this.bridge(enc.h, enc.c, B);
+    // decoder input: <bos>, then the target shifted right; <pad> past each target
+    const din = new Int32Array(U! * B);
+    for (let b = 0; b < B; b++) for (let t = 0; t < tl[b]; t++) din[t * B + b] = t === 0 ? BOS : targets[(t - 1) * B + b];
+    const emb = this.decoderEmbedding.forward({ shape: [U!, B], data: din });
+    const cache: Cache = { batch, S, U: U!, B, hE: enc.h, cE: enc.c, h0, c0 };
+    this.cache = cache;
+    let weights: Tensor | undefined;
+    let top: Tensor;
+    let ctx: Tensor | undefined;
+    if (cfg.attention !== "bahdanau") {
+      const fopts: { lengths: number[]; h0: Tensor; c0?: Tensor } = { lengths: tl, h0 };
+      if (c0) fopts.c0 = c0;
+      top = this.decoder.forward(emb, fopts).output;
+      if (this.attention) {
+        const a = this.attention.forward(top, enc.output, lengths);
+        ctx = a.context;
+        weights = a.weights;
+      }
+    } else {
+      const att = this.attention!;
+      att.setMemory(enc.output, lengths);
+      let h = h0, c = c0;
+      cache.xs = [];
+      cache.hs = [];
+      cache.cs = [];
+      const tops = this.arr(U! * B * Hd), ctxs = this.arr(U! * B * C), ws = this.arr(U! * B * S);
+      const x = this.arr(B * (E + C));
+      for (let t = 0; t < U!; t++) {
+        const a = att.step({ shape: [1, B, Hd], data: h.data.subarray((Ld - 1) * B * Hd, Ld * B * Hd) });
+        ctxs.set(a.context.data, t * B * C);
+        ws.set(a.weights.data, t * B * S);
+        concat(x, emb.data.subarray(t * B * E, (t + 1) * B * E), E, a.context.data, C, B);
+        const xt = { shape: [1, B, E + C], data: x.slice() };
+        const fopts: { h0: Tensor; c0?: Tensor } = { h0: h };
+        if (c) fopts.c0 = c;
+        const r = this.decoder.forward(xt, fopts);
+        cache.xs.push(xt);
+        cache.hs.push(h);
+        cache.cs.push(c);
+        tops.set(r.output.data, t * B * Hd);
+        h = r.h;
+        c = r.c;
+      }
+      top = { shape: [U!, B, Hd], data: tops };
+      ctx = { shape: [U!, B, C], data: ctxs };
+      weights = { shape: [U!, B, S], data: ws };
+    }
+    let logits: Tensor;
+    if (this.combine && ctx) {
+      const cat = concat(this.arr(U! * B * (C + Hd)), ctx.data, C, top.data, Hd, U! * B);
+      const pre = this.combine.forward({ shape: [U!, B, C + Hd], data: cat });
+      cache.ht = { shape: pre.shape, data: pre.data.map(Math.tanh) };
+      logits = this.head.forward(cache.ht);
+    } else logits = this.head.forward(top);
+    const res: { logits: Tensor; attention?: Tensor } = { logits };
+    if (opts.attention && weights) res.attention = weights;
+    return res;
+  }
+
+  /** Backward from d loss / d logits [U, B, Vt] of the last forward: adds every parameter's gradient. */
+  backward(dLogits: Tensor): void {
+    const where = "Seq2Seq.backward";
+    this.live(where);
+    const cache = this.cache;
+    if (!cache) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
+    const { S, U, B, h0, c0 } = cache;
+    const cfg = this.config;
+    const Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
+    const dTop = this.head.backward(dLogits);
+    let dOut: Floats = dTop.data; // d/d s_t [U, B, Hd]
+    let dCtx: Floats | null = null;
+    if (this.combine && cache.ht) {
+      const ht = cache.ht.data;
+      const dPre = this.arr(ht.length);
+      for (let i = 0; i < ht.length; i++) dPre[i] = dTop.data[i] * (1 - ht[i] * ht[i]);
+      const dCat = this.combine.backward({ shape: [U, B, Hd], data: dPre }).data;
+      dCtx = this.arr(U * B * C);
+      dOut = this.arr(U * B * Hd);
+      for (let r = 0; r < U * B; r++) {
+        dCtx.set(dCat.subarray(r * (C + Hd), r * (C + Hd) + C), r * C);
+        dOut.set(dCat.subarray(r * (C + Hd) + C, (r + 1) * (C + Hd)), r * Hd);
+      }
+    }
+    let dMem: Tensor | undefined;
+    let dh0: Tensor, dc0: Tensor | undefined;
+    if (cfg.attention !== "bahdanau") {
+      if (this.attention && dCtx) {
+        const g = this.attention.backward({ shape: [U, B, C], data: dCtx });
+        dMem = g.dMemory;
+        for (let i = 0; i < dOut.length; i++) dOut[i] += g.dQuery.data[i];
+      }
+      const d = this.decoder.backward({ output: { shape: [U, B, Hd], data: dOut } });
+      this.decoderEmbedding.backward(d.dx);
+      dh0 = d.dh0;
+      dc0 = d.dc0;
+    } else {
+      const att = this.attention!;
+      const dEmb = this.arr(U * B * E);
+      let dh = this.arr(Ld * B * Hd);
+      let dc: Floats | undefined = cfg.decoderCell === "lstm" ? this.arr(Ld * B * Hd) : undefined;
+      const top = (Ld - 1) * B * Hd;
+      for (let t = U - 1; t >= 0; t--) {
+        for (let i = 0; i < B * Hd; i++) dh[top + i] += dOut[t * B * Hd + i];
+        // the wrapper keeps one call's buffers: recompute step t, then its backward
+        const fopts: { h0: Tensor; c0?: Tensor } = { h0: cache.hs![t] };
+        if (cache.cs![t]) fopts.c0 = cache.cs![t];
+        this.decoder.forward(cache.xs![t], fopts);
+        const g: { h: Tensor; c?: Tensor } = { h: { shape: [Ld, B, Hd], data: dh } };
+        if (dc) g.c = { shape: [Ld, B, Hd], data: dc };
+        const d = this.decoder.backward(g);
+        const dctx = this.arr(B * C);
+        for (let b = 0; b < B; b++) {
+          dEmb.set(d.dx.data.subarray(b * (E + C), b * (E + C) + E), (t * B + b) * E);
+          for (let k = 0; k < C; k++) dctx[b * C + k] = dCtx![(t * B + b) * C + k] + d.dx.data[b * (E + C) + E + k];
+        }
+        const dq = att.stepBackward({ shape: [1, B, C], data: dctx });
+        dh = this.arr(d.dh0.data);
+        for (let i = 0; i < B * Hd; i++) dh[top + i] += dq.data[i];
+        dc = d.dc0 ? this.arr(d.dc0.data) : undefined;
+      }
+      dMem = att.memoryBackward();
+      this.decoderEmbedding.backward({ shape: [U, B, E], data: dEmb });
+      dh0 = { shape: [Ld, B, Hd], data: dh };
+      dc0 = dc ? { shape: [Ld, B, Hd], data: dc } : undefined;
+    }
+    const ds = this.bridgeBackward(dh0, dc0, h0, c0, B);
+    const g: { output?: Tensor; h: Tensor; c?: Tensor } = { h: ds.h };
+    if (dMem) g.output = dMem;
+    if (ds.c) g.c = ds.c;
+    const d = this.encoder.backward(g);
+    this.encoderEmbedding.backward(d.dx);
+    void S;
+  }
+
+  lossAndBackward(batch: Batch): StepResult {
+    const r = this.forward(batch);
+    const l = this.loss(batch, r.logits);
+    this.backward(l.grad);
+    return { loss: l.loss, count: l.count, correct: l.correct };
+  }
+
+  lossOf(batch: Batch): StepResult {
+    const r = this.forward(batch);
+    const l = this.loss(batch, r.logits);
+    return { loss: l.loss, count: l.count, correct: l.correct };
+  }
+
+  /** Mean cross-entropy over the valid target steps, its gradient, and the arg-max hits. */
+  loss(batch: Batch, logits: Tensor): { loss: number; count: number; correct: number; grad: Tensor } {
+    const where = "Seq2Seq.loss";
+    const { B } = batch;
+    const U = batch.U!, V = this.config.targetVocabSize;
+    if (!batch.targets) throw new RnnkitError(`${where}: targets: expected targets in the batch, got none`);
+    const tl = this.lengthsOf(where, "targetLengths", batch.targetLengths, U, B);
+    const targets = new Int32Array(U * B);
+    for (let t = 0; t < U; t++) for (let b = 0; b < B; b++) targets[t * B + b] = t < tl[b] ? batch.targets[t * B + b] : IGNORE;
+    const r = crossEntropy({ shape: [U * B, V], data: logits.data }, targets, { ignoreIndex: IGNORE, backend: this.backend });
+    let correct = 0;
+    for (let i = 0; i < U * B; i++) {
+      if (targets[i] === IGNORE) continue;
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits.data[i * V + v] > logits.data[i * V + best]) best = v;
+      if (best === targets[i]) correct++;
+    }
+    return { loss: r.loss, count: r.count, correct, grad: { shape: [...logits.shape], data: r.grad.data } };
+  }
+
+  // ---------------------------------------------------------------- step-wise decoding (translate)
+
+  /**
+   * Encodes B sources for decoding, each row repeated K times (beam hypotheses: row b*K + k),
+   * sets the attention memory, and returns the decoder's initial state [Ld, B*K, Hd].
+   * Inference only (no backward).
+   */
+  startDecoding(sources: readonly ArrayLike<number>[], K = 1): DecoderState {
+    const where = "Seq2Seq.startDecoding";
+    this.live(where);
+    const B = sources.length;
+    const lengths = sources.map((s) => s.length);
+    lengths.forEach((n, b) => {
+      if (n < 1) throw new RnnkitError(`${where}: sources[${b}]: expected at least one source id, got an empty sequence`);
+    });
+    const S = Math.max(...lengths);
+    const tokens = new Int32Array(S * B);
+    sources.forEach((s, b) => {
+      for (let t = 0; t < s.length; t++) tokens[t * B + b] = s[t];
+    });
+    const enc = this.encode(where, tokens, S, B, lengths);
+    const { h0, c0 } = this.bridge(enc.h, enc.c, B);
+    const rep = (t: Tensor, rows: number, w: number): Tensor => {
+      // [R, B, w] -> [R, B*K, w]
+      const out = this.arr(rows * B * K * w);
+      for (let r = 0; r < rows; r++) for (let b = 0; b < B; b++) {
+        const src = t.data.subarray((r * B + b) * w, (r * B + b + 1) * w);
+        for (let k = 0; k < K; k++) out.set(src, ((r * B + b) * K + k) * w);
+      }
+      return { shape: [rows, B * K, w], data: out };
+    };
+    const Ld = this.config.decoderLayers, Hd = this.config.decoderHiddenSize;
+    if (this.attention) {
+      const lens: number[] = [];
+      for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) lens.push(lengths[b]);
+      this.attention.setMemory(rep(enc.output, S, this.memorySize), lens);
+    }
+    this.decodeSrcLen = S;
+    const st: DecoderState = { h: rep(h0, Ld, Hd) };
+    if (c0) st.c = rep(c0, Ld, Hd);
+    return st;
+  }
+
+  /** The source steps S of the last startDecoding (the width of the attention rows). */
+  get decodingSourceSteps(): number {
+    return this.decodeSrcLen;
+  }
+
+  /**
+   * One decoder step for N rows: the previous ids [N] and state -> logits [N, Vt], the new
+   * state, and the attention weights [N, S] (when the model attends).
+   */
+  decodeStep(prev: ArrayLike<number>, state: DecoderState): { logits: Floats; state: DecoderState; weights?: Floats } {
+    const where = "Seq2Seq.decodeStep";
+    this.live(where);
+    const cfg = this.config;
+    const N = prev.length, Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
+    const ids = this.ids(where, "prev", prev, 1, N, new Array<number>(N).fill(1), cfg.targetVocabSize);
+    const emb = this.decoderEmbedding.forward({ shape: [1, N], data: ids });
+    let x: Tensor = emb;
+    let ctx: Tensor | undefined, weights: Floats | undefined;
+    if (cfg.attention === "bahdanau") {
+      const a = this.attention!.step({ shape: [1, N, Hd], data: state.h.data.subarray((Ld - 1) * N * Hd, Ld * N * Hd) }, false);
+      ctx = a.context;
+      weights = a.weights.data;
+      x = { shape: [1, N, E + C], data: concat(this.arr(N * (E + C)), emb.data, E, ctx.data, C, N) };
+    }
+    const fopts: { h0: Tensor; c0?: Tensor } = { h0: state.h };
+    if (state.c) fopts.c0 = state.c;
+    const r = this.decoder.forward(x, fopts);
+    if (this.attention && cfg.attention !== "bahdanau") {
+      const a = this.attention.step(r.output, false);
+      ctx = a.context;
+      weights = a.weights.data;
+    }
+    let top: Tensor = r.output;
+    if (this.combine && ctx) {
+      const pre = this.combine.forward({ shape: [1, N, C + Hd], data: concat(this.arr(N * (C + Hd)), ctx.data, C, r.output.data, Hd, N) });
+      top = { shape: pre.shape, data: pre.data.map(Math.tanh) };
+    }
+    const logits = this.head.forward(top).data;
+    const next: DecoderState = { h: r.h };
+    if (r.c) next.c = r.c;
+    const out: { logits: Floats; state: DecoderState; weights?: Floats } = { logits, state: next };
+    if (weights) out.weights = weights;
+    return out;
+  }
+}
+
+/** `model` as a Seq2Seq, or an error that says what `where` needs and what it got. */
+export function asSeq2Seq(where: string, model: Model): Seq2Seq {
+  if (model instanceof Seq2Seq) return model;
+  throw new RnnkitError(`${where}: expected a Seq2Seq (an encoder-decoder), got a ${model.kind} model (task ${model.task})`);
+}
