@@ -41,7 +41,8 @@ export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBacken
 // the task layer: a loaded model file as the object of its task, predicting on raw input
 export { openTask, expectTask, type TaskModel } from "./tasks/open.js";
 export {
-  TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo, type Encoded,
+  TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
+  type Seq2SeqInfo, type Encoded,
 } from "./tasks/task.js";
 export { Classifier, classifyExamples, classifyTokenizer, labelSet, type ClassPrediction, type ClassifyEval } from "./tasks/classify.js";
 export {
@@ -49,6 +50,7 @@ export {
 } from "./tasks/tag.js";
 export { Forecaster, forecastRows, forecastWindows, fitForecastScaler, forecastMetrics, type ForecastRows } from "./tasks/forecast.js";
 export { LanguageModel } from "./tasks/lm.js";
+export { Translator, seq2seqPairs, seq2seqExamples, type Pair, type Seq2SeqEval } from "./tasks/seq2seq.js";
 export {
   accuracy, macroF1, confusionMatrix, regressionMetrics, tokenAccuracy, editDistance, sequenceMetrics, type RegressionMetrics,
 } from "./tasks/metrics.js";

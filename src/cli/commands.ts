@@ -20,11 +20,15 @@ import { Forecaster, fitForecastScaler, forecastMetrics, forecastRows, forecastW
 import type { RegressionMetrics } from "../tasks/metrics.js";
 import { type TaskModel, openTask } from "../tasks/open.js";
 import { type Sentence, type TaggedFormat, Tagger, formatTagged, parseTagged, tagExamples, tagVocabulary } from "../tasks/tag.js";
-import type { ClassifyInfo, ForecastInfo, LmInfo, TagInfo, TaskName } from "../tasks/task.js";
+import { type Pair, Translator, seq2seqExamples, seq2seqPairs } from "../tasks/seq2seq.js";
+import type { ClassifyInfo, ForecastInfo, LmInfo, Seq2SeqInfo, TagInfo, TaskName } from "../tasks/task.js";
+import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
+import { Seq2Seq } from "../models/seq2seq.js";
+import { defaults } from "../defaults.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
-import { column, mobyDick, numericColumn, readRecords, readText } from "./data.js";
+import { column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
   cell: string;
@@ -426,6 +430,59 @@ function regressionLine(m: RegressionMetrics, column: string): string {
   return `MAE ${m.mae.toPrecision(4)} (in the units of ${column}), RMSE ${m.rmse.toPrecision(4)}, MAPE ${mape}${m.mapeSkipped ? ` (${m.mapeSkipped} zero value(s) skipped)` : ""}, sMAPE ${m.smape.toFixed(2)}%`;
 }
 
+// ------------------------------------------------------------------ train seq2seq
+
+/** The pairs of a table file: a pair with a missing or empty side is refused with its line, or skipped and counted. */
+function readPairs(path: string, sourceColumn: string, targetColumn: string, skipBadRows: boolean): { pairs: Pair[]; skipped: number } {
+  const { records, lines } = readRecordsWithLines(path);
+  if (records.length === 0) throw new RnnkitError(`${path}: expected at least one row of data, got none`);
+  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  for (const c of [sourceColumn, targetColumn]) {
+    if (!names.includes(c)) throw new RnnkitError(`${path}: there is no column ${JSON.stringify(c)}; the columns are ${names.map((k) => JSON.stringify(k)).join(", ")}`);
+  }
+  const r = inFile(path, () => seq2seqPairs(records.map((x) => x[sourceColumn]), records.map((x) => x[targetColumn]), lines, { skipBadRows }));
+  if (r.skipped) note(`skipped ${r.skipped} pair(s) with a missing or empty side (--skip-bad-rows)`);
+  return r;
+}
+
+function attentionOf(v: string): AttentionKind {
+  if (!(ATTENTIONS as readonly string[]).includes(v)) throw new RnnkitError(`--attention: expected one of ${ATTENTIONS.join(", ")}, got ${JSON.stringify(v)}`);
+  return v as AttentionKind;
+}
+
+export async function trainSeq2seq(o: CommonTrainOptions & {
+  data: string; sourceColumn: string; targetColumn: string; tokenizer: string; sourceTokenizer?: string; targetTokenizer?: string;
+  attention: string; beam: string; maxLen: string; bidirectional?: boolean; skipBadRows?: boolean;
+}, backend: Backend): Promise<void> {
+  checkOut(o.out);
+  const attention = attentionOf(o.attention);
+  const beam = int("beam", o.beam);
+  const maxLen = int("max-len", o.maxLen, 2);
+  const srcKind = tokenizerKind(o.sourceTokenizer !== undefined ? "source-tokenizer" : "tokenizer", o.sourceTokenizer ?? o.tokenizer);
+  const tgtKind = tokenizerKind(o.targetTokenizer !== undefined ? "target-tokenizer" : "tokenizer", o.targetTokenizer ?? o.tokenizer);
+  const { pairs } = readPairs(o.data, o.sourceColumn, o.targetColumn, o.skipBadRows === true);
+  const { trainIdx, valIdx } = split(pairs.length, o);
+  const resume = resumeFrom(o, "seq2seq", backend);
+  const trainPairs = trainIdx.map((i) => pairs[i]);
+  const source = resume?.saved.tokenizer ?? Tokenizer.build(srcKind, trainPairs.map((p) => p.source).join("\n"), { maxSize: defaults.maxVocab });
+  const target = resume ? (resume.task as Translator).targetTokenizer : Tokenizer.build(tgtKind, trainPairs.map((p) => p.target).join("\n"), { maxSize: defaults.maxVocab });
+  const all = seq2seqExamples(source, target, pairs, maxLen);
+  warnTruncated(all.truncated, pairs.length, "pairs", maxLen);
+  const arch = modelOptions(o);
+  const model = resume ? resume.saved.model : new Seq2Seq({
+    cell: arch.cell, sourceVocabSize: source.size, targetVocabSize: target.size, embeddingDim: int("embedding", o.embedding), hiddenSize: arch.hiddenSize,
+    numLayers: arch.numLayers, bidirectional: o.bidirectional === true, dropout: arch.dropout, attention, seed: arch.seed,
+  }, { backend });
+  const info: Seq2SeqInfo = { task: "seq2seq", sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, targetTokenizer: target.toJSON(), maxLen, beam };
+  note(`training a ${o.cell} encoder-decoder (attention ${attention}, ${parameterTable(model).total} parameters) on ${trainIdx.length} pairs (${valIdx.length} held out), vocabularies ${source.size} -> ${target.size}`);
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val: valIdx.map((i) => all.examples[i]) }, o, { resume: resume?.fit },
+    (optimizer, epoch) => saveModel(o.out, model, { tokenizer: source, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  const idx = valIdx.length ? valIdx : trainIdx;
+  const e = new Translator(model as Seq2Seq, source, info).evaluate(idx.map((i) => pairs[i].source), idx.map((i) => pairs[i].target));
+  report({ tokenErrorRate: round(e.tokenErrorRate), exactMatch: round(e.exactMatch), count: e.count, beam, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json,
+    `${valIdx.length ? "validation" : "training"} token error rate ${(e.tokenErrorRate * 100).toFixed(1)}%, exact match ${(e.exactMatch * 100).toFixed(1)}% (beam ${beam}); model saved to ${o.out}`);
+}
+
 // ------------------------------------------------------------------ eval / generate / predict / info
 
 /** Opens a model file as its task (the task info checked against the model). */
@@ -444,12 +501,15 @@ function checkDataKind(command: string, path: string, t: TaskModel, data: string
   const ext = extname(data).toLowerCase();
   const table = ext === ".csv" || ext === ".tsv";
   if (t.task === "tag" && table) throw new RnnkitError(`${command}: ${path} is a tag model; it reads CoNLL (token<TAB>tag lines) or .jsonl ({"tokens": [...]}), got ${data}`);
-  if ((t.task === "classify" || t.task === "forecast") && !table && ext !== ".jsonl" && ext !== ".ndjson") {
+  if ((t.task === "classify" || t.task === "forecast" || t.task === "seq2seq") && !table && ext !== ".jsonl" && ext !== ".ndjson") {
     throw new RnnkitError(`${command}: ${path} is a ${t.task} model; it reads a .csv, .tsv or .jsonl file with named columns, got ${data}`);
   }
 }
 
-export function evalCommand(path: string, o: { text?: string; dataset?: string; tail?: string; data?: string; textColumn?: string; labelColumn?: string; column?: string; features?: string; json?: boolean }, backend: Backend): void {
+export function evalCommand(path: string, o: {
+  text?: string; dataset?: string; tail?: string; data?: string; textColumn?: string; labelColumn?: string; column?: string; features?: string;
+  sourceColumn?: string; targetColumn?: string; beam?: string; skipBadRows?: boolean; json?: boolean;
+}, backend: Backend): void {
   const { task: t } = open(path, backend);
   if (t.task === "lm") {
     if (!o.text === !o.dataset) throw new RnnkitError("eval: a language model is evaluated on --text FILE or --dataset moby-dick");
@@ -479,6 +539,15 @@ export function evalCommand(path: string, o: { text?: string; dataset?: string; 
     const r = inFile(o.data, () => t.evaluate(sentences));
     report({ tokenAccuracy: round(r.tokenAccuracy), tokens: r.tokens, sentences: r.count, unknownTokens: r.unknownTokens }, o.json,
       `token accuracy ${(r.tokenAccuracy * 100).toFixed(1)}% over ${r.tokens} tokens in ${r.count} sentences${unknownNote(r.unknownTokens, "token")}`);
+    return;
+  }
+  if (t.task === "seq2seq") {
+    const { pairs } = readPairs(o.data, o.sourceColumn ?? t.info.sourceColumn, o.targetColumn ?? t.info.targetColumn, o.skipBadRows === true);
+    const beam = o.beam !== undefined ? int("beam", o.beam) : t.beam;
+    const r = t.evaluate(pairs.map((p) => p.source), pairs.map((p) => p.target), { beam });
+    warnTruncated(r.truncated, pairs.length, "sources", t.info.maxLen);
+    report({ tokenErrorRate: round(r.tokenErrorRate), exactMatch: round(r.exactMatch), count: r.count, beam, unknownTokens: r.unknownTokens }, o.json,
+      `token error rate ${(r.tokenErrorRate * 100).toFixed(1)}%, exact match ${(r.exactMatch * 100).toFixed(1)}% over ${r.count} pairs (beam ${beam})${unknownNote(r.unknownTokens, t.tokenizer.kind)}`);
     return;
   }
   const rows = readRows(o.data, o.column ?? t.info.column, o.features !== undefined ? featureList(o.features, o.column ?? t.info.column) : t.info.features);
@@ -516,10 +585,10 @@ export function generateCommand(path: string, o: { prompt?: string; length: stri
   report({ text: (o.prompt ?? "") + sep + text }, o.json, `${o.prompt ?? ""}${sep}${text}`);
 }
 
-export function predictCommand(path: string, o: { data: string; textColumn?: string; column?: string; features?: string; json?: boolean }, backend: Backend): void {
+export function predictCommand(path: string, o: { data: string; textColumn?: string; column?: string; features?: string; sourceColumn?: string; beam?: string; json?: boolean }, backend: Backend): void {
   const { task: t } = open(path, backend);
   const json = o.json === true;
-  if (t.task === "lm") throw wrongTask(path, "predict", t, "a classify, tag or forecast model; a language model is used with `rnnkit generate` or `rnnkit eval`");
+  if (t.task === "lm") throw wrongTask(path, "predict", t, "a classify, tag, forecast or seq2seq model; a language model is used with `rnnkit generate` or `rnnkit eval`");
   checkDataKind("predict", path, t, o.data);
   if (t.task === "classify") {
     const texts = column(o.data, readRecords(o.data), o.textColumn ?? t.info.textColumn);
@@ -534,6 +603,24 @@ export function predictCommand(path: string, o: { data: string; textColumn?: str
     if (r.unknownTokens > 0) note(`${r.unknownTokens} token(s) never seen in training read as <unk>`);
     const tagged = sentences.map((s, i) => ({ tokens: s.tokens, tags: r.predictions[i].tags }));
     writeLines(json ? tagged.map((s, i) => JSON.stringify({ ...s, confidence: r.predictions[i].confidence.map(round) })) : formatTagged(tagged, format));
+    return;
+  }
+  if (t.task === "seq2seq") {
+    const { records } = readRecordsWithLines(o.data);
+    const col = o.sourceColumn ?? t.info.sourceColumn;
+    if (records.length && !records.some((r) => col in r)) throw new RnnkitError(`${o.data}: there is no column ${JSON.stringify(col)}; the columns are ${Object.keys(records[0]).map((k) => JSON.stringify(k)).join(", ")}`);
+    // a row without a source has nothing to translate: its line stays empty (JSON: null)
+    const sources = records.map((r) => (r[col] === undefined || r[col] === null ? "" : String(r[col])));
+    const todo = sources.map((s, i) => (s.trim() ? i : -1)).filter((i) => i >= 0);
+    const beam = o.beam !== undefined ? int("beam", o.beam) : t.beam;
+    const r = todo.length ? t.translateMany(todo.map((i) => sources[i]), { beam }) : { outputs: [], translations: [], truncated: 0, unknownTokens: 0 };
+    warnTruncated(r.truncated, todo.length, "sources", t.info.maxLen);
+    const out: (string | null)[] = sources.map(() => null), score: (number | null)[] = sources.map(() => null);
+    todo.forEach((i, k) => {
+      out[i] = r.outputs[k];
+      score[i] = round(r.translations[k].score);
+    });
+    writeLines(out.map((v, i) => (json ? JSON.stringify({ output: v, score: score[i] }) : v ?? "")));
     return;
   }
   const target = o.column ?? t.info.column;

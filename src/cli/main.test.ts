@@ -52,7 +52,7 @@ test("train lm on a text file, then eval (bits per character) and generate, with
   assert.equal(g2.status, 0, g2.stderr);
   const p = rnnkit("predict", model, "--data", text);
   assert.equal(p.status, 1);
-  assert.match(p.stderr, /predict: .*lm.safetensors is a lm model; predict needs a classify, tag or forecast model/);
+  assert.match(p.stderr, /predict: .*lm.safetensors is a lm model; predict needs a classify, tag, forecast or seq2seq model/);
   const bad = rnnkit("train", "lm", "--text", text, "--cell", "lstmm", "--out", join(dir, "z.safetensors"));
   assert.match(bad.stderr, /--cell: expected one of lstm, gru, rnn, rnn_relu, got "lstmm"/);
 });

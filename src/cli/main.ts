@@ -12,7 +12,8 @@ import { defaults } from "../defaults.js";
 import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
-import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainTag } from "./commands.js";
+import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
+import { ATTENTIONS } from "../layers/attention.js";
 
 
 async function backendFrom(name: string | undefined): Promise<Backend> {
@@ -51,7 +52,7 @@ export function program(): Command {
     .showHelpAfterError()
     // errors come back to main() (which prints {"error": ...} under --json) instead of exiting here
     .exitOverride();
-  const train = p.command("train").description("train a model: lm (language model), classify, tag, forecast");
+  const train = p.command("train").description("train a model: lm (language model), classify, tag, forecast, seq2seq");
   trainOptions(train.command("lm").description("a language model on plain text (next character or word)"), { hidden: 256, epochs: 5, batch: 32, lr: 0.003 })
     .option("--text <file>", "a plain-text file")
     .option("--dataset <name>", "a bundled dataset: moby-dick")
@@ -83,7 +84,21 @@ export function program(): Command {
     .option("--horizon <n>", "future values forecast at once (trained directly)", String(defaults.horizon))
     .action(async (o, cmd: Command) => trainForecast(o, await backendFrom(cmd.opts().backend)));
 
-  p.command("eval").description("evaluate a model: bits per character (lm), accuracy, macro-F1 and confusion matrix (classify), token accuracy (tag), MAE/RMSE/MAPE/sMAPE (forecast)")
+  trainOptions(train.command("seq2seq").description("an encoder-decoder on pairs of strings: TSV, CSV or JSONL with a source and a target column"), { hidden: 128, epochs: 10, batch: 32, lr: 0.003 })
+    .requiredOption("--data <file>", "a .tsv, .csv or .jsonl file whose header names the columns")
+    .requiredOption("--source-column <name>", "the column holding the input string")
+    .requiredOption("--target-column <name>", "the column holding the output string")
+    .option("--tokenizer <kind>", "char or word, for both sides", "char")
+    .option("--source-tokenizer <kind>", "char or word for the source side (default: --tokenizer)")
+    .option("--target-tokenizer <kind>", "char or word for the target side (default: --tokenizer)")
+    .addOption(new Option("--attention <kind>", "the decoder's attention").choices([...ATTENTIONS]).default(defaults.seq2seqAttention))
+    .option("--beam <n>", "beam width predict and eval use by default (1 = greedy), saved with the model", String(defaults.beam))
+    .option("--max-len <n>", "tokens kept per side (longer ones are cut, with a warning)", String(defaults.maxLen))
+    .option("--bidirectional", "a bidirectional encoder")
+    .option("--skip-bad-rows", "skip (and count) pairs with a missing or empty side instead of refusing the file")
+    .action(async (o, cmd: Command) => trainSeq2seq(o, await backendFrom(cmd.opts().backend)));
+
+  p.command("eval").description("evaluate a model: bits per character (lm), accuracy, macro-F1 and confusion matrix (classify), token accuracy (tag), MAE/RMSE/MAPE/sMAPE (forecast), token error rate and exact match (seq2seq)")
     .argument("<model>", "a .safetensors model file")
     .option("--text <file>", "lm: a plain-text file")
     .option("--dataset <name>", "lm: moby-dick (its 10% tail, the validation part)")
@@ -93,6 +108,10 @@ export function program(): Command {
     .option("--label-column <name>", "classify: label column (default: the one trained on)")
     .option("--column <name>", "forecast: numeric column (default: the one trained on)")
     .option("--features <a,b>", "forecast: covariate columns (default: those trained on)")
+    .option("--source-column <name>", "seq2seq: source column (default: the one trained on)")
+    .option("--target-column <name>", "seq2seq: target column (default: the one trained on)")
+    .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
+    .option("--skip-bad-rows", "seq2seq: skip (and count) pairs with a missing or empty side")
     .option("--backend <name>", "js or wasm")
     .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => evalCommand(model, o, await backendFrom(o.backend)));
@@ -107,14 +126,16 @@ export function program(): Command {
     .option("--backend <name>", "js or wasm")
     .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => generateCommand(model, o, await backendFrom(o.backend)));
-  p.command("predict").description("one line per input row, in order: the label (classify), the tagged sentence (tag), the one-step-ahead forecast then the horizon past the end (forecast)")
+  p.command("predict").description("one line per input row, in order: the label (classify), the tagged sentence (tag), the one-step-ahead forecast then the horizon past the end (forecast), the output string (seq2seq)")
     .argument("<model>", "a .safetensors model file")
     .requiredOption("--data <file>", "a .csv/.jsonl file; tag: CoNLL (the tag column may be missing) or .jsonl")
     .option("--text-column <name>", "classify: text column (default: the one trained on)")
     .option("--column <name>", "forecast: numeric column (default: the one trained on)")
     .option("--features <a,b>", "forecast: covariate columns (default: those trained on)")
+    .option("--source-column <name>", "seq2seq: source column (default: the one trained on)")
+    .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
     .option("--backend <name>", "js or wasm")
-    .option("--json", "JSON Lines: one object per row (classify: label and probabilities)")
+    .option("--json", "JSON Lines: one object per row (classify: label and probabilities; seq2seq: output and score)")
     .action(async (model: string, o) => predictCommand(model, o, await backendFrom(o.backend)));
   p.command("info").description("what a model file holds: task, architecture, parameter table, format and rnnkit version")
     .argument("<model>", "a .safetensors model file")

@@ -10,7 +10,7 @@
  * Files, terminals and sockets are not this layer's business: the CLI and a server read the
  * input, call a task, and write its result.
  */
-import { type Tokenizer, UNK } from "../data/tokenizer.js";
+import { Tokenizer, type TokenizerJSON, UNK } from "../data/tokenizer.js";
 import type { SavedModel } from "../io/model-file.js";
 import type { Task } from "../models/model.js";
 import { defaults } from "../defaults.js";
@@ -65,7 +65,23 @@ export interface TagInfo {
   maxLen: number;
 }
 
-export type TaskInfo = LmInfo | ClassifyInfo | ForecastInfo | TagInfo;
+/**
+ * An encoder-decoder (`Seq2Seq`). A model file has one tokenizer slot: it holds the SOURCE side's
+ * tokenizer; the target side's is kept here.
+ */
+export interface Seq2SeqInfo {
+  task: "seq2seq";
+  sourceColumn: string;
+  targetColumn: string;
+  /** the target side's tokenizer */
+  targetTokenizer: TokenizerJSON;
+  /** source tokens kept (and target tokens trained on, <eos> included) */
+  maxLen: number;
+  /** the default beam width of predict and eval (1 = greedy) */
+  beam: number;
+}
+
+export type TaskInfo = LmInfo | ClassifyInfo | ForecastInfo | TagInfo | Seq2SeqInfo;
 
 type Raw = Record<string, unknown>;
 
@@ -157,8 +173,25 @@ export function parseInfo(source: string, saved: Pick<SavedModel, "model" | "inf
       outputs("forecast steps (horizon)", info.horizon);
       return info;
     }
-    case "seq2seq":
-      throw new RnnkitError(`${source}: seq2seq models are not supported by this rnnkit's task layer yet`);
+    case "seq2seq": {
+      const side = (what: string, tok: Tokenizer | undefined, size: unknown) => {
+        if (!tok) throw new RnnkitError(`${source}: a seq2seq model needs its ${what} tokenizer, and the file has none`);
+        if (tok.size !== size) throw new RnnkitError(`${source}: the ${what} tokenizer has ${tok.size} tokens but the model's ${what} vocabulary is ${String(size)}`);
+      };
+      side("source", saved.tokenizer, cfg.sourceVocabSize);
+      need(source, raw.targetTokenizer !== null && typeof raw.targetTokenizer === "object", "targetTokenizer: expected the target side's tokenizer", raw.targetTokenizer);
+      let target: Tokenizer;
+      try {
+        target = Tokenizer.fromJSON(raw.targetTokenizer as TokenizerJSON);
+      } catch (e) {
+        throw new RnnkitError(`${source}: the model file's task info: targetTokenizer: ${(e as Error).message}`);
+      }
+      side("target", target, cfg.targetVocabSize);
+      return {
+        task: "seq2seq", sourceColumn: str(source, raw, "sourceColumn", "source"), targetColumn: str(source, raw, "targetColumn", "target"),
+        targetTokenizer: target.toJSON(), maxLen: posInt(source, raw, "maxLen", defaults.maxLen), beam: posInt(source, raw, "beam", defaults.beam),
+      };
+    }
   }
 }
 

@@ -10,15 +10,18 @@ import { fileURLToPath } from "node:url";
 import { Scaler } from "../data/scaler.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { type ModelExtras, loadModel, modelFromBytes, modelToBytes } from "../io/model-file.js";
+import type { Model } from "../models/model.js";
+import { Seq2Seq } from "../models/seq2seq.js";
 import { SequenceModel } from "../models/sequence-model.js";
 import { RnnkitError } from "../tensor.js";
 import { Classifier, classifyExamples } from "./classify.js";
 import { Forecaster, fitForecastScaler, forecastRows, forecastWindows } from "./forecast.js";
 import { expectTask, openTask } from "./open.js";
+import { seq2seqExamples, seq2seqPairs } from "./seq2seq.js";
 import { Tagger, formatTagged, parseConll, parseTaggedJsonl, tagVocabulary } from "./tag.js";
 import { parseInfo } from "./task.js";
 
-const reopen = (model: SequenceModel, extra: ModelExtras) => modelFromBytes(modelToBytes(model, extra), { source: "m.safetensors" });
+const reopen = (model: Model, extra: ModelExtras) => modelFromBytes(modelToBytes(model, extra), { source: "m.safetensors" });
 const rnnkitError = (re: RegExp) => (e: unknown) => e instanceof RnnkitError && re.test(e.message);
 
 function classifier(labels = ["neg", "neu", "pos"]) {
@@ -131,4 +134,31 @@ test("model files of rnnkit 0.1.0 open as their tasks, the fields they predate t
   assert.deepEqual([f.info.features, f.horizon, f.window], [[], 1, 3]);
   assert.equal(f.forecast([1, 2, 3, 4]).length, 1);
   assert.equal(openTask(loadModel(join(dir, "v1-lm.safetensors"))).task, "lm");
+});
+
+test("seq2seq: pairs refused with their line (or skipped and counted), targets end in <eos>, the target tokenizer travels in the info", () => {
+  assert.throws(() => seq2seqPairs(["ab", "cd", "ef"], ["ba", "", "fe"], [2, 3, 5]), rnnkitError(/^line 3: expected a source and a target, got an empty target/));
+  assert.throws(() => seq2seqPairs(["ab", undefined], ["ba", "x"], [2, 3]), rnnkitError(/^line 3: expected a source and a target, got a missing source/));
+  const ok = seq2seqPairs(["ab", " ", "ef"], ["ba", "x", "fe"], [2, 3, 4], { skipBadRows: true });
+  assert.equal(ok.skipped, 1);
+  assert.deepEqual(ok.pairs.map((p) => [p.source, p.line]), [["ab", 2], ["ef", 4]]);
+  const src = Tokenizer.build("char", "abef"), tgt = Tokenizer.build("word", "ba fe");
+  const ex = seq2seqExamples(src, tgt, [...ok.pairs, { source: "abeeff", target: "ba fe ba", line: 9 }], 3);
+  assert.deepEqual(Array.from(ex.examples[0].tokens!), [src.id("a"), src.id("b")]);
+  assert.deepEqual(ex.examples[0].target, [tgt.id("ba"), 3]);
+  assert.deepEqual(ex.examples[2].target, [tgt.id("ba"), tgt.id("fe"), 3], "the target is cut to maxLen - 1, then <eos>");
+  assert.equal(ex.examples[2].tokens!.length, 3);
+  assert.equal(ex.truncated, 1, "one pair was cut (both of its sides count once)");
+  const model = new Seq2Seq({ cell: "gru", sourceVocabSize: src.size, targetVocabSize: tgt.size, embeddingDim: 3, hiddenSize: 4, attention: "luong", seed: 1 });
+  const info = { task: "seq2seq", sourceColumn: "s", targetColumn: "t", targetTokenizer: tgt.toJSON(), maxLen: 10, beam: 2 };
+  const t = expectTask(openTask(reopen(model, { tokenizer: src, info })), "seq2seq");
+  assert.equal(t.beam, 2);
+  const outs = t.predict(["ab", "feab"]);
+  assert.equal(outs.length, 2);
+  assert.ok(outs.every((o) => typeof o === "string" && /^(ba|fe|<unk>| )*$/.test(o)), JSON.stringify(outs));
+  const e = t.evaluate(["ab"], [outs[0]]);
+  assert.equal(e.exactMatch, 1, "a model's own output matches itself");
+  assert.equal(e.tokenErrorRate, 0);
+  assert.throws(() => openTask(reopen(model, { tokenizer: src, info: { ...info, targetTokenizer: undefined } })), rnnkitError(/targetTokenizer: expected the target side's tokenizer/));
+  assert.throws(() => openTask(reopen(model, { tokenizer: tgt, info })), rnnkitError(/the source tokenizer has 6 tokens but the model's source vocabulary is 8/));
 });
