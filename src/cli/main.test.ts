@@ -26,7 +26,7 @@ function rnnkit(...args: string[]): { status: number | null; stdout: string; std
 }
 
 test("--help on every command; unknown commands fail", () => {
-  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["train", "tag"], ["eval"], ["generate"], ["predict"], ["info"]]) {
+  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["train", "tag"], ["train", "seq2seq"], ["eval"], ["generate"], ["predict"], ["info"]]) {
     const r = rnnkit(...cmd, "--help");
     assert.equal(r.status, 0, `${cmd.join(" ")} --help`);
     assert.match(r.stdout, /Usage: rnnkit/);
@@ -310,4 +310,49 @@ test("--json: stdout holds only JSON, errors as {\"error\"} with the message on 
   assert.ok(JSON.parse(r.stdout).label);
   assert.match(r.stderr, /status=0/);
   assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+});
+
+test("train seq2seq on TSV pairs (reverse a string), predict a string per row, eval token error rate and exact match; bad pairs by line", () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rows = ["src\ttgt"];
+  for (let i = 0; i < 300; i++) {
+    const s = Array.from({ length: 2 + Math.floor(rand() * 3) }, () => "abcd"[Math.floor(rand() * 4)]).join("");
+    rows.push(`${s}\t${[...s].reverse().join("")}`);
+  }
+  const data = join(dir, "pairs.tsv");
+  writeFileSync(data, rows.join("\n"));
+  const model = join(dir, "s2s.safetensors");
+  const t = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--hidden", "32", "--embedding", "16", "--epochs", "15", "--batch-size", "16", "--lr", "0.01", "--attention", "luong", "--beam", "2", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok((t.json!.exactMatch as number) > 0.8, JSON.stringify(t.json));
+  assert.equal(t.json!.beam, 2);
+  const input = join(dir, "s2s-in.csv");
+  writeFileSync(input, "src\nabc\n\"\"\ndcba\n");
+  const p = rnnkit("predict", model, "--data", input);
+  assert.equal(p.status, 0, p.stderr);
+  assert.deepEqual(p.stdout.split("\n").slice(0, -1), ["cba", "", "abcd"], "one line per row; an empty source gives an empty line");
+  const pj = rnnkit("predict", model, "--data", input, "--json").stdout.trim().split("\n").map((l) => JSON.parse(l) as { output: string | null; score: number | null });
+  assert.deepEqual(pj.map((o) => o.output), ["cba", null, "abcd"]);
+  assert.ok(typeof pj[0].score === "number" && pj[0].score <= 0, "a log-probability");
+  const e = rnnkit("eval", model, "--data", data, "--json", "--beam", "1");
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(e.json!.beam, 1);
+  assert.ok((e.json!.tokenErrorRate as number) < 0.1, JSON.stringify(e.json));
+  assert.ok((e.json!.exactMatch as number) > 0.8);
+  const i = rnnkit("info", model, "--json");
+  assert.equal(i.json!.task, "seq2seq");
+  assert.equal((i.json!.config as Record<string, unknown>).attention, "luong");
+  assert.equal((i.json!.info as Record<string, unknown>).beam, 2);
+  // a pair with an empty side: refused with its line, or skipped and counted
+  const bad = join(dir, "badpairs.tsv");
+  writeFileSync(bad, "src\ttgt\nab\tba\n\ncd\t\nabc\tcba\n");
+  const b = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--out", join(dir, "b2.safetensors"), "--json");
+  assert.equal(b.status, 1);
+  assert.match(String(b.json!.error), /badpairs.tsv:4: expected a source and a target, got an empty target/);
+  const sk = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--hidden", "8", "--embedding", "4", "--epochs", "1", "--skip-bad-rows", "--out", join(dir, "b2.safetensors"), "--json", "--quiet");
+  assert.equal(sk.status, 0, sk.stderr);
+  assert.match(sk.stderr, /skipped 1 pair\(s\) with a missing or empty side/);
+  const att = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--attention", "dot", "--out", join(dir, "b3.safetensors"));
+  assert.match(att.stderr, /'--attention <kind>' argument 'dot' is invalid. Allowed choices are none, luong, luong-dot, bahdanau/);
 });
