@@ -41,7 +41,7 @@ export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBacken
 // the task layer: a loaded model file as the object of its task, predicting on raw input
 export { openTask, expectTask, type TaskModel } from "./tasks/open.js";
 export {
-  TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
+  TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, vocabularyOf, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
   type Seq2SeqInfo, type Encoded,
 } from "./tasks/task.js";
 export { Classifier, classifyExamples, classifyTokenizer, labelSet, type ClassPrediction, type ClassifyEval } from "./tasks/classify.js";

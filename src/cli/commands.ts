@@ -21,10 +21,9 @@ import type { RegressionMetrics } from "../tasks/metrics.js";
 import { type TaskModel, openTask } from "../tasks/open.js";
 import { type Sentence, type TaggedFormat, Tagger, formatTagged, parseTagged, tagExamples, tagVocabulary } from "../tasks/tag.js";
 import { type Pair, Translator, seq2seqExamples, seq2seqPairs } from "../tasks/seq2seq.js";
-import type { ClassifyInfo, ForecastInfo, LmInfo, Seq2SeqInfo, TagInfo, TaskName } from "../tasks/task.js";
+import { type ClassifyInfo, type ForecastInfo, type LmInfo, type Seq2SeqInfo, type TagInfo, type TaskName, vocabularyOf } from "../tasks/task.js";
 import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
 import { Seq2Seq } from "../models/seq2seq.js";
-import { defaults } from "../defaults.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
@@ -464,8 +463,8 @@ export async function trainSeq2seq(o: CommonTrainOptions & {
   const { trainIdx, valIdx } = split(pairs.length, o);
   const resume = resumeFrom(o, "seq2seq", backend);
   const trainPairs = trainIdx.map((i) => pairs[i]);
-  const source = resume?.saved.tokenizer ?? Tokenizer.build(srcKind, trainPairs.map((p) => p.source).join("\n"), { maxSize: defaults.maxVocab });
-  const target = resume ? (resume.task as Translator).targetTokenizer : Tokenizer.build(tgtKind, trainPairs.map((p) => p.target).join("\n"), { maxSize: defaults.maxVocab });
+  const source = resume?.saved.tokenizer ?? vocabularyOf(srcKind, trainPairs.map((p) => p.source));
+  const target = resume ? (resume.task as Translator).targetTokenizer : vocabularyOf(tgtKind, trainPairs.map((p) => p.target));
   const all = seq2seqExamples(source, target, pairs, maxLen);
   warnTruncated(all.truncated, pairs.length, "pairs", maxLen);
   const arch = modelOptions(o);
@@ -649,8 +648,14 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
     note(`warning: ${problem}`);
   }
   const table = parameterTable(saved.model);
+  // a vocabulary inside the info (seq2seq's target tokenizer) is summarised, not listed
+  let info = t.info;
+  if (info && typeof info === "object" && "targetTokenizer" in info) {
+    const tt = (info as Seq2SeqInfo).targetTokenizer;
+    info = { ...info, targetTokenizer: { kind: tt?.kind, size: tt?.tokens?.length, lowercase: tt?.lowercase } };
+  }
   const result: Record<string, unknown> = {
-    task: t.task, kind: saved.model.kind, config: saved.model.config, info: t.info, ...(problem ? { problem } : {}),
+    task: t.task, kind: saved.model.kind, config: saved.model.config, info, ...(problem ? { problem } : {}),
     parameters: table.rows, totalParameters: table.total, formatVersion: saved.formatVersion, version: saved.version,
   };
   if (saved.tokenizer) result.tokenizer = { kind: saved.tokenizer.kind, size: saved.tokenizer.size, lowercase: saved.tokenizer.lowercase };
@@ -663,7 +668,8 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
     `${path}: a ${t.task} model (${saved.model.kind} model, task ${saved.model.task})`,
     `file format ${saved.formatVersion}, written by rnnkit ${saved.version}`,
     `architecture:\n${cfg}`,
-    `task info: ${JSON.stringify(t.info)}`,
+    `task info: ${JSON.stringify(info)}`,
+    ...(problem ? [`problem: ${problem}`] : []),
     ...(saved.tokenizer ? [`tokenizer: ${saved.tokenizer.kind}, ${saved.tokenizer.size} tokens${saved.tokenizer.lowercase ? ", lowercased" : ""}`] : []),
     ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name})`] : []),
     `parameters:\n${params}`,

@@ -344,6 +344,7 @@ test("train seq2seq on TSV pairs (reverse a string), predict a string per row, e
   assert.equal(i.json!.task, "seq2seq");
   assert.equal((i.json!.config as Record<string, unknown>).attention, "luong");
   assert.equal((i.json!.info as Record<string, unknown>).beam, 2);
+  assert.deepEqual((i.json!.info as Record<string, unknown>).targetTokenizer, { kind: "char", size: 8, lowercase: false }, "summarised, not listed (4 specials and a-d, no newline)");
   // a pair with an empty side: refused with its line, or skipped and counted
   const bad = join(dir, "badpairs.tsv");
   writeFileSync(bad, "src\ttgt\nab\tba\n\ncd\t\nabc\tcba\n");

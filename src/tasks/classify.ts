@@ -6,12 +6,12 @@
  */
 import type { Example } from "../data/batches.js";
 import { padBatch } from "../data/batches.js";
-import { Tokenizer } from "../data/tokenizer.js";
+import type { Tokenizer } from "../data/tokenizer.js";
 import { defaults } from "../defaults.js";
 import type { SequenceModel } from "../models/sequence-model.js";
 import { RnnkitError } from "../tensor.js";
 import { accuracy, confusionMatrix, macroF1 } from "./metrics.js";
-import { type ClassifyInfo, type Encoded, argmax, encodeAll, softmaxRow } from "./task.js";
+import { type ClassifyInfo, type Encoded, argmax, encodeAll, softmaxRow, vocabularyOf } from "./task.js";
 
 /** The prediction for one text: the most likely label and the softmax over all labels. */
 export interface ClassPrediction {
@@ -42,7 +42,7 @@ export function labelSet(gold: readonly string[], column = "label"): string[] {
 
 /** The vocabulary of the training texts. */
 export function classifyTokenizer(kind: "char" | "word", texts: readonly string[], maxSize: number = defaults.maxVocab): Tokenizer {
-  return Tokenizer.build(kind, texts.join("\n"), { maxSize });
+  return vocabularyOf(kind, texts, maxSize);
 }
 
 /**

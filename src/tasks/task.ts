@@ -195,6 +195,11 @@ export function parseInfo(source: string, saved: Pick<SavedModel, "model" | "inf
   }
 }
 
+/** The vocabulary of many texts (joined so that the joint is no token: for characters a newline would be one). */
+export function vocabularyOf(kind: "char" | "word", texts: readonly string[], maxSize: number = defaults.maxVocab): Tokenizer {
+  return Tokenizer.build(kind, texts.join(kind === "char" ? "" : "\n"), { maxSize });
+}
+
 /** Token ids of many inputs cut to `maxLen`, with what a user should hear about: how many were cut and how many tokens were unknown. */
 export interface Encoded {
   ids: Int32Array[];
