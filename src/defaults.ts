@@ -29,6 +29,15 @@ export const defaults = {
   batchSize: 32,
   seqLen: 100,
   optimizer: "adam" as "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad",
+  /** Task layer: sequences per forward pass of the predict calls (bounds the memory of a large input). */
+  predictBatch: 64,
+  /** Classification and tagging: tokens kept per training sequence (`--max-len`). */
+  maxLen: 200,
+  /** Classification: words (or characters) kept in the vocabulary, most frequent first. */
+  maxVocab: 30000,
+  /** Forecasting: past steps read (`--window`) and future steps forecast at once (`--horizon`). */
+  window: 24,
+  horizon: 1,
   /** Seq2Seq: the attention of the decoder (see src/layers/attention.ts). */
   seq2seqAttention: "luong" as "none" | "luong" | "luong-dot" | "bahdanau",
   /** translate: beam width (1 = greedy) and GNMT length-penalty alpha (0 = none). */

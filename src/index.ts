@@ -38,3 +38,20 @@ export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from ".
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";
 export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm.js";
+// the task layer: a loaded model file as the object of its task, predicting on raw input
+export { openTask, expectTask, type TaskModel } from "./tasks/open.js";
+export {
+  TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, vocabularyOf, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
+  type Seq2SeqInfo, type Encoded,
+} from "./tasks/task.js";
+export { Classifier, classifyExamples, classifyTokenizer, labelSet, type ClassPrediction, type ClassifyEval } from "./tasks/classify.js";
+export {
+  Tagger, parseConll, parseTaggedJsonl, parseTagged, formatTagged, tagVocabulary, tagExamples, type Sentence, type TaggedFormat, type TagPrediction,
+} from "./tasks/tag.js";
+export { Forecaster, forecastRows, forecastWindows, fitForecastScaler, forecastMetrics, type ForecastRows } from "./tasks/forecast.js";
+export { LanguageModel } from "./tasks/lm.js";
+export { Translator, seq2seqPairs, seq2seqExamples, type Pair, type Seq2SeqEval } from "./tasks/seq2seq.js";
+export {
+  accuracy, macroF1, confusionMatrix, regressionMetrics, tokenAccuracy, editDistance, sequenceMetrics, type RegressionMetrics,
+} from "./tasks/metrics.js";
+export { parameterTable, type ParameterRow } from "./inspect/parameters.js";

@@ -1,24 +1,33 @@
 /**
- * The work behind each `rnnkit` command. Output: human-readable progress and results on stderr
- * and stdout; with `--json` the final result is one JSON object on the last line of stdout.
+ * The work behind each `rnnkit` command: flags -> tasks/ -> output. Output discipline: results on
+ * stdout, progress and warnings on stderr; with `--json` stdout carries only JSON (one document,
+ * or JSON Lines for per-row output) and everything for humans goes to stderr.
  */
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, extname } from "node:path";
 import { SingleBar } from "cli-progress";
 import type { Backend } from "../backend/backend.js";
-import type { Example } from "../data/batches.js";
-import { Scaler } from "../data/scaler.js";
+import { shuffleInPlace } from "../data/batches.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { generateIds } from "../decode/sample.js";
+import { parameterTable } from "../inspect/parameters.js";
 import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
-import type { CellName } from "../models/model.js";
+import { CELLS, type CellName, type Model, type Pooling } from "../models/model.js";
 import { type ModelConfig, SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
+import { Classifier, classifyExamples, classifyTokenizer, labelSet } from "../tasks/classify.js";
+import { Forecaster, fitForecastScaler, forecastMetrics, forecastRows, forecastWindows } from "../tasks/forecast.js";
+import type { RegressionMetrics } from "../tasks/metrics.js";
+import { type TaskModel, openTask } from "../tasks/open.js";
+import { type Sentence, type TaggedFormat, Tagger, formatTagged, parseTagged, tagExamples, tagVocabulary } from "../tasks/tag.js";
+import { type Pair, Translator, seq2seqExamples, seq2seqPairs } from "../tasks/seq2seq.js";
+import { type ClassifyInfo, type ForecastInfo, type LmInfo, type Seq2SeqInfo, type TagInfo, type TaskName, vocabularyOf } from "../tasks/task.js";
+import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
+import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
-import { column, mobyDick, numericColumn, readRecords, readText } from "./data.js";
-import { padBatch, shuffleInPlace } from "../data/batches.js";
+import { column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
   cell: string;
@@ -42,10 +51,49 @@ export interface CommonTrainOptions {
   resume?: boolean;
 }
 
-/** Prints the final result: a human line, then (with --json) the JSON object last on stdout. */
+/**
+ * Prints the final result. With --json: the result as ONE JSON document on stdout (so
+ * `| jq .accuracy` works) and the human line on stderr; without: the human line on stdout.
+ */
 export function report(result: Record<string, unknown>, json: boolean | undefined, human: string): void {
-  if (human) console.log(human);
-  if (json) console.log(JSON.stringify(result));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (human) process.stderr.write(`${human}\n`);
+  } else if (human) process.stdout.write(`${human}\n`);
+}
+
+/** Per-row results on stdout, in order (written in chunks: a closed pipe is handled in main.ts). */
+export function writeLines(lines: readonly string[]): void {
+  for (let i = 0; i < lines.length; i += 1000) process.stdout.write(`${lines.slice(i, i + 1000).join("\n")}\n`);
+}
+
+/** A message for humans: always stderr. */
+export function note(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** ONE warning for all the inputs cut to --max-len. */
+function warnTruncated(n: number, total: number, what: string, maxLen: number): void {
+  if (n > 0) note(`warning: ${n} of ${total} ${what} were longer than --max-len ${maxLen} tokens and were cut to ${maxLen}`);
+}
+
+/** Runs `fn`, naming `path` in the "row N" / "line N" errors of the task layer. */
+function inFile<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RnnkitError) {
+      const m = /^line (\d+): ([\s\S]*)$/.exec(e.message);
+      if (m) throw new RnnkitError(`${path}:${m[1]}: ${m[2]}`);
+      if (/^(row \d+|column )/.test(e.message)) throw new RnnkitError(`${path}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function tokenizerKind(flag: string, v: string): "char" | "word" {
+  if (v !== "char" && v !== "word") throw new RnnkitError(`--${flag}: expected char or word, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export function int(name: string, v: string, min = 1): number {
@@ -63,7 +111,7 @@ export function num(name: string, v: string, lo: number, hi: number, loOpen = fa
 }
 
 function cellOf(v: string): CellName {
-  if (!["lstm", "gru", "rnn"].includes(v)) throw new RnnkitError(`--cell: expected lstm, gru or rnn, got ${JSON.stringify(v)}`);
+  if (!(CELLS as readonly string[]).includes(v)) throw new RnnkitError(`--cell: expected one of ${CELLS.join(", ")}, got ${JSON.stringify(v)}`);
   return v as CellName;
 }
 
@@ -132,7 +180,7 @@ function epochLine(r: EpochReport, task: string): string {
 
 /** Runs fit with a progress bar, Ctrl-C handling and checkpoints to `out`. */
 async function trainLoop(
-  model: SequenceModel, data: Parameters<typeof fit>[1], o: CommonTrainOptions, fitOpts: FitOptions,
+  model: Model, data: Parameters<typeof fit>[1], o: CommonTrainOptions, fitOpts: FitOptions,
   save: (optimizer: Parameters<NonNullable<FitOptions["onCheckpoint"]>>[0]["optimizer"], epoch: number) => void, unit: string,
 ): Promise<Awaited<ReturnType<typeof fit>>> {
   const bar = progress(o.quiet, unit);
@@ -164,7 +212,11 @@ async function trainLoop(
     });
     bar.stop();
     if (r.stoppedBy === "nan") throw new RnnkitError(r.message!);
-    if (r.stoppedBy === "signal") process.stderr.write(`stopped by Ctrl-C; the model is saved in ${o.out}\n`);
+    if (r.stoppedBy === "signal") {
+      process.stderr.write(`stopped by Ctrl-C; the model is saved in ${o.out}\n`);
+      // the result is still reported, and the exit status says "interrupted" (128 + SIGINT), as a shell expects
+      process.exitCode = 130;
+    }
     if (r.stoppedBy === "time") process.stderr.write(`time budget reached after ${((Date.now() - t0) / 1000).toFixed(0)}s; the model is saved in ${o.out}\n`);
     return r;
   } finally {
@@ -180,16 +232,16 @@ function scheduleOf(v: string): Schedule {
   throw new RnnkitError(`--schedule: expected constant, cosine or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
 }
 
-/** With --resume and an existing --out file: the saved model and where its training stopped. */
-function resumeFrom(o: CommonTrainOptions, task: string, backend: Backend): { saved: ReturnType<typeof open>; fit: NonNullable<FitOptions["resume"]> } | null {
+/** With --resume and an existing --out file: the saved model, its task and where its training stopped. */
+function resumeFrom(o: CommonTrainOptions, task: TaskName, backend: Backend): { saved: SavedModel; task: TaskModel; model: SequenceModel; fit: NonNullable<FitOptions["resume"]> } | null {
   if (!o.resume) return null;
   if (!existsSync(o.out)) throw new RnnkitError(`--resume: ${o.out} does not exist yet: run once without --resume`);
-  const saved = open(o.out, backend);
-  if (saved.task !== task) throw new RnnkitError(`--resume: ${o.out} is a ${saved.task} model, not ${task}`);
+  const { saved, task: t } = open(o.out, backend);
+  if (t.task !== task) throw new RnnkitError(`--resume: ${o.out} is a ${t.task} model, not ${task}`);
   const ck = saved.checkpoint;
   if (!ck) throw new RnnkitError(`--resume: ${o.out} holds no optimizer state (not a training checkpoint)`);
-  process.stderr.write(`resuming ${o.out} after epoch ${ck.epoch}, step ${ck.step}\n`);
-  return { saved, fit: { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } } };
+  note(`resuming ${o.out} after epoch ${ck.epoch}, step ${ck.step}`);
+  return { saved, task: t, model: asSequenceModel(o.out, saved.model), fit: { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } } };
 }
 
 /**
@@ -220,8 +272,7 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   if (!o.text === !o.dataset) throw new RnnkitError("train lm: expected exactly one of --text FILE or --dataset moby-dick");
   if (o.dataset && o.dataset !== "moby-dick") throw new RnnkitError(`--dataset: expected moby-dick (the bundled dataset), got ${JSON.stringify(o.dataset)}`);
   const text = o.text ? readText(o.text) : mobyDick();
-  const kind = o.tokenizer === "word" ? "word" : o.tokenizer === "char" ? "char" : null;
-  if (!kind) throw new RnnkitError(`--tokenizer: expected char or word, got ${JSON.stringify(o.tokenizer)}`);
+  const kind = tokenizerKind("tokenizer", o.tokenizer);
   // the validation set is the tail of the text, as for the n-gram baseline
   const valFraction = num("val-fraction", o.valFraction, 0, 0.5);
   const cut = Math.floor(text.length * (1 - valFraction));
@@ -231,15 +282,15 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   const trainIds = tokenizer.encode(trainText), valIds = tokenizer.encode(valText);
   const seqLen = int("seq-len", o.seqLen, 2);
   if (trainIds.length < int("batch-size", o.batchSize) * 2 + 1) throw new RnnkitError(`the text is too short: ${trainIds.length} training tokens for --batch-size ${o.batchSize}; use a longer text or a smaller batch`);
-  const model = resume?.saved.model ?? new SequenceModel({
+  const model = resume?.model ?? new SequenceModel({
     task: "lm", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: tokenizer.size,
   }, { backend });
   const source = o.text ?? "moby-dick";
-  process.stderr.write(`training a ${o.cell} language model (${model.parameters().reduce((s, p) => s + p.value.data.length, 0)} parameters) on ${source}: ${trainIds.length} training and ${valIds.length} validation ${kind}s, vocabulary ${tokenizer.size}\n`);
-  const info = { task: "lm", source, valFraction };
+  note(`training a ${o.cell} language model (${parameterTable(model).total} parameters) on ${source}: ${trainIds.length} training and ${valIds.length} validation ${kind}s, vocabulary ${tokenizer.size}`);
+  const info: LmInfo = { task: "lm", source, valFraction };
   const t0 = Date.now();
   let savedEpoch = resume?.fit.epoch ?? 0;
-  const save = (optimizer: Optimizer, epoch: number, extra: Record<string, unknown> = {}) => {
+  const save = (optimizer: Optimizer, epoch: number, extra: Partial<LmInfo> = {}) => {
     savedEpoch = epoch;
     saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info: { ...info, ...extra } });
   };
@@ -247,7 +298,7 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   const seconds = (Date.now() - t0) / 1000;
   const val = valIds.length > 1 ? finalMetrics(r, () => evaluate(model, { kind: "stream", ids: valIds }, { batchSize: int("batch-size", o.batchSize), seqLen })) : null;
   // the checkpoint is already written; rewrite it once more with the validation result in its info
-  save(r.optimizer, savedEpoch, { valBpc: val?.bpc });
+  save(r.optimizer, savedEpoch, val?.bpc !== undefined ? { valBpc: val.bpc } : {});
   const sampleLen = int("sample", o.sample, 0);
   const sample = sampleLen > 0 ? tokenizer.decode(generateIds(model, tokenizer.encode("\n"), sampleLen, { temperature: num("temperature", o.temperature, 0, 10), seed: 1, exclude: [0, 1, 2, 3] })) : "";
   const result = { bpc: val ? round(val.bpc!) : null, valLoss: val ? round(val.loss) : null, epochs: r.epochs.length, steps: r.steps, seconds: round(seconds), stoppedBy: r.stoppedBy, model: o.out };
@@ -256,189 +307,390 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
 
 // ------------------------------------------------------------------ train classify
 
+/** Indices 0..n-1 shuffled (seeded) and split into validation and training parts. */
+function split(n: number, o: CommonTrainOptions): { trainIdx: number[]; valIdx: number[] } {
+  const order = Array.from({ length: n }, (_, i) => i);
+  shuffleInPlace(order, new Rng(int("seed", o.seed, 0)));
+  const nVal = Math.floor(n * num("val-fraction", o.valFraction, 0, 0.5));
+  return { valIdx: order.slice(0, nVal), trainIdx: order.slice(nVal) };
+}
+
 export async function trainClassify(o: CommonTrainOptions & { data: string; textColumn: string; labelColumn: string; tokenizer: string; maxLen: string; bidirectional?: boolean; pooling: string }, backend: Backend): Promise<void> {
   checkOut(o.out);
   const records = readRecords(o.data);
   const texts = column(o.data, records, o.textColumn);
-  const labelsRaw = column(o.data, records, o.labelColumn);
-  const labels = [...new Set(labelsRaw)].sort();
-  if (labels.length < 2) throw new RnnkitError(`${o.data}: column ${JSON.stringify(o.labelColumn)} has ${labels.length} distinct label(s): a classifier needs at least 2`);
-  const kind = o.tokenizer === "char" ? "char" : o.tokenizer === "word" ? "word" : null;
-  if (!kind) throw new RnnkitError(`--tokenizer: expected char or word, got ${JSON.stringify(o.tokenizer)}`);
-  const order = texts.map((_, i) => i);
-  shuffleInPlace(order, new Rng(int("seed", o.seed, 0)));
-  const nVal = Math.floor(order.length * num("val-fraction", o.valFraction, 0, 0.5));
-  const valIdx = order.slice(0, nVal), trainIdx = order.slice(nVal);
+  const gold = column(o.data, records, o.labelColumn);
+  const labels = inFile(o.data, () => labelSet(gold, o.labelColumn));
+  const kind = tokenizerKind("tokenizer", o.tokenizer);
+  const { trainIdx, valIdx } = split(texts.length, o);
   const resume = resumeFrom(o, "classify", backend);
-  if (resume && JSON.stringify(resume.saved.info.labels) !== JSON.stringify(labels)) throw new RnnkitError(`--resume: the labels of ${o.data} differ from those of ${o.out}`);
-  const tokenizer = resume?.saved.tokenizer ?? Tokenizer.build(kind, trainIdx.map((i) => texts[i]).join("\n"), { maxSize: 30000 });
+  if (resume && JSON.stringify((resume.task.info as ClassifyInfo).labels) !== JSON.stringify(labels)) throw new RnnkitError(`--resume: the labels of ${o.data} differ from those of ${o.out}`);
+  const tokenizer = resume?.saved.tokenizer ?? classifyTokenizer(kind, trainIdx.map((i) => texts[i]));
   const maxLen = int("max-len", o.maxLen);
-  const toExample = (i: number): Example => {
-    let ids = tokenizer.encode(texts[i]);
-    if (ids.length === 0) ids = Int32Array.of(1);
-    return { tokens: ids.subarray(0, maxLen), target: labels.indexOf(labelsRaw[i]) };
-  };
-  const model = resume?.saved.model ?? new SequenceModel({
+  const all = inFile(o.data, () => classifyExamples(tokenizer, labels, texts, gold, maxLen));
+  warnTruncated(all.truncated, texts.length, "texts", maxLen);
+  const model = resume?.model ?? new SequenceModel({
     task: "classify", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: labels.length,
-    bidirectional: o.bidirectional === true, pooling: o.pooling as "last" | "mean" | "max",
+    bidirectional: o.bidirectional === true, pooling: o.pooling as Pooling,
   }, { backend });
-  const info = { task: "classify", labels, textColumn: o.textColumn, labelColumn: o.labelColumn, maxLen };
-  process.stderr.write(`training a ${o.cell} classifier on ${trainIdx.length} examples (${nVal} held out), ${labels.length} labels\n`);
-  const val = valIdx.map(toExample);
-  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map(toExample), val }, o, { resume: resume?.fit },
+  const info: ClassifyInfo = { task: "classify", labels, textColumn: o.textColumn, labelColumn: o.labelColumn, maxLen };
+  note(`training a ${o.cell} classifier on ${trainIdx.length} examples (${valIdx.length} held out), ${labels.length} labels`);
+  const val = valIdx.map((i) => all.examples[i]);
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
   const m = val.length ? finalMetrics(r, () => evaluate(model, { kind: "examples", examples: val })) : r.epochs[r.epochs.length - 1]?.train;
-  const result = { accuracy: m ? round(m.accuracy!) : null, loss: m ? round(m.loss) : null, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
-  report(result, o.json, `${val.length ? "validation" : "training"} accuracy ${m ? (m.accuracy! * 100).toFixed(1) : "?"}%, loss ${m?.loss.toFixed(4)}; model saved to ${o.out}`);
+  const idx = valIdx.length ? valIdx : trainIdx;
+  const e = new Classifier(model, tokenizer, info).evaluate(idx.map((i) => texts[i]), idx.map((i) => gold[i]));
+  const result = { accuracy: round(e.accuracy), macroF1: round(e.macroF1), loss: m ? round(m.loss) : null, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
+  report(result, o.json, `${val.length ? "validation" : "training"} accuracy ${(e.accuracy * 100).toFixed(1)}%, macro-F1 ${e.macroF1.toFixed(3)}, loss ${m?.loss.toFixed(4)}; model saved to ${o.out}`);
+}
+
+// ------------------------------------------------------------------ train tag
+
+function taggedFormat(path: string): TaggedFormat {
+  const ext = extname(path).toLowerCase();
+  return ext === ".jsonl" || ext === ".ndjson" ? "jsonl" : "conll";
+}
+
+function readSentences(path: string, requireTags: boolean): { sentences: Sentence[]; format: TaggedFormat } {
+  const format = taggedFormat(path);
+  return { sentences: parseTagged(readText(path), format, { requireTags, source: path }), format };
+}
+
+export async function trainTag(o: CommonTrainOptions & { data: string; maxLen: string; bidirectional: boolean; lowercase?: boolean }, backend: Backend): Promise<void> {
+  checkOut(o.out);
+  const { sentences } = readSentences(o.data, true);
+  const { trainIdx, valIdx } = split(sentences.length, o);
+  const resume = resumeFrom(o, "tag", backend);
+  const vocab = tagVocabulary(trainIdx.map((i) => sentences[i]), { lowercase: o.lowercase === true });
+  // every tag of the file: a tag seen only in the held-out part is still one the model can output
+  const tags = resume ? (resume.task.info as TagInfo).tags : tagVocabulary(sentences).tags;
+  const tokenizer = resume?.saved.tokenizer ?? vocab.tokenizer;
+  const maxLen = int("max-len", o.maxLen);
+  const all = inFile(o.data, () => tagExamples(tokenizer, tags, sentences, maxLen));
+  warnTruncated(all.truncated, sentences.length, "sentences", maxLen);
+  const model = resume?.model ?? new SequenceModel({
+    task: "tag", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: tags.length,
+    bidirectional: o.bidirectional,
+  }, { backend });
+  const info: TagInfo = { task: "tag", tags, maxLen };
+  note(`training a ${o.bidirectional ? "bidirectional " : ""}${o.cell} tagger on ${trainIdx.length} sentences (${valIdx.length} held out), ${tags.length} tags, vocabulary ${tokenizer.size}`);
+  const val = valIdx.map((i) => all.examples[i]);
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val }, o, { resume: resume?.fit },
+    (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  const idx = valIdx.length ? valIdx : trainIdx;
+  const e = new Tagger(model, tokenizer, info).evaluate(idx.map((i) => sentences[i]));
+  const result = { tokenAccuracy: round(e.tokenAccuracy), tokens: e.tokens, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
+  report(result, o.json, `${valIdx.length ? "validation" : "training"} token accuracy ${(e.tokenAccuracy * 100).toFixed(1)}% over ${e.tokens} tokens; model saved to ${o.out}`);
 }
 
 // ------------------------------------------------------------------ train forecast
 
-function windows(series: number[], scaler: Scaler, window: number): Example[] {
-  const s = series.map((v) => scaler.transform(v));
-  const out: Example[] = [];
-  for (let t = window; t < s.length; t++) out.push({ inputs: s.slice(t - window, t).map((v) => [v]), target: [s[t]] });
-  return out;
+function featureList(v: string | undefined, target: string): string[] {
+  const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (list.includes(target)) throw new RnnkitError(`--features: expected covariate columns other than the target ${JSON.stringify(target)}, got ${JSON.stringify(v)}`);
+  if (new Set(list).size !== list.length) throw new RnnkitError(`--features: expected distinct column names, got ${JSON.stringify(v)}`);
+  return list;
 }
 
-export async function trainForecast(o: CommonTrainOptions & { data: string; column: string; window: string }, backend: Backend): Promise<void> {
+function readRows(path: string, column: string, features: readonly string[]): number[][] {
+  const records = readRecords(path);
+  return forecastRows(numericColumn(path, records, column), features.map((f) => numericColumn(path, records, f)));
+}
+
+export async function trainForecast(o: CommonTrainOptions & { data: string; column: string; window: string; horizon: string; features?: string }, backend: Backend): Promise<void> {
   checkOut(o.out);
-  const series = numericColumn(o.data, readRecords(o.data), o.column);
-  const window = int("window", o.window, 1);
+  const features = featureList(o.features, o.column);
+  const rows = readRows(o.data, o.column, features);
+  const window = int("window", o.window, 1), horizon = int("horizon", o.horizon, 1);
   const valFraction = num("val-fraction", o.valFraction, 0, 0.5);
-  const cut = Math.floor(series.length * (1 - valFraction));
-  if (cut <= window + 1) throw new RnnkitError(`${o.data}: ${series.length} values are too few for --window ${window}: expected more than ${Math.ceil((window + 2) / (1 - valFraction))}`);
+  const cut = Math.floor(rows.length * (1 - valFraction));
+  if (cut < window + horizon + 1) throw new RnnkitError(`${o.data}: ${rows.length} rows are too few for --window ${window} and --horizon ${horizon}: expected at least ${Math.ceil((window + horizon + 1) / (1 - valFraction))}`);
   const resume = resumeFrom(o, "forecast", backend);
-  const scaler = resume?.saved.scaler ?? Scaler.fit("standard", series.slice(0, cut));
-  const train = windows(series.slice(0, cut), scaler, window);
-  const val = windows(series.slice(Math.max(0, cut - window)), scaler, window);
-  const model = resume?.saved.model ?? new SequenceModel({ task: "regress", ...modelOptions(o), inputSize: 1, outputSize: 1 }, { backend });
-  const info = { task: "forecast", column: o.column, window };
-  process.stderr.write(`training a ${o.cell} forecaster on ${train.length} windows of ${window} (${val.length} held out)\n`);
+  const info: ForecastInfo = { task: "forecast", column: o.column, features, window, horizon };
+  if (resume) {
+    const was = resume.task.info as ForecastInfo;
+    if (JSON.stringify(was) !== JSON.stringify(info)) throw new RnnkitError(`--resume: ${o.out} forecasts ${was.column} from [${[was.column, ...was.features].join(", ")}] with window ${was.window} and horizon ${was.horizon}; this run asks for ${info.column} from [${[info.column, ...features].join(", ")}], window ${window}, horizon ${horizon}`);
+  }
+  const scaler = resume?.saved.scaler ?? fitForecastScaler(rows.slice(0, cut));
+  const train = forecastWindows(rows.slice(0, cut), scaler, window, horizon);
+  const val = forecastWindows(rows.slice(Math.max(0, cut - window)), scaler, window, horizon);
+  const model = resume?.model ?? new SequenceModel({ task: "regress", ...modelOptions(o), inputSize: 1 + features.length, outputSize: horizon }, { backend });
+  note(`training a ${o.cell} forecaster on ${train.length} windows of ${window} steps x ${1 + features.length} column(s), horizon ${horizon} (${val.length} held out)`);
   const r = await trainLoop(model, { kind: "examples", train, val }, o, { resume: resume?.fit },
     (optimizer, epoch) => saveModel(o.out, model, { scaler, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
-  const m = forecastMetrics(model, scaler, val.length ? val : train);
-  report({ ...m, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json, `${val.length ? "validation" : "training"} MAE ${m.mae.toPrecision(4)} (in the units of ${o.column}), RMSE ${m.rmse.toPrecision(4)}; model saved to ${o.out}`);
+  const m = forecastMetrics(new Forecaster(model, scaler, info), val.length ? val : train);
+  report({ ...roundAll(m), horizon, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json,
+    `${val.length ? "validation" : "training"} ${regressionLine(m, o.column)}; model saved to ${o.out}`);
 }
 
-function forecastPredict(model: SequenceModel, scaler: Scaler, examples: Example[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < examples.length; i += 256) {
-    const part = examples.slice(i, i + 256);
-    const T = part[0].inputs!.length, B = part.length;
-    const inputs = new Float32Array(T * B);
-    part.forEach((e, b) => e.inputs!.forEach((row, t) => (inputs[t * B + b] = row[0])));
-    const r = model.forward({ T, B, lengths: new Array<number>(B).fill(T), inputs });
-    for (let b = 0; b < B; b++) out.push(scaler.inverse(r.logits.data[b]));
+function regressionLine(m: RegressionMetrics, column: string): string {
+  const mape = Number.isNaN(m.mape) ? "n/a" : `${m.mape.toFixed(2)}%`;
+  return `MAE ${m.mae.toPrecision(4)} (in the units of ${column}), RMSE ${m.rmse.toPrecision(4)}, MAPE ${mape}${m.mapeSkipped ? ` (${m.mapeSkipped} zero value(s) skipped)` : ""}, sMAPE ${m.smape.toFixed(2)}%`;
+}
+
+// ------------------------------------------------------------------ train seq2seq
+
+/** The pairs of a table file: a pair with a missing or empty side is refused with its line, or skipped and counted. */
+function readPairs(path: string, sourceColumn: string, targetColumn: string, skipBadRows: boolean): { pairs: Pair[]; skipped: number } {
+  const { records, lines } = readRecordsWithLines(path);
+  if (records.length === 0) throw new RnnkitError(`${path}: expected at least one row of data, got none`);
+  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  for (const c of [sourceColumn, targetColumn]) {
+    if (!names.includes(c)) throw new RnnkitError(`${path}: there is no column ${JSON.stringify(c)}; the columns are ${names.map((k) => JSON.stringify(k)).join(", ")}`);
   }
-  return out;
+  const r = inFile(path, () => seq2seqPairs(records.map((x) => x[sourceColumn]), records.map((x) => x[targetColumn]), lines, { skipBadRows }));
+  if (r.skipped) note(`skipped ${r.skipped} pair(s) with a missing or empty side (--skip-bad-rows)`);
+  return r;
 }
 
-function forecastMetrics(model: SequenceModel, scaler: Scaler, examples: Example[]): { mae: number; rmse: number; count: number } {
-  const pred = forecastPredict(model, scaler, examples);
-  let ae = 0, se = 0;
-  pred.forEach((p, i) => {
-    const y = scaler.inverse((examples[i].target as number[])[0]);
-    ae += Math.abs(p - y);
-    se += (p - y) ** 2;
-  });
-  return { mae: round(ae / pred.length), rmse: round(Math.sqrt(se / pred.length)), count: pred.length };
+function attentionOf(v: string): AttentionKind {
+  if (!(ATTENTIONS as readonly string[]).includes(v)) throw new RnnkitError(`--attention: expected one of ${ATTENTIONS.join(", ")}, got ${JSON.stringify(v)}`);
+  return v as AttentionKind;
 }
 
-// ------------------------------------------------------------------ eval / generate / predict
+export async function trainSeq2seq(o: CommonTrainOptions & {
+  data: string; sourceColumn: string; targetColumn: string; tokenizer: string; sourceTokenizer?: string; targetTokenizer?: string;
+  attention: string; beam: string; maxLen: string; bidirectional?: boolean; skipBadRows?: boolean;
+}, backend: Backend): Promise<void> {
+  checkOut(o.out);
+  const attention = attentionOf(o.attention);
+  const beam = int("beam", o.beam);
+  const maxLen = int("max-len", o.maxLen, 2);
+  const srcKind = tokenizerKind(o.sourceTokenizer !== undefined ? "source-tokenizer" : "tokenizer", o.sourceTokenizer ?? o.tokenizer);
+  const tgtKind = tokenizerKind(o.targetTokenizer !== undefined ? "target-tokenizer" : "tokenizer", o.targetTokenizer ?? o.tokenizer);
+  const { pairs } = readPairs(o.data, o.sourceColumn, o.targetColumn, o.skipBadRows === true);
+  const { trainIdx, valIdx } = split(pairs.length, o);
+  const resume = resumeFrom(o, "seq2seq", backend);
+  const trainPairs = trainIdx.map((i) => pairs[i]);
+  const source = resume?.saved.tokenizer ?? vocabularyOf(srcKind, trainPairs.map((p) => p.source));
+  const target = resume ? (resume.task as Translator).targetTokenizer : vocabularyOf(tgtKind, trainPairs.map((p) => p.target));
+  const all = seq2seqExamples(source, target, pairs, maxLen);
+  warnTruncated(all.truncated, pairs.length, "pairs", maxLen);
+  const arch = modelOptions(o);
+  const model = resume ? resume.saved.model : new Seq2Seq({
+    cell: arch.cell, sourceVocabSize: source.size, targetVocabSize: target.size, embeddingDim: int("embedding", o.embedding), hiddenSize: arch.hiddenSize,
+    numLayers: arch.numLayers, bidirectional: o.bidirectional === true, dropout: arch.dropout, attention, seed: arch.seed,
+  }, { backend });
+  const info: Seq2SeqInfo = { task: "seq2seq", sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, targetTokenizer: target.toJSON(), maxLen, beam };
+  note(`training a ${o.cell} encoder-decoder (attention ${attention}, ${parameterTable(model).total} parameters) on ${trainIdx.length} pairs (${valIdx.length} held out), vocabularies ${source.size} -> ${target.size}`);
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val: valIdx.map((i) => all.examples[i]) }, o, { resume: resume?.fit },
+    (optimizer, epoch) => saveModel(o.out, model, { tokenizer: source, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  const idx = valIdx.length ? valIdx : trainIdx;
+  const e = new Translator(model as Seq2Seq, source, info).evaluate(idx.map((i) => pairs[i].source), idx.map((i) => pairs[i].target));
+  report({ tokenErrorRate: round(e.tokenErrorRate), exactMatch: round(e.exactMatch), count: e.count, beam, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json,
+    `${valIdx.length ? "validation" : "training"} token error rate ${(e.tokenErrorRate * 100).toFixed(1)}%, exact match ${(e.exactMatch * 100).toFixed(1)}% (beam ${beam}); model saved to ${o.out}`);
+}
 
-export function open(path: string, backend: Backend): Omit<SavedModel, "model"> & { model: SequenceModel; task: string; info: Record<string, unknown> } {
+// ------------------------------------------------------------------ eval / generate / predict / info
+
+/** Opens a model file as its task (the task info checked against the model). */
+export function open(path: string, backend: Backend): { saved: SavedModel; task: TaskModel } {
   if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file: train one with \`rnnkit train ... --out ${path}\``);
   const saved = loadModel(path, { backend });
-  const info = saved.info ?? {};
-  return { ...saved, model: asSequenceModel(path, saved.model), info, task: String(info.task ?? saved.model.task) };
+  return { saved, task: openTask(saved, path) };
 }
 
-export function evalCommand(path: string, o: { text?: string; dataset?: string; tail?: string; data?: string; textColumn?: string; labelColumn?: string; column?: string; json?: boolean }, backend: Backend): void {
-  const m = open(path, backend);
-  if (m.task === "lm") {
+function wrongTask(path: string, command: string, t: TaskModel, needs: string): RnnkitError {
+  return new RnnkitError(`${command}: ${path} is a ${t.task} model; ${command} needs ${needs}`);
+}
+
+/** Refuses a data file whose kind does not fit the model's task, saying both. */
+function checkDataKind(command: string, path: string, t: TaskModel, data: string): void {
+  const ext = extname(data).toLowerCase();
+  const table = ext === ".csv" || ext === ".tsv";
+  if (t.task === "tag" && table) throw new RnnkitError(`${command}: ${path} is a tag model; it reads CoNLL (token<TAB>tag lines) or .jsonl ({"tokens": [...]}), got ${data}`);
+  if ((t.task === "classify" || t.task === "forecast" || t.task === "seq2seq") && !table && ext !== ".jsonl" && ext !== ".ndjson") {
+    throw new RnnkitError(`${command}: ${path} is a ${t.task} model; it reads a .csv, .tsv or .jsonl file with named columns, got ${data}`);
+  }
+}
+
+export function evalCommand(path: string, o: {
+  text?: string; dataset?: string; tail?: string; data?: string; textColumn?: string; labelColumn?: string; column?: string; features?: string;
+  sourceColumn?: string; targetColumn?: string; beam?: string; skipBadRows?: boolean; json?: boolean;
+}, backend: Backend): void {
+  const { task: t } = open(path, backend);
+  if (t.task === "lm") {
     if (!o.text === !o.dataset) throw new RnnkitError("eval: a language model is evaluated on --text FILE or --dataset moby-dick");
     let text = o.text ? readText(o.text) : mobyDick();
     const tail = o.tail !== undefined ? num("tail", o.tail, 0, 1, true) : o.dataset ? 0.1 : 1;
     text = text.slice(Math.floor(text.length * (1 - tail)));
-    const r = evaluate(m.model, { kind: "stream", ids: m.tokenizer!.encode(text) }, { batchSize: 32, seqLen: 100 });
-    report({ bpc: round(r.bpc!), loss: round(r.loss), tokens: r.count }, o.json, `${r.bpc!.toFixed(3)} bits per ${m.tokenizer!.kind} over ${r.count} ${m.tokenizer!.kind}s`);
+    const r = t.evaluate(text, { batchSize: 32, seqLen: 100 });
+    const kind = t.tokenizer.kind;
+    report({ bpc: round(r.bpc), loss: round(r.loss), tokens: r.tokens, unknownTokens: r.unknownTokens }, o.json,
+      `${r.bpc.toFixed(3)} bits per ${kind} over ${r.tokens} ${kind}s${unknownNote(r.unknownTokens, kind)}`);
     return;
   }
-  if (!o.data) throw new RnnkitError(`eval: a ${m.task} model is evaluated on --data FILE`);
-  const records = readRecords(o.data);
-  if (m.task === "classify") {
-    const ex = classifyExamples(m, o.data, records, o.textColumn, true, o.labelColumn);
-    const r = evaluate(m.model, { kind: "examples", examples: ex });
-    report({ accuracy: round(r.accuracy!), loss: round(r.loss), count: r.count }, o.json, `accuracy ${(r.accuracy! * 100).toFixed(1)}%, loss ${r.loss.toFixed(4)} over ${r.count} examples`);
+  if (!o.data) throw new RnnkitError(`eval: a ${t.task} model is evaluated on --data FILE`);
+  checkDataKind("eval", path, t, o.data);
+  if (t.task === "classify") {
+    const records = readRecords(o.data);
+    const texts = column(o.data, records, o.textColumn ?? t.info.textColumn);
+    const gold = column(o.data, records, o.labelColumn ?? t.info.labelColumn);
+    const r = inFile(o.data, () => t.evaluate(texts, gold));
+    warnTruncated(r.truncated, texts.length, "texts", t.info.maxLen);
+    const result = { accuracy: round(r.accuracy), macroF1: round(r.macroF1), labels: r.labels, confusion: r.confusion, count: r.count, unknownTokens: r.unknownTokens, truncated: r.truncated };
+    report(result, o.json, `accuracy ${(r.accuracy * 100).toFixed(1)}%, macro-F1 ${r.macroF1.toFixed(3)} over ${r.count} examples${unknownNote(r.unknownTokens, t.tokenizer.kind)}\n${confusionTable(r.labels, r.confusion)}`);
     return;
   }
-  const series = numericColumn(o.data, records, o.column ?? String(m.info.column));
-  const r = forecastMetrics(m.model, m.scaler!, windows(series, m.scaler!, Number(m.info.window)));
-  report(r, o.json, `MAE ${r.mae}, RMSE ${r.rmse} over ${r.count} one-step forecasts`);
+  if (t.task === "tag") {
+    const { sentences } = readSentences(o.data, true);
+    const r = inFile(o.data, () => t.evaluate(sentences));
+    report({ tokenAccuracy: round(r.tokenAccuracy), tokens: r.tokens, sentences: r.count, unknownTokens: r.unknownTokens }, o.json,
+      `token accuracy ${(r.tokenAccuracy * 100).toFixed(1)}% over ${r.tokens} tokens in ${r.count} sentences${unknownNote(r.unknownTokens, "token")}`);
+    return;
+  }
+  if (t.task === "seq2seq") {
+    const { pairs } = readPairs(o.data, o.sourceColumn ?? t.info.sourceColumn, o.targetColumn ?? t.info.targetColumn, o.skipBadRows === true);
+    const beam = o.beam !== undefined ? int("beam", o.beam) : t.beam;
+    const r = t.evaluate(pairs.map((p) => p.source), pairs.map((p) => p.target), { beam });
+    warnTruncated(r.truncated, pairs.length, "sources", t.info.maxLen);
+    report({ tokenErrorRate: round(r.tokenErrorRate), exactMatch: round(r.exactMatch), count: r.count, beam, unknownTokens: r.unknownTokens }, o.json,
+      `token error rate ${(r.tokenErrorRate * 100).toFixed(1)}%, exact match ${(r.exactMatch * 100).toFixed(1)}% over ${r.count} pairs (beam ${beam})${unknownNote(r.unknownTokens, t.tokenizer.kind)}`);
+    return;
+  }
+  const rows = readRows(o.data, o.column ?? t.info.column, o.features !== undefined ? featureList(o.features, o.column ?? t.info.column) : t.info.features);
+  const r = t.evaluate(rows);
+  report({ ...roundAll(r), horizon: t.horizon }, o.json, `${regressionLine(r, t.info.column)} over ${r.count} forecasts (${t.horizon} step(s) ahead from each window)`);
 }
 
-function classifyExamples(m: ReturnType<typeof open>, path: string, records: Record<string, unknown>[], textColumn: string | undefined, withLabels: boolean, labelColumn?: string): Example[] {
-  const labels = m.info.labels as string[];
-  const texts = column(path, records, textColumn ?? String(m.info.textColumn));
-  const gold = withLabels ? column(path, records, labelColumn ?? String(m.info.labelColumn)) : [];
-  return texts.map((t, i) => {
-    let ids = m.tokenizer!.encode(t);
-    if (ids.length === 0) ids = Int32Array.of(1);
-    let target = 0;
-    if (withLabels) {
-      target = labels.indexOf(gold[i]);
-      if (target < 0) throw new RnnkitError(`${path}: row ${i + 1}: label ${JSON.stringify(gold[i])} is not one the model knows (${labels.join(", ")})`);
-    }
-    return { tokens: ids.subarray(0, Number(m.info.maxLen ?? 200)), target };
-  });
+function unknownNote(n: number, kind: string): string {
+  return n > 0 ? `; ${n} ${kind}(s) never seen in training read as <unk>` : "";
+}
+
+/** The confusion matrix as a text table: rows = true labels, columns = predicted. */
+function confusionTable(labels: readonly string[], m: readonly (readonly number[])[]): string {
+  const corner = "true \\ predicted";
+  const first = Math.max(corner.length, ...labels.map((l) => l.length));
+  const w = Math.max(...labels.map((l) => l.length), ...m.flat().map((v) => String(v).length));
+  return [
+    `${corner.padEnd(first)}  ${labels.map((l) => l.padStart(w)).join(" ")}`,
+    ...labels.map((l, r) => `${l.padEnd(first)}  ${m[r].map((v) => String(v).padStart(w)).join(" ")}`),
+  ].join("\n");
 }
 
 export function generateCommand(path: string, o: { prompt?: string; length: string; temperature: string; topK: string; topP: string; seed: string; json?: boolean }, backend: Backend): void {
-  const m = open(path, backend);
-  if (m.task !== "lm" || !m.tokenizer) throw new RnnkitError(`generate: ${path} is a ${m.task} model; generation needs a language model (rnnkit train lm)`);
+  const { task: t } = open(path, backend);
+  if (t.task !== "lm") throw wrongTask(path, "generate", t, "a language model (rnnkit train lm)");
   const prompt = o.prompt ?? "\n";
-  const ids = m.tokenizer.encode(prompt);
+  const ids = t.tokenizer.encode(prompt);
   if (ids.length === 0) throw new RnnkitError("--prompt: expected some text, got an empty prompt");
-  const out = generateIds(m.model, ids, int("length", o.length, 0), {
+  const out = generateIds(t.model, ids, int("length", o.length, 0), {
     temperature: num("temperature", o.temperature, 0, 10), topK: int("top-k", o.topK, 0), topP: num("top-p", o.topP, 0, 1, true),
     seed: int("seed", o.seed, 0), exclude: [0, 1, 2, 3],
   });
-  const text = m.tokenizer.decode(out);
-  report({ text: (o.prompt ?? "") + (m.tokenizer.kind === "word" ? " " : "") + text }, o.json, `${o.prompt ?? ""}${m.tokenizer.kind === "word" && o.prompt ? " " : ""}${text}`);
+  const text = t.tokenizer.decode(out);
+  const sep = t.tokenizer.kind === "word" && o.prompt ? " " : "";
+  report({ text: (o.prompt ?? "") + sep + text }, o.json, `${o.prompt ?? ""}${sep}${text}`);
 }
 
-export function predictCommand(path: string, o: { data: string; textColumn?: string; column?: string; json?: boolean }, backend: Backend): void {
-  const m = open(path, backend);
-  if (m.task === "lm") throw new RnnkitError("predict: a language model has nothing to predict per row: use `rnnkit generate` or `rnnkit eval`");
-  const records = readRecords(o.data);
-  let lines: string[];
-  if (m.task === "classify") {
-    const labels = m.info.labels as string[];
-    const ex = classifyExamples(m, o.data, records, o.textColumn, false);
-    lines = [];
-    for (let i = 0; i < ex.length; i += 64) {
-      const part = ex.slice(i, i + 64);
-      const r = m.model.forward(padBatch(part, false));
-      const O = labels.length;
-      for (let b = 0; b < part.length; b++) {
-        let best = 0;
-        for (let k = 1; k < O; k++) if (r.logits.data[b * O + k] > r.logits.data[b * O + best]) best = k;
-        lines.push(labels[best]);
-      }
-    }
-  } else {
-    const series = numericColumn(o.data, records, o.column ?? String(m.info.column));
-    const window = Number(m.info.window);
-    if (series.length < window) throw new RnnkitError(`${o.data}: expected at least ${window} values (the model's window), got ${series.length}`);
-    // one-step-ahead forecasts of rows window..n-1, then the forecast of the row after the end
-    const ex = windows([...series, 0], m.scaler!, window);
-    lines = forecastPredict(m.model, m.scaler!, ex).map((v) => String(round(v)));
+export function predictCommand(path: string, o: { data: string; textColumn?: string; column?: string; features?: string; sourceColumn?: string; beam?: string; json?: boolean }, backend: Backend): void {
+  const { task: t } = open(path, backend);
+  const json = o.json === true;
+  if (t.task === "lm") throw wrongTask(path, "predict", t, "a classify, tag, forecast or seq2seq model; a language model is used with `rnnkit generate` or `rnnkit eval`");
+  checkDataKind("predict", path, t, o.data);
+  if (t.task === "classify") {
+    const texts = column(o.data, readRecords(o.data), o.textColumn ?? t.info.textColumn);
+    const r = t.predictMany(texts);
+    warnTruncated(r.truncated, texts.length, "texts", t.info.maxLen);
+    writeLines(r.predictions.map((p) => (json ? JSON.stringify({ label: p.label, probabilities: roundRecord(p.probabilities) }) : p.label)));
+    return;
   }
-  for (const l of lines) console.log(l);
-  if (o.json) console.log(JSON.stringify({ predictions: lines.length }));
+  if (t.task === "tag") {
+    const { sentences, format } = readSentences(o.data, false);
+    const r = t.predictMany(sentences.map((s) => s.tokens));
+    if (r.unknownTokens > 0) note(`${r.unknownTokens} token(s) never seen in training read as <unk>`);
+    const tagged = sentences.map((s, i) => ({ tokens: s.tokens, tags: r.predictions[i].tags }));
+    writeLines(json ? tagged.map((s, i) => JSON.stringify({ ...s, confidence: r.predictions[i].confidence.map(round) })) : formatTagged(tagged, format));
+    return;
+  }
+  if (t.task === "seq2seq") {
+    const { records } = readRecordsWithLines(o.data);
+    const col = o.sourceColumn ?? t.info.sourceColumn;
+    if (records.length && !records.some((r) => col in r)) throw new RnnkitError(`${o.data}: there is no column ${JSON.stringify(col)}; the columns are ${Object.keys(records[0]).map((k) => JSON.stringify(k)).join(", ")}`);
+    // a row without a source has nothing to translate: its line stays empty (JSON: null)
+    const sources = records.map((r) => (r[col] === undefined || r[col] === null ? "" : String(r[col])));
+    const todo = sources.map((s, i) => (s.trim() ? i : -1)).filter((i) => i >= 0);
+    const beam = o.beam !== undefined ? int("beam", o.beam) : t.beam;
+    const r = todo.length ? t.translateMany(todo.map((i) => sources[i]), { beam }) : { outputs: [], translations: [], truncated: 0, unknownTokens: 0 };
+    warnTruncated(r.truncated, todo.length, "sources", t.info.maxLen);
+    const out: (string | null)[] = sources.map(() => null), score: (number | null)[] = sources.map(() => null);
+    todo.forEach((i, k) => {
+      out[i] = r.outputs[k];
+      score[i] = round(r.translations[k].score);
+    });
+    writeLines(out.map((v, i) => (json ? JSON.stringify({ output: v, score: score[i] }) : v ?? "")));
+    return;
+  }
+  const target = o.column ?? t.info.column;
+  const rows = readRows(o.data, target, o.features !== undefined ? featureList(o.features, target) : t.info.features);
+  if (rows.length < t.window) throw new RnnkitError(`${o.data}: expected at least ${t.window} rows (the model's window), got ${rows.length}`);
+  // line i: the forecast of row i from the rows before it; then the horizon past the end
+  const past = t.oneStepAhead(rows), ahead = t.forecast(rows);
+  writeLines([
+    ...past.map((v) => (json ? JSON.stringify({ forecast: v === null ? null : round(v) }) : v === null ? "" : String(round(v)))),
+    ...ahead.map((v, k) => (json ? JSON.stringify({ ahead: k + 1, forecast: round(v) }) : String(round(v)))),
+  ]);
 }
+
+export function infoCommand(path: string, o: { json?: boolean }, backend: Backend): void {
+  if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file`);
+  const saved = loadModel(path, { backend });
+  // a file whose task info does not check out is still described, with the reason
+  let t: { task: string; info: unknown };
+  let problem: string | undefined;
+  try {
+    t = openTask(saved, path);
+  } catch (e) {
+    if (!(e instanceof RnnkitError)) throw e;
+    problem = e.message;
+    t = { task: String(saved.info?.task ?? saved.model.task), info: saved.info ?? null };
+    note(`warning: ${problem}`);
+  }
+  const table = parameterTable(saved.model);
+  // a vocabulary inside the info (seq2seq's target tokenizer) is summarised, not listed
+  let info = t.info;
+  if (info && typeof info === "object" && "targetTokenizer" in info) {
+    const tt = (info as Seq2SeqInfo).targetTokenizer;
+    info = { ...info, targetTokenizer: { kind: tt?.kind, size: tt?.tokens?.length, lowercase: tt?.lowercase } };
+  }
+  const result: Record<string, unknown> = {
+    task: t.task, kind: saved.model.kind, config: saved.model.config, info, ...(problem ? { problem } : {}),
+    parameters: table.rows, totalParameters: table.total, formatVersion: saved.formatVersion, version: saved.version,
+  };
+  if (saved.tokenizer) result.tokenizer = { kind: saved.tokenizer.kind, size: saved.tokenizer.size, lowercase: saved.tokenizer.lowercase };
+  if (saved.scaler) result.scaler = { kind: saved.scaler.kind, features: saved.scaler.features };
+  if (saved.checkpoint) result.checkpoint = { epoch: saved.checkpoint.epoch, step: saved.checkpoint.step, optimizer: saved.checkpoint.optimizer.name };
+  const cfg = Object.entries(saved.model.config).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n");
+  const w = Math.max(4, ...table.rows.map((r) => r.name.length));
+  const params = [`  ${"name".padEnd(w)}  ${"shape".padEnd(14)}  count`, ...table.rows.map((r) => `  ${r.name.padEnd(w)}  ${`[${r.shape.join(", ")}]`.padEnd(14)}  ${r.count}`), `  ${"total".padEnd(w)}  ${"".padEnd(14)}  ${table.total}`].join("\n");
+  const human = [
+    `${path}: a ${t.task} model (${saved.model.kind} model, task ${saved.model.task})`,
+    `file format ${saved.formatVersion}, written by rnnkit ${saved.version}`,
+    `architecture:\n${cfg}`,
+    `task info: ${JSON.stringify(info)}`,
+    ...(problem ? [`problem: ${problem}`] : []),
+    ...(saved.tokenizer ? [`tokenizer: ${saved.tokenizer.kind}, ${saved.tokenizer.size} tokens${saved.tokenizer.lowercase ? ", lowercased" : ""}`] : []),
+    ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name})`] : []),
+    `parameters:\n${params}`,
+  ].join("\n");
+  report(result, o.json, human);
+}
+
+// ------------------------------------------------------------------ helpers
 
 function round(v: number): number {
   return Math.round(v * 1e4) / 1e4;
+}
+
+function roundAll<T extends object>(m: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = typeof v === "number" ? (Number.isFinite(v) ? round(v) : null) : v;
+  return out as T;
+}
+
+function roundRecord(r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) out[k] = Math.round(v * 1e6) / 1e6;
+  return out;
 }

@@ -29,23 +29,36 @@ export function mobyDick(): string {
 
 /** Rows of a CSV (header line) or JSONL file as objects. */
 export function readRecords(path: string): Record<string, unknown>[] {
+  return readRecordsWithLines(path).records;
+}
+
+/**
+ * Rows of a CSV/TSV (header line) or JSONL file as objects, with the 1-based line each row ends
+ * on (for errors that name the line). A CSV row with fewer fields than the header lacks the
+ * missing columns (the caller says which value is missing).
+ */
+export function readRecordsWithLines(path: string): { records: Record<string, unknown>[]; lines: number[] } {
   const raw = readText(path);
   const ext = extname(path).toLowerCase();
   if (ext === ".jsonl" || ext === ".ndjson") {
-    return raw.split(/\r?\n/).flatMap((line, i) => {
-      if (!line.trim()) return [];
+    const records: Record<string, unknown>[] = [], lines: number[] = [];
+    raw.split(/\r?\n/).forEach((line, i) => {
+      if (!line.trim()) return;
       try {
         const v = JSON.parse(line) as unknown;
         if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
-        return [v as Record<string, unknown>];
+        records.push(v as Record<string, unknown>);
+        lines.push(i + 1);
       } catch (e) {
         throw new RnnkitError(`${path}:${i + 1}: expected one JSON object per line, got ${JSON.stringify(line.slice(0, 60))} (${(e as Error).message})`);
       }
     });
+    return { records, lines };
   }
   if (ext !== ".csv" && ext !== ".tsv") throw new RnnkitError(`${path}: expected a .csv, .tsv or .jsonl file, got ${ext || "no extension"}`);
   try {
-    return parse(raw, { columns: true, skip_empty_lines: true, trim: true, delimiter: ext === ".tsv" ? "\t" : "," }) as Record<string, unknown>[];
+    const rows = parse(raw, { columns: true, skip_empty_lines: true, trim: true, delimiter: ext === ".tsv" ? "\t" : ",", info: true, relax_column_count: true }) as { record: Record<string, unknown>; info: { lines: number } }[];
+    return { records: rows.map((r) => r.record), lines: rows.map((r) => r.info.lines) };
   } catch (e) {
     throw new RnnkitError(`${path}: not a valid CSV file with a header line: ${(e as Error).message}`);
   }

@@ -13,20 +13,20 @@ import { fileURLToPath } from "node:url";
 const bin = fileURLToPath(new URL("./main.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "rnnkit-cli-"));
 
+/** Runs the CLI; `json` is the WHOLE of stdout parsed as one JSON document (null if it is not one). */
 function rnnkit(...args: string[]): { status: number | null; stdout: string; stderr: string; json: Record<string, unknown> | null } {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
-  const last = r.stdout.trim().split("\n").pop() ?? "";
   let json: Record<string, unknown> | null = null;
   try {
-    json = JSON.parse(last) as Record<string, unknown>;
+    json = JSON.parse(r.stdout) as Record<string, unknown>;
   } catch {
-    // not JSON
+    // not (only) JSON
   }
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
 }
 
 test("--help on every command; unknown commands fail", () => {
-  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["eval"], ["generate"], ["predict"]]) {
+  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["train", "tag"], ["train", "seq2seq"], ["eval"], ["generate"], ["predict"], ["info"]]) {
     const r = rnnkit(...cmd, "--help");
     assert.equal(r.status, 0, `${cmd.join(" ")} --help`);
     assert.match(r.stdout, /Usage: rnnkit/);
@@ -50,6 +50,11 @@ test("train lm on a text file, then eval (bits per character) and generate, with
   assert.match(g.json!.text as string, /^the /);
   const g2 = rnnkit("generate", model, "--prompt", "the ", "--length", "30", "--top-k", "3", "--top-p", "0.9", "--seed", "7", "--json");
   assert.equal(g2.status, 0, g2.stderr);
+  const p = rnnkit("predict", model, "--data", text);
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /predict: .*lm.safetensors is a lm model; predict needs a classify, tag, forecast or seq2seq model/);
+  const bad = rnnkit("train", "lm", "--text", text, "--cell", "lstmm", "--out", join(dir, "z.safetensors"));
+  assert.match(bad.stderr, /--cell: expected one of lstm, gru, rnn, rnn_relu, got "lstmm"/);
 });
 
 test("train classify on a CSV, eval accuracy, predict one label per line", () => {
@@ -85,7 +90,11 @@ test("train forecast on a CSV of numbers, eval, predict", () => {
   const e = rnnkit("eval", model, "--data", data, "--json");
   assert.ok((e.json!.mae as number) < 1, JSON.stringify(e.json));
   const p = rnnkit("predict", model, "--data", data);
-  assert.equal(p.stdout.trim().split("\n").length, 300 - 12 + 1);
+  // one line per row (empty while there is too little history), then the horizon (1) past the end
+  const lines = p.stdout.split("\n").slice(0, -1);
+  assert.equal(lines.length, 300 + 1);
+  assert.deepEqual(lines.slice(0, 12), new Array(12).fill(""));
+  assert.ok(lines.slice(12).every((l) => Number.isFinite(Number(l)) && l !== ""));
 });
 
 test("bad input: empty text, not a model file, missing model", () => {
@@ -126,7 +135,7 @@ test("Ctrl-C stops training cleanly with a saved model; --resume continues it", 
     }, 50);
   });
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  assert.equal(code, 0, stderr);
+  assert.equal(code, 130, stderr);
   assert.match(stderr, /stopped by Ctrl-C; the model is saved/);
   const e = rnnkit("eval", model, "--text", text, "--json");
   assert.equal(e.status, 0, e.stderr);
@@ -138,4 +147,213 @@ test("Ctrl-C stops training cleanly with a saved model; --resume continues it", 
   // the file written at the end still counts the epochs of the first run
   const { loadModel } = await import("../io/model-file.js");
   assert.ok(loadModel(model).checkpoint!.epoch >= resumedAfter, "a resumed run keeps the epoch count");
+});
+
+/** A toy tagging corpus: DET NOUN VERB DET NOUN sentences. */
+function taggedCorpus(n: number): { tokens: string[]; tags: string[] }[] {
+  const nouns = ["dog", "cat", "man", "ball", "tree"], verbs = ["sees", "likes", "eats", "throws"], dets = ["the", "a"];
+  return Array.from({ length: n }, (_, i) => ({
+    tokens: [dets[i % 2], nouns[i % 5], verbs[i % 4], dets[(i + 1) % 2], nouns[(i * 3) % 5]],
+    tags: ["DET", "NOUN", "VERB", "DET", "NOUN"],
+  }));
+}
+
+test("train tag on CoNLL, predict a tagged sentence per input sentence (tag column missing), eval token accuracy", () => {
+  const data = join(dir, "train.conll");
+  writeFileSync(data, taggedCorpus(120).map((s) => s.tokens.map((t, i) => `${t}\t${s.tags[i]}`).join("\n")).join("\n\n") + "\n");
+  const model = join(dir, "tag.safetensors");
+  const t = rnnkit("train", "tag", "--data", data, "--hidden", "16", "--embedding", "8", "--epochs", "6", "--batch-size", "8", "--lr", "0.02", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok((t.json!.tokenAccuracy as number) > 0.9, JSON.stringify(t.json));
+  assert.match(t.stderr, /bidirectional lstm tagger/);
+  const input = join(dir, "new.conll");
+  writeFileSync(input, "the\ndog\nsees\na\nzebra\n\na\ncat\neats\n");
+  const p = rnnkit("predict", model, "--data", input);
+  assert.equal(p.status, 0, p.stderr);
+  const lines = p.stdout.split("\n").slice(0, -1);
+  assert.equal(lines.length, 9, "one line per input line, the blank one included");
+  assert.deepEqual(lines.map((l) => l.split("\t")[0]), ["the", "dog", "sees", "a", "zebra", "", "a", "cat", "eats"]);
+  assert.deepEqual(lines.slice(0, 3).map((l) => l.split("\t")[1]), ["DET", "NOUN", "VERB"]);
+  assert.match(p.stderr, /1 token\(s\) never seen in training read as <unk>/);
+  const pj = rnnkit("predict", model, "--data", input, "--json");
+  const objs = pj.stdout.trim().split("\n").map((l) => JSON.parse(l) as { tokens: string[]; tags: string[]; confidence: number[] });
+  assert.equal(objs.length, 2);
+  assert.deepEqual(objs[1].tokens, ["a", "cat", "eats"]);
+  assert.equal(objs[1].tags.length, 3);
+  const e = rnnkit("eval", model, "--data", data, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  assert.ok((e.json!.tokenAccuracy as number) > 0.9, JSON.stringify(e.json));
+  assert.equal(e.json!.tokens, 600);
+  // bad training input: a line without a tab, a JSONL sentence with more tokens than tags
+  const bad = join(dir, "bad.conll");
+  writeFileSync(bad, "the\tDET\ndog\n");
+  const b = rnnkit("train", "tag", "--data", bad, "--out", join(dir, "b.safetensors"));
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /bad.conll:2: expected "token<TAB>tag", got "dog" \(no tab\)/);
+  const badj = join(dir, "bad.jsonl");
+  writeFileSync(badj, '{"tokens":["a","dog"],"tags":["DET","NOUN"]}\n{"tokens":["a","dog"],"tags":["DET"]}\n');
+  const bj = rnnkit("train", "tag", "--data", badj, "--out", join(dir, "b.safetensors"));
+  assert.match(bj.stderr, /bad.jsonl:2: expected as many tags as tokens, got 2 tokens and 1 tags/);
+  // JSONL training works too, and a tag model refuses a CSV file saying what it reads
+  const good = join(dir, "good.jsonl");
+  writeFileSync(good, taggedCorpus(40).map((s) => JSON.stringify(s)).join("\n"));
+  const tj = rnnkit("train", "tag", "--data", good, "--hidden", "8", "--embedding", "4", "--epochs", "1", "--out", join(dir, "tj.safetensors"), "--json", "--quiet");
+  assert.equal(tj.status, 0, tj.stderr);
+  const csv = join(dir, "x.csv");
+  writeFileSync(csv, "text,label\nhi,pos\n");
+  const w = rnnkit("predict", model, "--data", csv);
+  assert.match(w.stderr, /predict: .*tag.safetensors is a tag model; it reads CoNLL/);
+});
+
+test("forecast with --horizon and --features: predict lines, eval MAE, RMSE, MAPE (+ skipped), sMAPE", () => {
+  const rows = ["t,value,temp,noise"];
+  for (let i = 0; i < 240; i++) rows.push(`${i},${(10 + 5 * Math.sin(i / 4)).toFixed(4)},${Math.cos(i / 4).toFixed(4)},${i % 3}`);
+  const data = join(dir, "fh.csv");
+  writeFileSync(data, rows.join("\n"));
+  const model = join(dir, "fh.safetensors");
+  const t = rnnkit("train", "forecast", "--data", data, "--column", "value", "--features", "temp,noise", "--window", "10", "--horizon", "3", "--hidden", "16", "--epochs", "8", "--batch-size", "16", "--lr", "0.01", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  for (const k of ["mae", "rmse", "mape", "mapeSkipped", "smape"]) assert.equal(typeof t.json![k], "number", k);
+  assert.equal(t.json!.horizon, 3);
+  assert.ok((t.json!.mae as number) < 2, JSON.stringify(t.json));
+  const i = rnnkit("info", model, "--json");
+  assert.equal(i.status, 0, i.stderr);
+  assert.deepEqual((i.json!.info as Record<string, unknown>).features, ["temp", "noise"]);
+  assert.equal((i.json!.config as Record<string, unknown>).inputSize, 3);
+  assert.equal((i.json!.config as Record<string, unknown>).outputSize, 3);
+  const p = rnnkit("predict", model, "--data", data);
+  const lines = p.stdout.split("\n").slice(0, -1);
+  assert.equal(lines.length, 240 + 3, "a line per row, then the 3 steps past the end");
+  assert.equal(lines[9], "");
+  assert.notEqual(lines[10], "");
+  const pj = rnnkit("predict", model, "--data", data, "--json").stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(pj.length, 243);
+  assert.equal(pj[0].forecast, null);
+  assert.deepEqual(pj[242], { ahead: 3, forecast: Number(lines[242]) });
+  // a series with zeros: MAPE skips them and says how many
+  const z = ["t,value,temp,noise"];
+  for (let k = 0; k < 40; k++) z.push(`${k},${k % 4 === 0 ? 0 : 10},${Math.cos(k / 4).toFixed(4)},${k % 3}`);
+  const zf = join(dir, "z.csv");
+  writeFileSync(zf, z.join("\n"));
+  const e = rnnkit("eval", model, "--data", zf, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  // windows 10..37 forecast rows t, t+1, t+2 (t = 10..37); rows 12, 16, ..., 36 and 40-less ones are zeros
+  let zeros = 0;
+  for (let s = 10; s + 3 <= 40; s++) for (let h = 0; h < 3; h++) if ((s + h) % 4 === 0) zeros++;
+  assert.equal(e.json!.mapeSkipped, zeros);
+  assert.equal(e.json!.count, (40 - 10 - 3 + 1) * 3);
+  const bad = rnnkit("train", "forecast", "--data", data, "--column", "value", "--features", "humidity", "--out", join(dir, "x.safetensors"));
+  assert.match(bad.stderr, /there is no column "humidity"/);
+});
+
+test("classify: eval macro-F1 and confusion matrix; predict --json lines with probabilities; one truncation warning; info", () => {
+  const rows = ["text,label"];
+  for (let i = 0; i < 90; i++) rows.push([`great lovely fine day ${i % 7},pos`, `awful bad sad day ${i % 5},neg`, `plain normal usual day ${i % 3},neu`][i % 3]);
+  const data = join(dir, "c3.csv");
+  writeFileSync(data, rows.join("\n"));
+  const model = join(dir, "c3.safetensors");
+  const t = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--hidden", "16", "--embedding", "8", "--epochs", "8", "--batch-size", "8", "--lr", "0.02", "--max-len", "3", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  assert.equal(t.stderr.match(/warning: 90 of 90 texts were longer than --max-len 3 tokens/g)?.length, 1, t.stderr);
+  const e = rnnkit("eval", model, "--data", data, "--json");
+  assert.equal(e.status, 0, e.stderr);
+  assert.deepEqual(e.json!.labels, ["neg", "neu", "pos"]);
+  const cm = e.json!.confusion as number[][];
+  assert.deepEqual(cm.map((r) => r.reduce((a, b) => a + b, 0)), [30, 30, 30], "rows are the true labels");
+  assert.ok((e.json!.macroF1 as number) > 0.9, JSON.stringify(e.json));
+  assert.equal(e.json!.accuracy, Math.round(((cm[0][0] + cm[1][1] + cm[2][2]) / 90) * 1e4) / 1e4);
+  // words never seen in training are read as <unk>, and eval says how many
+  const unseen = join(dir, "c3-unseen.csv");
+  writeFileSync(unseen, "text,label\nzebra great day,pos\nawful quokka zebra,neg\n");
+  const u = rnnkit("eval", model, "--data", unseen, "--json");
+  assert.equal(u.json!.unknownTokens, 3, JSON.stringify(u.json));
+    const h = rnnkit("eval", model, "--data", data);
+  assert.match(h.stdout, /macro-F1/);
+  assert.match(h.stdout, /true \\ predicted\s+neg\s+neu\s+pos/);
+  const p = rnnkit("predict", model, "--data", data, "--json");
+  const objs = p.stdout.trim().split("\n").map((l) => JSON.parse(l) as { label: string; probabilities: Record<string, number> });
+  assert.equal(objs.length, 90);
+  assert.ok(objs.every((o) => Math.abs(Object.values(o.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-4));
+  assert.equal(objs[0].label, "pos");
+  assert.equal(p.stderr.match(/warning:/g)?.length, 1);
+  const i = rnnkit("info", model, "--json");
+  assert.equal(i.json!.task, "classify");
+  assert.equal(i.json!.formatVersion, 2);
+  assert.equal(typeof i.json!.version, "string");
+  const params = i.json!.parameters as { name: string; shape: number[]; count: number }[];
+  assert.ok(params.some((r) => r.name === "rnn.weight_ih_l0" && r.shape.join() === "64,8" && r.count === 512), JSON.stringify(params));
+  assert.equal(i.json!.totalParameters, params.reduce((s, r) => s + r.count, 0));
+  const ih = rnnkit("info", model);
+  assert.match(ih.stdout, /a classify model/);
+  assert.match(ih.stdout, /rnn\.weight_hh_l0\s+\[64, 16\]\s+1024/);
+  assert.match(ih.stdout, /written by rnnkit/);
+});
+
+test("--json: stdout holds only JSON, errors as {\"error\"} with the message on stderr; EPIPE exits quietly", () => {
+  const missing = rnnkit("eval", join(dir, "nope.safetensors"), "--json");
+  assert.equal(missing.status, 1);
+  assert.match(String(missing.json!.error), /no such model file/);
+  assert.match(missing.stderr, /no such model file/);
+  const flag = rnnkit("train", "tag", "--data", "x.conll", "--out", join(dir, "y.safetensors"), "--frobnicate", "--json");
+  assert.notEqual(flag.status, 0);
+  assert.match(String(flag.json!.error), /unknown option '--frobnicate'/);
+  const value = rnnkit("train", "classify", "--data", "x.csv", "--text-column", "t", "--label-column", "l", "--pooling", "median", "--out", join(dir, "y.safetensors"), "--json");
+  assert.match(String(value.json!.error), /--pooling <how>' argument 'median' is invalid. Allowed choices are last, mean, max/);
+  // a big per-row output into a reader that stops after one line
+  const rows = ["text,label"];
+  for (let i = 0; i < 6000; i++) rows.push(i % 2 ? `great lovely fine day,pos` : `awful bad sad day,neg`);
+  const big = join(dir, "big.csv");
+  writeFileSync(big, rows.join("\n"));
+  const model = join(dir, "c3.safetensors");
+  const r = spawnSync("bash", ["-c", `"${process.execPath}" "${bin}" predict "${model}" --data "${big}" --json | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], { encoding: "utf8" });
+  assert.equal(r.stdout.trim().split("\n").length, 1);
+  assert.ok(JSON.parse(r.stdout).label);
+  assert.match(r.stderr, /status=0/);
+  assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+});
+
+test("train seq2seq on TSV pairs (reverse a string), predict a string per row, eval token error rate and exact match; bad pairs by line", () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rows = ["src\ttgt"];
+  for (let i = 0; i < 300; i++) {
+    const s = Array.from({ length: 2 + Math.floor(rand() * 3) }, () => "abcd"[Math.floor(rand() * 4)]).join("");
+    rows.push(`${s}\t${[...s].reverse().join("")}`);
+  }
+  const data = join(dir, "pairs.tsv");
+  writeFileSync(data, rows.join("\n"));
+  const model = join(dir, "s2s.safetensors");
+  const t = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--hidden", "32", "--embedding", "16", "--epochs", "15", "--batch-size", "16", "--lr", "0.01", "--attention", "luong", "--beam", "2", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok((t.json!.exactMatch as number) > 0.8, JSON.stringify(t.json));
+  assert.equal(t.json!.beam, 2);
+  const input = join(dir, "s2s-in.csv");
+  writeFileSync(input, "src\nabc\n\"\"\ndcba\n");
+  const p = rnnkit("predict", model, "--data", input);
+  assert.equal(p.status, 0, p.stderr);
+  assert.deepEqual(p.stdout.split("\n").slice(0, -1), ["cba", "", "abcd"], "one line per row; an empty source gives an empty line");
+  const pj = rnnkit("predict", model, "--data", input, "--json").stdout.trim().split("\n").map((l) => JSON.parse(l) as { output: string | null; score: number | null });
+  assert.deepEqual(pj.map((o) => o.output), ["cba", null, "abcd"]);
+  assert.ok(typeof pj[0].score === "number" && pj[0].score <= 0, "a log-probability");
+  const e = rnnkit("eval", model, "--data", data, "--json", "--beam", "1");
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(e.json!.beam, 1);
+  assert.ok((e.json!.tokenErrorRate as number) < 0.1, JSON.stringify(e.json));
+  assert.ok((e.json!.exactMatch as number) > 0.8);
+  const i = rnnkit("info", model, "--json");
+  assert.equal(i.json!.task, "seq2seq");
+  assert.equal((i.json!.config as Record<string, unknown>).attention, "luong");
+  assert.equal((i.json!.info as Record<string, unknown>).beam, 2);
+  assert.deepEqual((i.json!.info as Record<string, unknown>).targetTokenizer, { kind: "char", size: 8, lowercase: false }, "summarised, not listed (4 specials and a-d, no newline)");
+  // a pair with an empty side: refused with its line, or skipped and counted
+  const bad = join(dir, "badpairs.tsv");
+  writeFileSync(bad, "src\ttgt\nab\tba\n\ncd\t\nabc\tcba\n");
+  const b = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--out", join(dir, "b2.safetensors"), "--json");
+  assert.equal(b.status, 1);
+  assert.match(String(b.json!.error), /badpairs.tsv:4: expected a source and a target, got an empty target/);
+  const sk = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--hidden", "8", "--embedding", "4", "--epochs", "1", "--skip-bad-rows", "--out", join(dir, "b2.safetensors"), "--json", "--quiet");
+  assert.equal(sk.status, 0, sk.stderr);
+  assert.match(sk.stderr, /skipped 1 pair\(s\) with a missing or empty side/);
+  const att = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--attention", "dot", "--out", join(dir, "b3.safetensors"));
+  assert.match(att.stderr, /'--attention <kind>' argument 'dot' is invalid. Allowed choices are none, luong, luong-dot, bahdanau/);
 });

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
  * The `rnnkit` command line (commander for parsing, cli-progress for the progress bar):
- *   rnnkit train lm | classify | forecast ...   rnnkit eval | generate | predict MODEL ...
- * Every command has --help and --json (the final result as one JSON object, last on stdout).
+ *   rnnkit train lm | classify | tag | forecast ...   rnnkit eval | generate | predict | info MODEL ...
+ * Every command has --help and --json: with it stdout carries only JSON (one document, or JSON
+ * Lines from predict) and an error is {"error": "..."} on stdout, its message on stderr.
  */
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import type { Backend } from "../backend/backend.js";
 import { backendByName, getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
+import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
-import { evalCommand, generateCommand, predictCommand, trainClassify, trainForecast, trainLm } from "./commands.js";
+import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
+import { ATTENTIONS } from "../layers/attention.js";
 
 
 async function backendFrom(name: string | undefined): Promise<Backend> {
@@ -20,7 +23,7 @@ async function backendFrom(name: string | undefined): Promise<Backend> {
 
 function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: number; lr: number }): Command {
   return cmd
-    .option("--cell <cell>", "lstm, gru or rnn", "lstm")
+    .option("--cell <cell>", `${CELLS.join(", ")} (rnn: tanh, rnn_relu: relu)`, "lstm")
     .option("--hidden <n>", "hidden units per layer", String(d.hidden))
     .option("--layers <n>", "stacked recurrent layers", "1")
     .option("--embedding <n>", "embedding size (token models)", String(defaults.embeddingDim))
@@ -39,15 +42,17 @@ function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: 
     .option("--backend <name>", "js or wasm (default: the fastest available)")
     .requiredOption("--out <model.safetensors>", "the model file, rewritten atomically at each checkpoint")
     .option("--quiet", "no progress output")
-    .option("--json", "print the final result as one JSON object, last on stdout");
+    .option("--json", "print only the final result on stdout, as one JSON document (messages go to stderr)");
 }
 
 export function program(): Command {
   const p = new Command("rnnkit")
     .description("Recurrent neural networks (RNN, LSTM, GRU): train, evaluate, generate, predict")
     .version(rnnkitVersion())
-    .showHelpAfterError();
-  const train = p.command("train").description("train a model: lm (language model), classify, forecast");
+    .showHelpAfterError()
+    // errors come back to main() (which prints {"error": ...} under --json) instead of exiting here
+    .exitOverride();
+  const train = p.command("train").description("train a model: lm (language model), classify, tag, forecast, seq2seq");
   trainOptions(train.command("lm").description("a language model on plain text (next character or word)"), { hidden: 256, epochs: 5, batch: 32, lr: 0.003 })
     .option("--text <file>", "a plain-text file")
     .option("--dataset <name>", "a bundled dataset: moby-dick")
@@ -61,27 +66,54 @@ export function program(): Command {
     .requiredOption("--text-column <name>", "the column holding the text")
     .requiredOption("--label-column <name>", "the column holding the label")
     .option("--tokenizer <kind>", "word or char", "word")
-    .option("--max-len <n>", "tokens kept per text", "200")
+    .option("--max-len <n>", "tokens kept per text (longer texts are cut, with a warning)", String(defaults.maxLen))
     .option("--bidirectional", "read the text both ways")
     .addOption(new Option("--pooling <how>", "sequence summary").choices(["last", "mean", "max"]).default("last"))
     .action(async (o, cmd: Command) => trainClassify(o, await backendFrom(cmd.opts().backend)));
-  trainOptions(train.command("forecast").description("a one-step-ahead forecaster on a CSV column of numbers"), { hidden: 64, epochs: 20, batch: 32, lr: 0.003 })
+  trainOptions(train.command("tag").description("a tagger (one tag per token) on CoNLL (token<TAB>tag lines) or JSONL ({tokens, tags})"), { hidden: 64, epochs: 10, batch: 16, lr: 0.005 })
+    .requiredOption("--data <file>", "a CoNLL file (token<TAB>tag per line, a blank line between sentences) or .jsonl")
+    .option("--max-len <n>", "tokens kept per training sentence (longer ones are cut, with a warning)", String(defaults.maxLen))
+    .option("--no-bidirectional", "read left to right only (default: both ways, as a tag depends on the words after it too)")
+    .option("--lowercase", "lowercase the tokens (a smaller vocabulary)")
+    .action(async (o, cmd: Command) => trainTag(o, await backendFrom(cmd.opts().backend)));
+  trainOptions(train.command("forecast").description("a forecaster on CSV columns of numbers: the next --horizon values from the last --window rows"), { hidden: 64, epochs: 20, batch: 32, lr: 0.003 })
     .requiredOption("--data <file>", "a .csv file")
     .requiredOption("--column <name>", "the numeric column to forecast")
-    .option("--window <n>", "past values the model reads", "24")
+    .option("--features <a,b>", "covariate columns read beside the target (each scaled on its own)")
+    .option("--window <n>", "past rows the model reads", String(defaults.window))
+    .option("--horizon <n>", "future values forecast at once (trained directly)", String(defaults.horizon))
     .action(async (o, cmd: Command) => trainForecast(o, await backendFrom(cmd.opts().backend)));
 
-  p.command("eval").description("evaluate a model: bits per character (lm), accuracy (classify), MAE (forecast)")
+  trainOptions(train.command("seq2seq").description("an encoder-decoder on pairs of strings: TSV, CSV or JSONL with a source and a target column"), { hidden: 128, epochs: 10, batch: 32, lr: 0.003 })
+    .requiredOption("--data <file>", "a .tsv, .csv or .jsonl file whose header names the columns")
+    .requiredOption("--source-column <name>", "the column holding the input string")
+    .requiredOption("--target-column <name>", "the column holding the output string")
+    .option("--tokenizer <kind>", "char or word, for both sides", "char")
+    .option("--source-tokenizer <kind>", "char or word for the source side (default: --tokenizer)")
+    .option("--target-tokenizer <kind>", "char or word for the target side (default: --tokenizer)")
+    .addOption(new Option("--attention <kind>", "the decoder's attention").choices([...ATTENTIONS]).default(defaults.seq2seqAttention))
+    .option("--beam <n>", "beam width predict and eval use by default (1 = greedy), saved with the model", String(defaults.beam))
+    .option("--max-len <n>", "tokens kept per side (longer ones are cut, with a warning)", String(defaults.maxLen))
+    .option("--bidirectional", "a bidirectional encoder")
+    .option("--skip-bad-rows", "skip (and count) pairs with a missing or empty side instead of refusing the file")
+    .action(async (o, cmd: Command) => trainSeq2seq(o, await backendFrom(cmd.opts().backend)));
+
+  p.command("eval").description("evaluate a model: bits per character (lm), accuracy, macro-F1 and confusion matrix (classify), token accuracy (tag), MAE/RMSE/MAPE/sMAPE (forecast), token error rate and exact match (seq2seq)")
     .argument("<model>", "a .safetensors model file")
     .option("--text <file>", "lm: a plain-text file")
     .option("--dataset <name>", "lm: moby-dick (its 10% tail, the validation part)")
     .option("--tail <fraction>", "lm: evaluate only this tail fraction of the text")
-    .option("--data <file>", "classify/forecast: a .csv/.jsonl file")
+    .option("--data <file>", "classify/forecast: a .csv/.jsonl file; tag: CoNLL or .jsonl with tags")
     .option("--text-column <name>", "classify: text column (default: the one trained on)")
     .option("--label-column <name>", "classify: label column (default: the one trained on)")
     .option("--column <name>", "forecast: numeric column (default: the one trained on)")
+    .option("--features <a,b>", "forecast: covariate columns (default: those trained on)")
+    .option("--source-column <name>", "seq2seq: source column (default: the one trained on)")
+    .option("--target-column <name>", "seq2seq: target column (default: the one trained on)")
+    .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
+    .option("--skip-bad-rows", "seq2seq: skip (and count) pairs with a missing or empty side")
     .option("--backend <name>", "js or wasm")
-    .option("--json", "print the result as one JSON object")
+    .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => evalCommand(model, o, await backendFrom(o.backend)));
   p.command("generate").description("generate text with a language model")
     .argument("<model>", "a .safetensors model file")
@@ -92,25 +124,52 @@ export function program(): Command {
     .option("--top-p <p>", "nucleus sampling threshold (1 = all)", "1")
     .option("--seed <n>", "random seed", "1")
     .option("--backend <name>", "js or wasm")
-    .option("--json", "print the result as one JSON object")
+    .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => generateCommand(model, o, await backendFrom(o.backend)));
-  p.command("predict").description("one prediction per line: a label per row (classify), forecasts (forecast)")
+  p.command("predict").description("one line per input row, in order: the label (classify), the tagged sentence (tag), the one-step-ahead forecast then the horizon past the end (forecast), the output string (seq2seq)")
     .argument("<model>", "a .safetensors model file")
-    .requiredOption("--data <file>", "a .csv/.jsonl file")
+    .requiredOption("--data <file>", "a .csv/.jsonl file; tag: CoNLL (the tag column may be missing) or .jsonl")
     .option("--text-column <name>", "classify: text column (default: the one trained on)")
     .option("--column <name>", "forecast: numeric column (default: the one trained on)")
+    .option("--features <a,b>", "forecast: covariate columns (default: those trained on)")
+    .option("--source-column <name>", "seq2seq: source column (default: the one trained on)")
+    .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
     .option("--backend <name>", "js or wasm")
-    .option("--json", "print a summary as one JSON object, last")
+    .option("--json", "JSON Lines: one object per row (classify: label and probabilities; seq2seq: output and score)")
     .action(async (model: string, o) => predictCommand(model, o, await backendFrom(o.backend)));
+  p.command("info").description("what a model file holds: task, architecture, parameter table, format and rnnkit version")
+    .argument("<model>", "a .safetensors model file")
+    .option("--json", "print it as one JSON document")
+    .action(async (model: string, o) => infoCommand(model, o, getBackend()));
   return p;
+}
+
+const json = process.argv.includes("--json");
+
+// `rnnkit predict ... | head -1`: the reader went away; stop quietly
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
+function fail(message: string, code: number): never {
+  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  process.exit(code);
 }
 
 program()
   .parseAsync(process.argv)
   .catch((e: unknown) => {
+    if (e instanceof CommanderError) {
+      // commander has printed its message (and the help) on stderr already
+      if (e.exitCode === 0) process.exit(0); // --help, --version
+      fail(e.message.replace(/^error: /, ""), e.exitCode || 1);
+    }
     if (e instanceof RnnkitError) {
       process.stderr.write(`rnnkit: ${e.message}\n`);
-      process.exit(1);
+      fail(e.message, 1);
     }
-    throw e;
+    // a bug, not a user error: the stack helps the report
+    process.stderr.write(`rnnkit: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    fail(`internal error: ${e instanceof Error ? e.message : String(e)}`, 2);
   });

@@ -85,7 +85,8 @@ export interface ModelExtras {
   scaler?: Scaler;
   optimizer?: Optimizer;
   checkpoint?: Omit<Checkpoint, "optimizer">;
-  info?: Record<string, unknown>;
+  /** the task info (JSON): each task's typed record, see src/tasks/task.ts */
+  info?: object;
 }
 
 /** Writes the model (and optionally tokenizer, scaler, optimizer state) to `path`, atomically (Node). */
@@ -99,7 +100,7 @@ export function modelToBytes(model: Model, extra: ModelExtras = {}): Uint8Array 
   const meta: Meta = { format: FORMAT_PREFIX + FORMAT_VERSION, version: rnnkitVersion(), kind: model.kind, config: { ...model.config } };
   if (extra.tokenizer) meta.tokenizer = extra.tokenizer.toJSON();
   if (extra.scaler) meta.scaler = extra.scaler.toJSON();
-  if (extra.info) meta.info = extra.info;
+  if (extra.info) meta.info = { ...extra.info } as Record<string, unknown>;
   if (extra.optimizer) {
     const o = extra.optimizer;
     const st = o.stateDict();
