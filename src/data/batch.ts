@@ -35,13 +35,19 @@ export function checkBatch(where: string, batch: Batch): void {
   if (batch === null || typeof batch !== "object") throw new RnnkitError(`${where}: batch: expected an object {T, B, lengths, ...}, got ${describe(batch)}`);
   checkPositiveInt(where, "batch.T", batch.T);
   checkPositiveInt(where, "batch.B", batch.B);
-  const { T, B, lengths } = batch;
-  if (!Array.isArray(lengths) || lengths.length !== B) {
-    throw new RnnkitError(`${where}: batch.lengths: expected B = ${B} lengths, got ${describe(lengths)}`);
+  checkLengths(where, "batch.lengths", batch.lengths, batch.T, batch.B);
+}
+
+/** One length in [1, T] per sequence (B of them), as a plain array. */
+export function checkLengths(where: string, name: string, lengths: unknown, T: number, B: number, dim = "T"): number[] {
+  if ((!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) || (lengths as ArrayLike<number>).length !== B) {
+    throw new RnnkitError(`${where}: ${name}: expected B = ${B} lengths, got ${describe(lengths)}`);
   }
-  lengths.forEach((n, b) => {
-    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnkitError(`${where}: batch.lengths[${b}]: expected an integer in [1, T] = [1, ${T}], got ${describe(n)}`);
+  const out = Array.from(lengths as ArrayLike<number>);
+  out.forEach((n, b) => {
+    if (!Number.isInteger(n) || n < 1 || n > T) throw new RnnkitError(`${where}: ${name}[${b}]: expected an integer in [1, ${dim}] = [1, ${T}], got ${describe(n)}`);
   });
+  return out;
 }
 
 /**
@@ -65,7 +71,7 @@ export function idsOf(
       }
       const v = ids[i];
       if (!Number.isInteger(v) || v < 0 || v >= V) {
-        throw new RnnkitError(`${where}: ${name}[${i}] (step ${t}, sequence ${b}): expected an integer id in [0, ${V - 1}], got ${describe(v)}`);
+        throw new RnnkitError(`${where}: ${name}[${i}] (step ${t}, sequence ${b}): expected an id in [0, V-1] = [0, ${V - 1}], got ${describe(v)}`);
       }
       out[i] = v;
     }

@@ -184,7 +184,7 @@ test("bad input: wrong config, missing targets, ids out of range", () => {
   const bad = Array.from(batch.tokens!);
   bad[1] = 9;
   err(() => model.forward({ ...batch, tokens: bad }), /tokens\[1\] \(step 0, sequence 1\): expected an id in \[0, V-1\] = \[0, 8\], got number 9/);
-  err(() => model.lossAndBackward({ ...batch, targetLengths: [3, 6, 1] }), /targetLengths\[1\]: expected an integer in \[1, 5\], got number 6/);
+  err(() => model.lossAndBackward({ ...batch, targetLengths: [3, 6, 1] }), /targetLengths\[1\]: expected an integer in \[1, U\] = \[1, 5\], got number 6/);
   err(() => padPairs([{ tokens: [4, 5], target: [4, 5] }]), /target: expected ids ending with <eos> = 3, got last id 5/);
   err(() => padPairs([{ tokens: [], target: [3] }]), /expected at least one source id/);
   err(() => translate(model, [[4, 12]]), /tokens\[1\] \(step 1, sequence 0\): expected an id in \[0, V-1\] = \[0, 8\], got number 12/);

@@ -53,11 +53,12 @@ import { loadInto } from "../layers/params.js";
 import type { Recurrent } from "../layers/recurrent.js";
 import { Rng } from "../rng.js";
 import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
-import type { Batch } from "../data/batch.js";
+import { type Batch, checkBatch, checkLengths, idsOf } from "../data/batch.js";
 import { type Example, padPairs } from "../data/batches.js";
 import { BOS, PAD } from "../data/tokenizer.js";
 import { crossEntropy } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, type StepResult } from "./model.js";
+import { ComposedModel } from "./composed.js";
 
 export interface Seq2SeqConfig {
   task?: "seq2seq";
@@ -251,7 +252,8 @@ class CellStack implements Module {
  * `translate`. Shapes: source [S, B], target [U, B], logits [U, B, Vt], attention weights
  * [U, B, S], memory [S, B, C = D*H], decoder state [Ld, B, Hd].
  */
-export class Seq2Seq implements Model {
+export class Seq2Seq extends ComposedModel implements Model {
+  protected readonly name = "Seq2Seq";
   readonly kind = "seq2seq" as const;
   readonly task = "seq2seq" as const;
   readonly config: Resolved;
@@ -268,12 +270,11 @@ export class Seq2Seq implements Model {
   readonly head: Linear;
   /** C: encoder output size (directions concatenated). */
   readonly memorySize: number;
-  private training = false;
-  private disposed = false;
   private cache: Cache | null = null;
   private decodeSrcLen = 0;
 
   constructor(config: Seq2SeqConfig, opts: { backend?: Backend } = {}) {
+    super();
     const where = "Seq2Seq";
     if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
     if (config.task !== undefined && config.task !== "seq2seq") throw new RnnkitError(`${where}: task: expected "seq2seq", got ${describe(config.task)}`);
@@ -347,7 +348,11 @@ export class Seq2Seq implements Model {
     return f64 ? Float64Array.from(n) : Float32Array.from(n);
   }
 
-  private parts(): [string, Module][] {
+  protected clearCache(): void {
+    this.cache = null;
+  }
+
+  protected parts(): [string, Module][] {
     const out: [string, Module][] = [
       ["encoder.embedding.", this.encoderEmbedding], ["encoder.rnn.", this.encoder],
       ["decoder.embedding.", this.decoderEmbedding], ["decoder.rnn.", this.decoder],
@@ -360,85 +365,16 @@ export class Seq2Seq implements Model {
     return out;
   }
 
-  parameters(): Parameter[] {
-    return this.parts().flatMap(([prefix, m]) => m.parameters().map((p) => ({ ...p, name: prefix + p.name })));
-  }
-
-  zeroGrad(): void {
-    for (const [, m] of this.parts()) m.zeroGrad();
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    for (const [, m] of this.parts()) m.dispose();
-    this.cache = null;
-    this.disposed = true;
-  }
-
-  stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
-    return out;
-  }
-
-  loadStateDict(dict: Record<string, WeightLike>): void {
-    loadInto("Seq2Seq.loadStateDict", this.parameters(), dict);
-  }
-
-  train(on = true): this {
-    this.training = on;
-    this.encoder.train(on);
-    this.decoder.train(on);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  get isTraining(): boolean {
-    return this.training;
-  }
 
   collate(examples: readonly Example[]): Batch {
     return padPairs(examples);
-  }
-
-  private live(where: string): void {
-    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
-  }
-
-  /** Checks ids [T*B] against a vocabulary; padding past each length becomes <pad>. */
-  private ids(where: string, name: string, ids: ArrayLike<number> | undefined, T: number, B: number, lengths: number[], V: number): Int32Array {
-    if (!ids || typeof ids.length !== "number") throw new RnnkitError(`${where}: ${name}: expected [${T}*${B}] ids, time-major, got ${describe(ids)}`);
-    if (ids.length !== T * B) throw new RnnkitError(`${where}: ${name}: expected ${T * B} ids ([${T}, ${B}], time-major), got ${ids.length}`);
-    const out = new Int32Array(T * B);
-    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
-      if (t >= lengths[b]) continue;
-      const v = ids[t * B + b];
-      if (!Number.isInteger(v) || v < 0 || v >= V) throw new RnnkitError(`${where}: ${name}[${t * B + b}] (step ${t}, sequence ${b}): expected an id in [0, V-1] = [0, ${V - 1}], got ${describe(v)}`);
-      out[t * B + b] = v;
-    }
-    return out;
-  }
-
-  private lengthsOf(where: string, name: string, lengths: unknown, T: number, B: number): number[] {
-    if (!Array.isArray(lengths) && !ArrayBuffer.isView(lengths)) throw new RnnkitError(`${where}: ${name}: expected B = ${B} lengths, got ${describe(lengths)}`);
-    const l = lengths as ArrayLike<number>;
-    if (l.length !== B) throw new RnnkitError(`${where}: ${name}: expected B = ${B} lengths, got ${l.length}`);
-    const out: number[] = [];
-    for (let b = 0; b < B; b++) {
-      if (!Number.isInteger(l[b]) || l[b] < 1 || l[b] > T) throw new RnnkitError(`${where}: ${name}[${b}]: expected an integer in [1, ${T}], got ${describe(l[b])}`);
-      out.push(l[b]);
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- encoder and bridge
 
   /** Runs the encoder: memory [S, B, C] and the encoder's final state. */
   private encode(where: string, tokens: ArrayLike<number> | undefined, S: number, B: number, lengths: number[]): { output: Tensor; h: Tensor; c?: Tensor } {
-    const ids = this.ids(where, "tokens", tokens, S, B, lengths, this.config.sourceVocabSize);
+    const ids = idsOf(where, "tokens", tokens, S, B, lengths, this.config.sourceVocabSize, PAD);
     const x = this.encoderEmbedding.forward({ shape: [S, B], data: ids });
     return this.encoder.forward(x, { lengths });
   }
@@ -510,16 +446,14 @@ export class Seq2Seq implements Model {
   forward(batch: Batch, opts: { attention?: boolean } = {}): { logits: Tensor; attention?: Tensor } {
     const where = "Seq2Seq.forward";
     this.live(where);
-    if (!batch || typeof batch !== "object") throw new RnnkitError(`${where}: expected a batch, got ${describe(batch)}`);
+    checkBatch(where, batch);
     const { T: S, B } = batch;
-    checkPositiveInt(where, "T", S);
-    checkPositiveInt(where, "B", B);
     if (!batch.targets) throw new RnnkitError(`${where}: targets: expected [U*B] target ids (teacher forcing; use translate() to decode), got none`);
     const U = batch.U;
     if (!Number.isInteger(U) || U! < 1) throw new RnnkitError(`${where}: U: expected the number of target steps, a positive integer, got ${describe(U)}`);
-    const lengths = this.lengthsOf(where, "lengths", batch.lengths, S, B);
-    const tl = this.lengthsOf(where, "targetLengths", batch.targetLengths, U!, B);
-    const targets = this.ids(where, "targets", batch.targets, U!, B, tl, this.config.targetVocabSize);
+    const lengths = batch.lengths;
+    const tl = checkLengths(where, "targetLengths", batch.targetLengths, U!, B, "U");
+    const targets = idsOf(where, "targets", batch.targets, U!, B, tl, this.config.targetVocabSize, PAD);
     const cfg = this.config;
     const Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
     const enc = this.encode(where, batch.tokens, S, B, lengths);
@@ -678,9 +612,8 @@ export class Seq2Seq implements Model {
     const { B } = batch;
     const U = batch.U!, V = this.config.targetVocabSize;
     if (!batch.targets) throw new RnnkitError(`${where}: targets: expected targets in the batch, got none`);
-    const tl = this.lengthsOf(where, "targetLengths", batch.targetLengths, U, B);
-    const targets = new Int32Array(U * B);
-    for (let t = 0; t < U; t++) for (let b = 0; b < B; b++) targets[t * B + b] = t < tl[b] ? batch.targets[t * B + b] : IGNORE;
+    const tl = checkLengths(where, "targetLengths", batch.targetLengths, U, B, "U");
+    const targets = idsOf(where, "targets", batch.targets, U, B, tl, V, IGNORE);
     const r = crossEntropy({ shape: [U * B, V], data: logits.data }, targets, { ignoreIndex: IGNORE, backend: this.backend });
     let correct = 0;
     for (let i = 0; i < U * B; i++) {
@@ -749,7 +682,7 @@ export class Seq2Seq implements Model {
     this.live(where);
     const cfg = this.config;
     const N = prev.length, Hd = cfg.decoderHiddenSize, C = this.memorySize, E = cfg.embeddingDim, Ld = cfg.decoderLayers;
-    const ids = this.ids(where, "prev", prev, 1, N, new Array<number>(N).fill(1), cfg.targetVocabSize);
+    const ids = idsOf(where, "prev", prev, 1, N, new Array<number>(N).fill(1), cfg.targetVocabSize, PAD);
     const emb = this.decoderEmbedding.forward({ shape: [1, N], data: ids });
     let x: Tensor = emb;
     let ctx: Tensor | undefined, weights: Floats | undefined;

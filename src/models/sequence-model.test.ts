@@ -80,8 +80,8 @@ test("ids and targets are checked before any cast: fractions, NaN, -1 and out-of
   assert.ok(Number.isFinite(lm.lossOf(ok).loss));
   const at = (arr: number[], i: number, v: number) => arr.map((x, k) => (k === i ? v : x));
   for (const v of [2.7, NaN, -1, 10]) {
-    assert.throws(() => lm.forward({ ...ok, tokens: at(tokens, 0, v) }), new RegExp(`tokens\\[0\\] \\(step 0, sequence 0\\): expected an integer id in \\[0, 9\\], got number ${v}`));
-    assert.throws(() => lm.lossOf({ ...ok, targets: at(tokens, 1, v) }), /targets\[1\] \(step 0, sequence 1\): expected an integer id in \[0, 9\]/);
+    assert.throws(() => lm.forward({ ...ok, tokens: at(tokens, 0, v) }), new RegExp(`tokens\\[0\\] \\(step 0, sequence 0\\): expected an id in \\[0, V-1\\] = \\[0, 9\\], got number ${v}`));
+    assert.throws(() => lm.lossOf({ ...ok, targets: at(tokens, 1, v) }), /targets\[1\] \(step 0, sequence 1\): expected an id in \[0, V-1\] = \[0, 9\]/);
   }
   // padding (t >= length) may hold anything: sequence 1 has length 2, so position t=3, b=1 is padding
   assert.ok(Number.isFinite(lm.lossOf({ ...ok, tokens: at(tokens, 3 * B + 1, NaN), targets: at(tokens, 3 * B + 1, -1) }).loss));
@@ -89,7 +89,7 @@ test("ids and targets are checked before any cast: fractions, NaN, -1 and out-of
   assert.throws(() => lm.forward({ ...ok, lengths: [5, 0, 4] }), /batch.lengths\[1\]: expected an integer in \[1, T\] = \[1, 5\], got number 0/);
   assert.throws(() => lm.forward({ ...ok, B: 2.5 }), /batch.B: expected a positive integer/);
   const cls = new SequenceModel({ task: "classify", cell: "lstm", vocabSize: 10, hiddenSize: 4, outputSize: 3 }, { backend: f64 });
-  for (const v of [1.5, NaN, -1, 3]) assert.throws(() => cls.lossOf({ T, B, lengths, tokens, targets: [0, v, 1] }), /targets\[1\].*expected an integer id in \[0, 2\]/);
+  for (const v of [1.5, NaN, -1, 3]) assert.throws(() => cls.lossOf({ T, B, lengths, tokens, targets: [0, v, 1] }), /targets\[1\].*expected an id in \[0, V-1\] = \[0, 2\]/);
   const reg = new SequenceModel({ task: "regress", cell: "rnn", inputSize: 2, hiddenSize: 3, outputSize: 1 }, { backend: f64 });
   assert.throws(() => reg.lossOf({ T, B, lengths, inputs, targets: [0.5, NaN, 0.1] }), /targets: expected finite numbers, got NaN/);
   assert.throws(() => reg.lossOf({ T, B, lengths, inputs, targets: [0.5, 0.1] }), /targets: expected \[B\*O\] = \[3\*1\] = 3 values, got 2/);

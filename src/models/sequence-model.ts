@@ -21,8 +21,8 @@ import { defaults } from "../defaults.js";
 import { Embedding } from "../layers/embedding.js";
 import { GRU, LSTM, RNN } from "../layers/layers.js";
 import { Linear } from "../layers/linear.js";
-import type { Module, Parameter, WeightLike } from "../layers/module.js";
-import { loadInto } from "../layers/params.js";
+import type { Module } from "../layers/module.js";
+import { ComposedModel } from "./composed.js";
 import type { Recurrent } from "../layers/recurrent.js";
 import { type Floats, RnnkitError, type Tensor, checkFinite, describe } from "../tensor.js";
 import { type Batch, checkBatch, idsOf } from "../data/batch.js";
@@ -59,7 +59,8 @@ export interface ModelConfig {
 
 const IGNORE = -1;
 
-export class SequenceModel implements Model {
+export class SequenceModel extends ComposedModel implements Model {
+  protected readonly name = "SequenceModel";
   readonly kind = "sequence" as const;
   readonly config: Required<Omit<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">> &
     Pick<ModelConfig, "vocabSize" | "embeddingDim" | "inputSize" | "conditionSize" | "resetAfter" | "recurrentActivation">;
@@ -68,11 +69,10 @@ export class SequenceModel implements Model {
   readonly rnn: Recurrent;
   readonly head: Linear;
   readonly init: Linear | null;
-  private training = false;
-  private disposed = false;
   private cache: { batch: Batch; out: Tensor; h: Tensor; c?: Tensor; pooled?: Tensor; argmax?: Int32Array; init?: Tensor } | null = null;
 
   constructor(config: ModelConfig, opts: { backend?: Backend } = {}) {
+    super();
     const where = "SequenceModel";
     if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
     const tasks = TASKS.filter((t) => t !== "seq2seq");
@@ -123,7 +123,11 @@ export class SequenceModel implements Model {
     return f64 ? Float64Array.from(n) : Float32Array.from(n);
   }
 
-  private parts(): [string, Module][] {
+  protected clearCache(): void {
+    this.cache = null;
+  }
+
+  protected parts(): [string, Module][] {
     const out: [string, Module][] = [];
     if (this.embedding) out.push(["embedding.", this.embedding]);
     out.push(["rnn.", this.rnn], ["head.", this.head]);
@@ -131,44 +135,6 @@ export class SequenceModel implements Model {
     return out;
   }
 
-  parameters(): Parameter[] {
-    return this.parts().flatMap(([prefix, m]) => m.parameters().map((p) => ({ ...p, name: prefix + p.name })));
-  }
-
-  zeroGrad(): void {
-    for (const [, m] of this.parts()) m.zeroGrad();
-  }
-
-  /** Frees every part's backend memory (see Module.dispose); later use throws. */
-  dispose(): void {
-    for (const [, m] of this.parts()) m.dispose();
-    this.cache = null;
-    this.disposed = true;
-  }
-
-  stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
-    return out;
-  }
-
-  loadStateDict(dict: Record<string, WeightLike>): void {
-    loadInto("SequenceModel.loadStateDict", this.parameters(), dict);
-  }
-
-  train(on = true): this {
-    this.training = on;
-    this.rnn.train(on);
-    return this;
-  }
-
-  eval(): this {
-    return this.train(false);
-  }
-
-  get isTraining(): boolean {
-    return this.training;
-  }
 
   get task(): SequenceTask {
     return this.config.task;
@@ -191,7 +157,7 @@ export class SequenceModel implements Model {
   /** Logits: [T, B, O] for lm/tag, [B, O] for classify/regress; and the final state. */
   forward(batch: Batch): { logits: Tensor; h: Tensor; c?: Tensor } {
     const where = "SequenceModel.forward";
-    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
+    this.live(where);
     checkBatch(where, batch);
     const { T, B } = batch;
     const cfg = this.config;

@@ -1,0 +1,70 @@
+/**
+ * What every model kind shares: a model made of named parts (embedding, recurrent stack, head,
+ * attention, ...), each a module of the module protocol. Its parameters, gradients, state dict,
+ * training mode and disposal are those of its parts, names prefixed by part (`rnn.`, `head.`,
+ * `encoder.rnn.`, ...), which are the model file's tensor names.
+ */
+import type { Module, Parameter, WeightLike } from "../layers/module.js";
+import { loadInto } from "../layers/params.js";
+import { RnnkitError, type Tensor } from "../tensor.js";
+
+export abstract class ComposedModel {
+  private training = false;
+  private disposed = false;
+
+  /** The parts, by name prefix (e.g. "rnn."), in a fixed order. */
+  protected abstract parts(): [string, Module][];
+  /** The class name, for errors. */
+  protected abstract readonly name: string;
+  /** Drops what the last forward kept for backward (called by dispose). */
+  protected abstract clearCache(): void;
+
+  parameters(): Parameter[] {
+    return this.parts().flatMap(([prefix, m]) => m.parameters().map((p) => ({ ...p, name: prefix + p.name })));
+  }
+
+  zeroGrad(): void {
+    for (const [, m] of this.parts()) m.zeroGrad();
+  }
+
+  /** Frees every part's backend memory (see Module.dispose); later use throws; twice is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const [, m] of this.parts()) m.dispose();
+    this.clearCache();
+    this.disposed = true;
+  }
+
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.parts()) for (const [k, v] of Object.entries(m.stateDict())) out[prefix + k] = v;
+    return out;
+  }
+
+  loadStateDict(dict: Record<string, WeightLike>): void {
+    loadInto(`${this.name}.loadStateDict`, this.parameters(), dict);
+  }
+
+  /** Training mode (dropout on) for every part that has one. */
+  train(on = true): this {
+    this.training = on;
+    for (const [, m] of this.parts()) {
+      const t = (m as Partial<{ train(on: boolean): unknown }>).train;
+      if (typeof t === "function") t.call(m, on);
+    }
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  get isTraining(): boolean {
+    return this.training;
+  }
+
+  /** Throws `where: used after dispose()` once the model is disposed. */
+  protected live(where: string): void {
+    if (this.disposed) throw new RnnkitError(`${where}: used after dispose()`);
+  }
+}
