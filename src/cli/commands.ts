@@ -27,7 +27,7 @@ import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
-import { column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
+import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
   cell: string;
@@ -434,12 +434,9 @@ function regressionLine(m: RegressionMetrics, column: string): string {
 /** The pairs of a table file: a pair with a missing or empty side is refused with its line, or skipped and counted. */
 function readPairs(path: string, sourceColumn: string, targetColumn: string, skipBadRows: boolean): { pairs: Pair[]; skipped: number } {
   const { records, lines } = readRecordsWithLines(path);
-  if (records.length === 0) throw new RnnkitError(`${path}: expected at least one row of data, got none`);
-  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
-  for (const c of [sourceColumn, targetColumn]) {
-    if (!names.includes(c)) throw new RnnkitError(`${path}: there is no column ${JSON.stringify(c)}; the columns are ${names.map((k) => JSON.stringify(k)).join(", ")}`);
-  }
-  const r = inFile(path, () => seq2seqPairs(records.map((x) => x[sourceColumn]), records.map((x) => x[targetColumn]), lines, { skipBadRows }));
+  for (const c of [sourceColumn, targetColumn]) checkColumn(path, records, c);
+  const side = (c: string) => records.map((x) => (Object.hasOwn(x, c) ? x[c] : undefined));
+  const r = inFile(path, () => seq2seqPairs(side(sourceColumn), side(targetColumn), lines, { skipBadRows }));
   if (r.skipped) note(`skipped ${r.skipped} pair(s) with a missing or empty side (--skip-bad-rows)`);
   return r;
 }

@@ -10,14 +10,52 @@ import { parse } from "csv-parse/sync";
 import { RnnkitError } from "../tensor.js";
 
 export function readText(path: string): string {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (e) {
     throw new RnnkitError(`cannot read ${path}: ${(e as Error).message}`);
   }
+  let text: string;
+  try {
+    // fatal: invalid UTF-8 is an error, not text silently changed into U+FFFD; a BOM is dropped
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new RnnkitError(`${path}: expected UTF-8 text, got an invalid byte sequence at byte ${at} (line ${lineOf(bytes, at)}); re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)`);
+  }
   if (text.trim().length === 0) throw new RnnkitError(`${path} is empty: expected some text to train on`);
   return text;
+}
+
+/**
+ * The offset where the first invalid UTF-8 sequence starts (only for the error message: the
+ * decoding itself is TextDecoder's). Ranges from RFC 3629 section 4: no overlong forms, no
+ * surrogates, nothing above U+10FFFF.
+ */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > b.length) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k < len; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return i;
+    i += len;
+  }
+  return b.length;
+}
+
+function lineOf(b: Uint8Array, at: number): number {
+  let n = 1;
+  for (let i = 0; i < at && i < b.length; i++) if (b[i] === 10) n++;
+  return n;
 }
 
 /** The chapters of Moby-Dick (Herman Melville, 1851; Project Gutenberg text), joined by blank lines. */
@@ -31,6 +69,9 @@ export function mobyDick(): string {
 export function readRecords(path: string): Record<string, unknown>[] {
   return readRecordsWithLines(path).records;
 }
+
+/** The header of each CSV/TSV read by readRecordsWithLines, by its records array. */
+const headers = new WeakMap<object, string[]>();
 
 /**
  * Rows of a CSV/TSV (header line) or JSONL file as objects, with the 1-based line each row ends
@@ -57,21 +98,38 @@ export function readRecordsWithLines(path: string): { records: Record<string, un
   }
   if (ext !== ".csv" && ext !== ".tsv") throw new RnnkitError(`${path}: expected a .csv, .tsv or .jsonl file, got ${ext || "no extension"}`);
   try {
-    const rows = parse(raw, { columns: true, skip_empty_lines: true, trim: true, delimiter: ext === ".tsv" ? "\t" : ",", info: true, relax_column_count: true }) as { record: Record<string, unknown>; info: { lines: number } }[];
-    return { records: rows.map((r) => r.record), lines: rows.map((r) => r.info.lines) };
+    let header: string[] = [];
+    const rows = parse(raw, {
+      columns: (h: string[]) => (header = h), bom: true, skip_empty_lines: true, trim: true, delimiter: ext === ".tsv" ? "\t" : ",", info: true, relax_column_count: true,
+    }) as { record: Record<string, unknown>; info: { lines: number } }[];
+    const records = rows.map((r) => r.record);
+    headers.set(records, header);
+    return { records, lines: rows.map((r) => r.info.lines) };
   } catch (e) {
     throw new RnnkitError(`${path}: not a valid CSV file with a header line: ${(e as Error).message}`);
   }
 }
 
-/** The values of one column, as strings; a missing column lists the ones there are. */
-export function column(path: string, records: Record<string, unknown>[], name: string): string[] {
+/**
+ * Throws unless `name` is a column of the file: a CSV's header names them (a short first row
+ * lacks some), a JSONL file's rows (any of them). The error lists the columns there are.
+ */
+export function checkColumn(path: string, records: Record<string, unknown>[], name: string): void {
   if (records.length === 0) throw new RnnkitError(`${path}: expected at least one row of data, got none`);
-  if (!(name in records[0])) {
-    throw new RnnkitError(`${path}: there is no column ${JSON.stringify(name)}; the columns are ${Object.keys(records[0]).map((k) => JSON.stringify(k)).join(", ")}`);
+  const names = headers.get(records) ?? [...new Set(records.flatMap((r) => Object.keys(r)))];
+  if (!names.includes(name)) {
+    throw new RnnkitError(`${path}: there is no column ${JSON.stringify(name)}; the columns are ${names.map((k) => JSON.stringify(k)).join(", ")}`);
   }
+}
+
+/**
+ * The values of one column, as strings; a missing column lists the ones there are. Own keys
+ * only, so that "constructor" or "__proto__" never resolve to an object's inherited members.
+ */
+export function column(path: string, records: Record<string, unknown>[], name: string): string[] {
+  checkColumn(path, records, name);
   return records.map((r, i) => {
-    const v = r[name];
+    const v = Object.hasOwn(r, name) ? r[name] : undefined;
     if (v === undefined || v === null) throw new RnnkitError(`${path}: row ${i + 1} has no value in column ${JSON.stringify(name)}`);
     return String(v);
   });

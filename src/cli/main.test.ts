@@ -357,3 +357,28 @@ test("train seq2seq on TSV pairs (reverse a string), predict a string per row, e
   const att = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--attention", "dot", "--out", join(dir, "b3.safetensors"));
   assert.match(att.stderr, /'--attention <kind>' argument 'dot' is invalid. Allowed choices are none, luong, luong-dot, bahdanau/);
 });
+
+test("text input: invalid UTF-8 is refused with its byte and line; a BOM, a short first row and a column named constructor read right", () => {
+  const latin = join(dir, "latin.txt");
+  writeFileSync(latin, Buffer.concat([Buffer.from("fine line\ncaf"), Buffer.from([0xe9]), Buffer.from(" au lait\n")]));
+  const r = rnnkit("train", "lm", "--text", latin, "--out", join(dir, "latin.safetensors"));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /latin\.txt: expected UTF-8 text, got an invalid byte sequence at byte 13 \(line 2\)/);
+  const rows = ["text,label", ...Array.from({ length: 20 }, (_, i) => (i % 2 ? "good day,pos" : "bad day,neg"))].join("\n");
+  const bom = join(dir, "bom.csv");
+  writeFileSync(bom, "\ufeff" + rows);
+  const t = rnnkit("train", "classify", "--data", bom, "--text-column", "text", "--label-column", "label", "--epochs", "1", "--hidden", "4", "--out", join(dir, "bom.safetensors"), "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  // a column that exists in the header although the first row lacks its value; "constructor" is
+  // not an inherited member
+  const pairs = join(dir, "short.tsv");
+  writeFileSync(pairs, "source\ttarget\nabc\n");
+  const s = rnnkit("train", "seq2seq", "--data", pairs, "--source-column", "source", "--target-column", "target", "--out", join(dir, "short.safetensors"));
+  assert.equal(s.status, 1);
+  assert.match(s.stderr, /short\.tsv:2: expected a source and a target, got a missing target/);
+  const ctor = join(dir, "ctor.csv");
+  writeFileSync(ctor, rows);
+  const c = rnnkit("train", "classify", "--data", ctor, "--text-column", "constructor", "--label-column", "label", "--out", join(dir, "ctor.safetensors"));
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /there is no column "constructor"; the columns are "text", "label"/);
+});
