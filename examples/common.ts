@@ -119,3 +119,8 @@ export function run(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** True when the module at `url` is the program being run (not imported by a test). */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && fileURLToPath(url) === process.argv[1];
+}
