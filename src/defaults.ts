@@ -62,4 +62,11 @@ export const defaults = {
    * refuses this much, the backend halves it down to 64 MiB.
    */
   wasmFixedMemoryMB: 1024,
+  /**
+   * The most parameters a model may have (weights; training adds as many gradients and Adam
+   * twice that: 16 bytes each in float32, 1.6 GB at this limit). Checked from the config before
+   * anything is allocated, so a typo such as `--hidden 1e9` or a model file whose config claims
+   * too much is refused instead of exhausting memory.
+   */
+  maxParameters: 100_000_000,
 } as const;

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { Tokenizer } from "../data/tokenizer.js";
 import type { Model } from "../models/model.js";
 import { SequenceModel, asSequenceModel } from "../models/sequence-model.js";
+import { Seq2Seq } from "../models/seq2seq.js";
 import { getBackend } from "../backend/index.js";
 import { Optimizer } from "../train/optimizers.js";
 import { loadModel, modelFromBytes, modelToBytes, saveModel } from "./model-file.js";
@@ -141,4 +142,42 @@ test("a Seq2Seq model survives a save and a load (kind seq2seq, prefixed names, 
   assert.ok("encoder.rnn.weight_hh_l1_reverse" in file.tensors && "attention.weight" in file.tensors && "decoder.rnn.weight_ih_l0" in file.tensors);
   const sources = [[4, 5, 6, 7], [5]];
   assert.deepEqual(translate(back.model as InstanceType<typeof Seq2Seq>, sources, { beam: 2 }), translate(model, sources, { beam: 2 }));
+});
+
+test("a file's config is checked against its tensors before anything is allocated; a failed load frees what it took", async () => {
+  const { createWasmBackend } = await import("../backend/wasm/wasm.js");
+  const be = await createWasmBackend({ threads: 1 });
+  const tok = Tokenizer.build("char", "abcdef");
+  const model = new SequenceModel({ task: "lm", cell: "lstm", vocabSize: tok.size, embeddingDim: 3, hiddenSize: 4, outputSize: tok.size }, { backend: be });
+  const f = decodeSafetensors(modelToBytes(model, { tokenizer: tok }), "x");
+  const meta = JSON.parse(f.metadata.rnnkit);
+  const file = (m: Record<string, unknown>, tensors = f.tensors) => encodeSafetensors(tensors, { format: "pt", rnnkit: JSON.stringify(m) });
+  const before = be.allocatedBytes;
+  // a 29 KB file claiming hiddenSize 7000 (about 1.5 GB with training state) or 1e9 allocates nothing
+  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: 7000 } }), { backend: be }), /rnn.weight_ih_l0: the config describes shape \[28000, 3\], the file holds \[16, 3\]/);
+  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: 1e9 } }), { backend: be }), /the config describes shape/);
+  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: -3 } }), { backend: be }), /its config does not describe a model: SequenceModel: hiddenSize: expected a positive integer, got number -3/);
+  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, cell: "gru" } }), { backend: be }), /the config describes shape \[12, 3\], the file holds \[16, 3\]/);
+  const { "head.bias": _, ...noBias } = f.tensors;
+  assert.throws(() => modelFromBytes(file(meta, noBias), { backend: be }), /do not match the model its config describes: missing head.bias/);
+  // a tensor named __proto__ is an unexpected name like any other (it used to vanish into the prototype)
+  const proto = Object.create(null) as Record<string, { shape: number[]; data: Float32Array }>;
+  for (const [k, v] of Object.entries(f.tensors)) proto[k] = v;
+  proto.__proto__ = { shape: [1], data: Float32Array.of(1) };
+  assert.throws(() => modelFromBytes(file(meta, proto), { backend: be }), /unexpected "__proto__"/);
+  // a bad weight (NaN) fails after the model was built: its memory goes back to the backend
+  const nan = { ...f.tensors, "head.bias": { shape: f.tensors["head.bias"].shape, data: f.tensors["head.bias"].data.map(() => NaN) } };
+  assert.throws(() => modelFromBytes(file(meta, nan), { backend: be }), /head.bias: expected finite numbers, got NaN/);
+  assert.equal(be.allocatedBytes, before, "no backend memory kept by the failed loads");
+  const ok = modelFromBytes(file(meta), { backend: be });
+  assert.deepEqual(ok.model.stateDict(), model.stateDict());
+});
+
+test("the parameter budget refuses absurd sizes from the constructor before allocating (--hidden 1e9)", () => {
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 10, hiddenSize: 1e9, outputSize: 10 }), /expected at most defaults.maxParameters = 100000000 parameters, got .* \(largest: rnn.weight_hh_l0 \[4000000000, 1000000000\]/);
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 1e9, embeddingDim: 1e9, hiddenSize: 8, outputSize: 10 }), /maxParameters/);
+  assert.throws(() => new Seq2Seq({ cell: "gru", sourceVocabSize: 10, targetVocabSize: 10, hiddenSize: 50000 }), /maxParameters/);
+  // the static shapes equal what the constructor builds, for both kinds
+  const s2s = { cell: "lstm", sourceVocabSize: 9, targetVocabSize: 7, hiddenSize: 3, bidirectional: true, decoderHiddenSize: 5, attention: "bahdanau" } as const;
+  assert.deepEqual(Seq2Seq.parameterShapes(s2s), Object.entries(new Seq2Seq(s2s).stateDict()).map(([k, v]) => [k, v.shape]));
 });

@@ -20,7 +20,8 @@ import { Tokenizer, type TokenizerJSON } from "../data/tokenizer.js";
 import { MODEL_KINDS, type Model, type ModelKind } from "../models/model.js";
 import { Seq2Seq, type Seq2SeqConfig } from "../models/seq2seq.js";
 import { type ModelConfig, SequenceModel } from "../models/sequence-model.js";
-import { RnnkitError, type Tensor, describe } from "../tensor.js";
+import { RnnkitError, type Tensor, describe, formatShape } from "../tensor.js";
+import { type ParameterShapes, checkParameterBudget } from "../models/composed.js";
 import type { Optimizer, OptimizerName, OptimizerOptions } from "../train/optimizers.js";
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, type SafetensorsFile, writeFileAtomic } from "./safetensors.js";
 
@@ -74,10 +75,37 @@ export interface SavedModel {
  * How each model kind is rebuilt from its config. A new kind adds one line here (its class takes
  * `(config, { backend })` and implements `Model`).
  */
-const BUILDERS: Record<ModelKind, (config: Record<string, unknown>, opts: { backend?: Backend }) => Model> = {
-  sequence: (config, opts) => new SequenceModel(config as unknown as ModelConfig, opts),
-  seq2seq: (config, opts) => new Seq2Seq(config as unknown as Seq2SeqConfig, opts),
+const KINDS: Record<ModelKind, {
+  /** the parameter names and shapes of a config, computed without building (checks the config) */
+  shapes: (config: Record<string, unknown>) => ParameterShapes;
+  build: (config: Record<string, unknown>, opts: { backend?: Backend }) => Model;
+}> = {
+  sequence: {
+    shapes: (config) => SequenceModel.parameterShapes(config as unknown as ModelConfig),
+    build: (config, opts) => new SequenceModel(config as unknown as ModelConfig, opts),
+  },
+  seq2seq: {
+    shapes: (config) => Seq2Seq.parameterShapes(config as unknown as Seq2SeqConfig),
+    build: (config, opts) => new Seq2Seq(config as unknown as Seq2SeqConfig, opts),
+  },
 };
+
+/** The file's weight tensors must be exactly the config's parameters: the same names and shapes. */
+function checkTensorsMatch(path: string, shapes: ParameterShapes, weights: Record<string, Tensor>): void {
+  const want = new Map(shapes);
+  const missing = shapes.filter(([k]) => !Object.hasOwn(weights, k)).map(([k]) => k);
+  const extra = Object.keys(weights).filter((k) => !want.has(k));
+  if (missing.length || extra.length) {
+    const parts = [missing.length ? `missing ${missing.join(", ")}` : "", extra.length ? `unexpected ${extra.map((k) => JSON.stringify(k)).join(", ")}` : ""].filter(Boolean);
+    throw new RnnkitError(`${path}: the tensors do not match the model its config describes: ${parts.join("; ")}`);
+  }
+  for (const [k, shape] of shapes) {
+    const got = weights[k].shape;
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw new RnnkitError(`${path}: ${k}: the config describes shape ${formatShape(shape)}, the file holds ${formatShape(got)}`);
+    }
+  }
+}
 
 /** What a model file may carry besides the model. */
 export interface ModelExtras {
@@ -143,18 +171,36 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   const kind = meta.kind ?? "sequence";
   if (!MODEL_KINDS.includes(kind)) throw bad(`model kind ${describe(kind)}, expected one of ${MODEL_KINDS.join(", ")}`);
   if (meta.config === null || typeof meta.config !== "object") throw bad(`its config is ${describe(meta.config)}, expected an object`);
-  const model = BUILDERS[kind](meta.config, opts);
-  const weights: Record<string, Tensor> = {};
-  const optimizerTensors: Record<string, Tensor> = {};
+  // everything the file claims is checked against the tensors it holds before the model is
+  // built: a config that claims hiddenSize 7000 over tensors of 64 never allocates anything
+  const weights: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
+  const optimizerTensors: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   for (const [k, v] of Object.entries(f.tensors)) {
     if (k.startsWith("optim.")) optimizerTensors[k] = v;
     // format 1 stored the recurrent stack under PyTorch's bare names
     else weights[formatVersion === 1 && /^(weight|bias)_(ih|hh)_l\d+(_reverse)?$/.test(k) ? `rnn.${k}` : k] = v;
   }
-  model.loadStateDict(weights);
+  let shapes: ParameterShapes;
+  try {
+    shapes = KINDS[kind].shapes(meta.config);
+  } catch (e) {
+    if (e instanceof RnnkitError) throw bad(`its config does not describe a model: ${e.message}`);
+    throw e;
+  }
+  checkTensorsMatch(path, shapes, weights);
+  checkParameterBudget(path, shapes);
+  const tokenizer = meta.tokenizer ? Tokenizer.fromJSON(meta.tokenizer) : undefined;
+  const scaler = meta.scaler ? Scaler.fromJSON(meta.scaler) : undefined;
+  const model = KINDS[kind].build(meta.config, opts);
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    model.dispose(); // a failed load gives its backend memory back (a server loading uploads stays up)
+    throw e;
+  }
   const out: SavedModel = { model, version: meta.version, formatVersion };
-  if (meta.tokenizer) out.tokenizer = Tokenizer.fromJSON(meta.tokenizer);
-  if (meta.scaler) out.scaler = Scaler.fromJSON(meta.scaler);
+  if (tokenizer) out.tokenizer = tokenizer;
+  if (scaler) out.scaler = scaler;
   if (meta.info) out.info = meta.info;
   if (meta.checkpoint) {
     out.checkpoint = meta.checkpoint;

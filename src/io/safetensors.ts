@@ -27,7 +27,8 @@ const BYTES: Record<string, number> = { F32: 4, F64: 8 };
 /** Encodes tensors (as float32) and string metadata into the bytes of a .safetensors file. */
 export function encodeSafetensors(tensors: Record<string, TensorLike>, metadata: Record<string, string> = {}): Uint8Array {
   const where = "encodeSafetensors";
-  const header: Record<string, unknown> = {};
+  // null prototype: a tensor named "__proto__" is written as one (JSON.stringify keeps own keys)
+  const header = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== "string") throw new RnnkitError(`${where}: metadata ${k}: expected a string, got ${typeof v}`);
   }
@@ -78,7 +79,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
   if (header === null || typeof header !== "object" || Array.isArray(header)) throw bad("the header is not a JSON object");
   const body = 8 + hlen;
   const bodyLen = bytes.length - body;
-  const metadata: Record<string, string> = {};
+  const metadata = Object.create(null) as Record<string, string>;
   const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -91,7 +92,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     }
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== "object") throw bad(`${name}: expected {dtype, shape, data_offsets}`);
-    if (typeof e.dtype !== "string" || !(e.dtype in BYTES)) {
+    if (typeof e.dtype !== "string" || !Object.hasOwn(BYTES, e.dtype)) {
       throw bad(`${name}: dtype ${JSON.stringify(e.dtype)} is not supported (expected F32 or F64)`);
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -117,7 +118,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
   }
   if (at !== bodyLen) throw bad(`the tensors cover ${at} bytes of data, the file has ${bodyLen}`);
 
-  const tensors: SafetensorsFile["tensors"] = {};
+  // null-prototype records: a tensor or metadata key named "__proto__" is an own key like any other
+  const tensors = Object.create(null) as SafetensorsFile["tensors"];
   for (const e of entries) {
     const n = sizeOf(e.shape);
     const data = new Float32Array(n);

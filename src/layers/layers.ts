@@ -59,3 +59,16 @@ export function rnnType(where: string, opts: RNNOptions): "rnn_tanh" | "rnn_relu
   }
   return nl === "tanh" ? "rnn_tanh" : "rnn_relu";
 }
+
+/**
+ * The recurrent stack of a cell kind as models name it (`CELLS` of src/models/model.ts: "rnn" is
+ * tanh, "rnn_relu" relu); the gate options apply where the cell has them.
+ */
+export function makeRecurrent(
+  cell: "lstm" | "gru" | "rnn" | "rnn_relu", opts: RecurrentOptions & { resetAfter?: boolean; recurrentActivation?: "sigmoid" | "hardSigmoid" },
+): Recurrent {
+  const { resetAfter, recurrentActivation, ...o } = opts;
+  if (cell === "lstm") return new LSTM({ ...o, recurrentActivation });
+  if (cell === "gru") return new GRU({ ...o, resetAfter, recurrentActivation });
+  return new RNN({ ...o, nonlinearity: cell === "rnn_relu" ? "relu" : "tanh" });
+}

@@ -36,6 +36,25 @@ import { dropoutMask } from "./dropout.js";
 import type { Module, Parameter, WeightLike } from "./module.js";
 import { freeParameters, loadInto } from "./params.js";
 
+/**
+ * The parameter names and shapes of a recurrent stack, in PyTorch's names and order (per layer,
+ * forward then reverse: weight_ih, weight_hh, bias_ih, bias_hh), without building it: what a
+ * model file is checked against before anything is allocated. `createParameters` makes exactly
+ * these (a test and each model's constructor check it).
+ */
+export function recurrentShapes(G: number, inputSize: number, hiddenSize: number, numLayers: number, D: number, bias = true): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  const H = hiddenSize;
+  for (let l = 0; l < numLayers; l++) {
+    for (let d = 0; d < D; d++) {
+      const sfx = `_l${l}${d === 1 ? "_reverse" : ""}`;
+      out.push([`weight_ih${sfx}`, [G * H, l === 0 ? inputSize : D * H]], [`weight_hh${sfx}`, [G * H, H]]);
+      if (bias) out.push([`bias_ih${sfx}`, [G * H]], [`bias_hh${sfx}`, [G * H]]);
+    }
+  }
+  return out;
+}
+
 export interface RecurrentOptions {
   /** X: features of each input step. */
   inputSize: number;

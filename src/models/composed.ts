@@ -6,7 +6,24 @@
  */
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
-import { RnnkitError, type Tensor } from "../tensor.js";
+import { defaults } from "../defaults.js";
+import { RnnkitError, type Tensor, formatShape, sizeOf } from "../tensor.js";
+
+/** Parameter names and shapes, in the model's order. */
+export type ParameterShapes = [string, number[]][];
+
+export function prefixed(prefix: string, shapes: ParameterShapes): ParameterShapes {
+  return shapes.map(([k, v]) => [prefix + k, v]);
+}
+
+/** Throws when the shapes hold more than `defaults.maxParameters` numbers (before anything is allocated). */
+export function checkParameterBudget(where: string, shapes: ParameterShapes): void {
+  const total = shapes.reduce((s, [, v]) => s + sizeOf(v), 0);
+  if (!(total <= defaults.maxParameters)) {
+    const big = [...shapes].sort((a, b) => sizeOf(b[1]) - sizeOf(a[1])).slice(0, 2).map(([k, v]) => `${k} ${formatShape(v)}`).join(", ");
+    throw new RnnkitError(`${where}: expected at most defaults.maxParameters = ${defaults.maxParameters} parameters, got ${total} (largest: ${big}): are the sizes right?`);
+  }
+}
 
 export abstract class ComposedModel {
   private training = false;
@@ -61,6 +78,17 @@ export abstract class ComposedModel {
 
   get isTraining(): boolean {
     return this.training;
+  }
+
+  /**
+   * Asserts that the parts made exactly the names and shapes of the kind's static
+   * `parameterShapes` (which model files are checked against before building): a mismatch is a
+   * bug in rnnkit, not bad input.
+   */
+  protected checkShapes(shapes: ParameterShapes): void {
+    const got = this.parameters().map((p) => `${p.name} ${formatShape(p.value.shape)}`).join(", ");
+    const want = shapes.map(([k, v]) => `${k} ${formatShape(v)}`).join(", ");
+    if (got !== want) throw new Error(`${this.name}: internal error: parameterShapes() says [${want}] but the parts made [${got}]`);
   }
 
   /** Throws `where: used after dispose()` once the model is disposed. */

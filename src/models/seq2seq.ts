@@ -46,11 +46,11 @@ import { ATTENTIONS, Attention, type AttentionKind } from "../layers/attention.j
 import { GRUCell, LSTMCell, RNNCell } from "../layers/cells.js";
 import { dropoutMask } from "../layers/dropout.js";
 import { Embedding } from "../layers/embedding.js";
-import { GRU, LSTM, RNN } from "../layers/layers.js";
+import { makeRecurrent } from "../layers/layers.js";
 import { Linear } from "../layers/linear.js";
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
-import type { Recurrent } from "../layers/recurrent.js";
+import { type Recurrent, recurrentShapes } from "../layers/recurrent.js";
 import { Rng } from "../rng.js";
 import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } from "../tensor.js";
 import { type Batch, checkBatch, checkLengths, idsOf } from "../data/batch.js";
@@ -58,7 +58,7 @@ import { type Example, padPairs } from "../data/batches.js";
 import { BOS, PAD } from "../data/tokenizer.js";
 import { crossEntropy } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, type StepResult } from "./model.js";
-import { ComposedModel } from "./composed.js";
+import { ComposedModel, type ParameterShapes, checkParameterBudget, prefixed } from "./composed.js";
 
 export interface Seq2SeqConfig {
   task?: "seq2seq";
@@ -109,13 +109,6 @@ interface Cache {
   ht?: Tensor;
   /** bahdanau: per step input, state before */
   xs?: Tensor[]; hs?: Tensor[]; cs?: (Tensor | undefined)[]; masks?: (Floats | null)[][];
-}
-
-function makeRnn(cell: CellName, o: { inputSize: number; hiddenSize: number; numLayers: number; bidirectional: boolean; dropout: number; backend: Backend; seed: number },
-  resetAfter?: boolean, recurrentActivation?: "sigmoid" | "hardSigmoid"): Recurrent {
-  if (cell === "lstm") return new LSTM({ ...o, recurrentActivation });
-  if (cell === "gru") return new GRU({ ...o, resetAfter, recurrentActivation });
-  return new RNN({ ...o, nonlinearity: cell === "rnn_relu" ? "relu" : "tanh" });
 }
 
 /** Rows of [R, wa] and [R, wb] side by side: [R, wa + wb] (row copies). */
@@ -276,6 +269,34 @@ export class Seq2Seq extends ComposedModel implements Model {
   constructor(config: Seq2SeqConfig, opts: { backend?: Backend } = {}) {
     super();
     const where = "Seq2Seq";
+    const cfg = (this.config = Seq2Seq.resolve(config));
+    // every size is checked against the parameter budget before anything is allocated
+    const shapes = Seq2Seq.parameterShapes(cfg);
+    checkParameterBudget(where, shapes);
+    this.backend = opts.backend ?? getBackend();
+    const be = this.backend;
+    const { seed, attention, numLayers, bidirectional, dropout, decoderCell: dcell } = cfg;
+    const C = (this.memorySize = (bidirectional ? 2 : 1) * cfg.hiddenSize);
+    const Hd = cfg.decoderHiddenSize, E = cfg.embeddingDim;
+    const gates = (c: CellName) => ({ resetAfter: c === "gru" ? cfg.resetAfter : undefined, recurrentActivation: c === "lstm" || c === "gru" ? cfg.recurrentActivation : undefined });
+    this.encoderEmbedding = new Embedding({ numEmbeddings: cfg.sourceVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 1 });
+    this.encoder = makeRecurrent(cfg.cell, { inputSize: E, hiddenSize: cfg.hiddenSize, numLayers, bidirectional, dropout, backend: be, seed: seed + 2, ...gates(cfg.cell) });
+    this.decoderEmbedding = new Embedding({ numEmbeddings: cfg.targetVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 3 });
+    const bahdanau = attention === "bahdanau";
+    const dopts = { inputSize: E + (bahdanau ? C : 0), hiddenSize: Hd, numLayers: cfg.decoderLayers, dropout, backend: be, seed: seed + 4 };
+    this.decoder = bahdanau ? new CellStack(dcell, dopts, gates(dcell).resetAfter, gates(dcell).recurrentActivation) : makeRecurrent(dcell, { ...dopts, bidirectional: false, ...gates(dcell) });
+    const bridged = C !== Hd;
+    this.bridgeH = bridged ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 5 }) : null;
+    this.bridgeC = bridged && cfg.cell === "lstm" && dcell === "lstm" ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 6 }) : null;
+    this.attention = attention === "none" ? null : new Attention({ kind: attention, querySize: Hd, keySize: C, backend: be, seed: seed + 7 });
+    this.combine = attention === "none" ? null : new Linear({ inFeatures: C + Hd, outFeatures: Hd, bias: false, backend: be, seed: seed + 8 });
+    this.head = new Linear({ inFeatures: Hd, outFeatures: cfg.targetVocabSize, backend: be, seed: seed + 9 });
+    this.checkShapes(shapes);
+  }
+
+  /** Checks a config and fills in its defaults, allocating nothing (what the model file does first). */
+  static resolve(config: Seq2SeqConfig): Resolved {
+    const where = "Seq2Seq";
     if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
     if (config.task !== undefined && config.task !== "seq2seq") throw new RnnkitError(`${where}: task: expected "seq2seq", got ${describe(config.task)}`);
     if (!CELLS.includes(config.cell)) throw new RnnkitError(`${where}: cell: expected one of ${CELLS.join(", ")}, got ${describe(config.cell)}`);
@@ -291,14 +312,10 @@ export class Seq2Seq extends ComposedModel implements Model {
     if (config.bidirectional !== undefined && typeof config.bidirectional !== "boolean") throw new RnnkitError(`${where}: bidirectional: expected true or false, got ${describe(config.bidirectional)}`);
     const dropout = config.dropout ?? 0;
     if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(dropout)}`);
-    this.backend = opts.backend ?? getBackend();
-    const be = this.backend;
-    const seed = config.seed ?? defaults.seed;
     const numLayers = config.numLayers ?? defaults.numLayers;
     const bidirectional = config.bidirectional ?? defaults.bidirectional;
-    const D = bidirectional ? 2 : 1;
-    const C = (this.memorySize = D * config.hiddenSize);
-    this.config = {
+    const C = (bidirectional ? 2 : 1) * config.hiddenSize;
+    const cfg: Resolved = {
       ...config,
       task: "seq2seq",
       decoderCell: dcell,
@@ -309,27 +326,36 @@ export class Seq2Seq extends ComposedModel implements Model {
       bidirectional,
       dropout,
       attention,
-      seed,
+      seed: config.seed ?? defaults.seed,
     };
-    const cfg = this.config;
-    const Hd = cfg.decoderHiddenSize, E = cfg.embeddingDim;
-    if (attention === "luong-dot" && Hd !== C) {
-      throw new RnnkitError(`${where}: attention luong-dot scores s · e: expected decoderHiddenSize = the encoder output size D*H = ${C}, got ${Hd} (use "luong", which learns W)`);
+    if (attention === "luong-dot" && cfg.decoderHiddenSize !== C) {
+      throw new RnnkitError(`${where}: attention luong-dot scores s · e: expected decoderHiddenSize = the encoder output size D*H = ${C}, got ${cfg.decoderHiddenSize} (use "luong", which learns W)`);
     }
-    const gru = (c: CellName) => (c === "gru" ? config.resetAfter : undefined);
-    const act = (c: CellName) => (c === "lstm" || c === "gru" ? config.recurrentActivation : undefined);
-    this.encoderEmbedding = new Embedding({ numEmbeddings: cfg.sourceVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 1 });
-    this.encoder = makeRnn(cfg.cell, { inputSize: E, hiddenSize: cfg.hiddenSize, numLayers, bidirectional, dropout, backend: be, seed: seed + 2 }, gru(cfg.cell), act(cfg.cell));
-    this.decoderEmbedding = new Embedding({ numEmbeddings: cfg.targetVocabSize, embeddingDim: E, paddingIdx: PAD, backend: be, seed: seed + 3 });
-    const bahdanau = attention === "bahdanau";
-    const dopts = { inputSize: E + (bahdanau ? C : 0), hiddenSize: Hd, numLayers: cfg.decoderLayers, dropout, backend: be, seed: seed + 4 };
-    this.decoder = bahdanau ? new CellStack(dcell, dopts, gru(dcell), act(dcell)) : makeRnn(dcell, { ...dopts, bidirectional: false }, gru(dcell), act(dcell));
-    const bridged = C !== Hd;
-    this.bridgeH = bridged ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 5 }) : null;
-    this.bridgeC = bridged && cfg.cell === "lstm" && dcell === "lstm" ? new Linear({ inFeatures: C, outFeatures: Hd, backend: be, seed: seed + 6 }) : null;
-    this.attention = attention === "none" ? null : new Attention({ kind: attention, querySize: Hd, keySize: C, backend: be, seed: seed + 7 });
-    this.combine = attention === "none" ? null : new Linear({ inFeatures: C + Hd, outFeatures: Hd, bias: false, backend: be, seed: seed + 8 });
-    this.head = new Linear({ inFeatures: Hd, outFeatures: cfg.targetVocabSize, backend: be, seed: seed + 9 });
+    return cfg;
+  }
+
+  /** The parameter names and shapes a config makes (its `stateDict()`), computed without building the model. */
+  static parameterShapes(config: Seq2SeqConfig): ParameterShapes {
+    const c = Seq2Seq.resolve(config);
+    const D = c.bidirectional ? 2 : 1, C = D * c.hiddenSize, Hd = c.decoderHiddenSize, E = c.embeddingDim;
+    const G = (cell: CellName) => (cell === "lstm" ? 4 : cell === "gru" ? 3 : 1);
+    const out: ParameterShapes = [
+      ["encoder.embedding.weight", [c.sourceVocabSize, E]],
+      ...prefixed("encoder.rnn.", recurrentShapes(G(c.cell), E, c.hiddenSize, c.numLayers, D)),
+      ["decoder.embedding.weight", [c.targetVocabSize, E]],
+    ];
+    const dec = recurrentShapes(G(c.decoderCell), E + (c.attention === "bahdanau" ? C : 0), Hd, c.decoderLayers, 1);
+    // the bahdanau decoder is a stack of single-step cells: per layer weight_ih, weight_hh, bias_ih, bias_hh as well
+    out.push(...prefixed("decoder.rnn.", dec));
+    if (C !== Hd) {
+      out.push(["bridge.h.weight", [Hd, C]], ["bridge.h.bias", [Hd]]);
+      if (c.cell === "lstm" && c.decoderCell === "lstm") out.push(["bridge.c.weight", [Hd, C]], ["bridge.c.bias", [Hd]]);
+    }
+    if (c.attention === "luong") out.push(["attention.weight", [Hd, C]]);
+    if (c.attention === "bahdanau") out.push(["attention.query.weight", [Hd, Hd]], ["attention.key.weight", [Hd, C]], ["attention.v.weight", [1, Hd]]);
+    if (c.attention !== "none") out.push(["combine.weight", [Hd, C + Hd]]);
+    out.push(["head.weight", [c.targetVocabSize, Hd]], ["head.bias", [c.targetVocabSize]]);
+    return out;
   }
 
   /** The decoder as the sequence wrapper (every attention kind but bahdanau). */

@@ -19,12 +19,12 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { defaults } from "../defaults.js";
 import { Embedding } from "../layers/embedding.js";
-import { GRU, LSTM, RNN } from "../layers/layers.js";
+import { makeRecurrent } from "../layers/layers.js";
 import { Linear } from "../layers/linear.js";
 import type { Module } from "../layers/module.js";
-import { ComposedModel } from "./composed.js";
-import type { Recurrent } from "../layers/recurrent.js";
-import { type Floats, RnnkitError, type Tensor, checkFinite, describe } from "../tensor.js";
+import { ComposedModel, type ParameterShapes, checkParameterBudget, prefixed } from "./composed.js";
+import { type Recurrent, recurrentShapes } from "../layers/recurrent.js";
+import { type Floats, RnnkitError, type Tensor, checkFinite, checkPositiveInt, describe } from "../tensor.js";
 import { type Batch, checkBatch, idsOf } from "../data/batch.js";
 import { type Example, padBatch } from "../data/batches.js";
 import { crossEntropy, mseLoss } from "../losses/losses.js";
@@ -74,6 +74,32 @@ export class SequenceModel extends ComposedModel implements Model {
   constructor(config: ModelConfig, opts: { backend?: Backend } = {}) {
     super();
     const where = "SequenceModel";
+    this.config = SequenceModel.resolve(config);
+    // every size is checked against the parameter budget before anything is allocated
+    const shapes = SequenceModel.parameterShapes(this.config);
+    checkParameterBudget(where, shapes);
+    this.backend = opts.backend ?? getBackend();
+    const cfg = this.config, seed = cfg.seed;
+    const be = this.backend;
+    this.embedding = cfg.vocabSize !== undefined
+      ? new Embedding({ numEmbeddings: cfg.vocabSize, embeddingDim: cfg.embeddingDim!, paddingIdx: 0, backend: be, seed: seed + 1 })
+      : null;
+    const inputSize = this.embedding ? this.embedding.embeddingDim : cfg.inputSize!;
+    this.rnn = makeRecurrent(cfg.cell, {
+      inputSize, hiddenSize: cfg.hiddenSize, numLayers: cfg.numLayers, bidirectional: cfg.bidirectional,
+      dropout: cfg.dropout, backend: be, seed: seed + 2, resetAfter: cfg.resetAfter, recurrentActivation: cfg.recurrentActivation,
+    });
+    const D = cfg.bidirectional ? 2 : 1;
+    this.head = new Linear({ inFeatures: D * cfg.hiddenSize, outFeatures: cfg.outputSize, backend: be, seed: seed + 3 });
+    this.init = cfg.conditionSize
+      ? new Linear({ inFeatures: cfg.conditionSize, outFeatures: cfg.numLayers * D * cfg.hiddenSize, backend: be, seed: seed + 4 })
+      : null;
+    this.checkShapes(shapes);
+  }
+
+  /** Checks a config and fills in its defaults, allocating nothing (what the model file does first). */
+  static resolve(config: ModelConfig): SequenceModel["config"] {
+    const where = "SequenceModel";
     if (!config || typeof config !== "object") throw new RnnkitError(`${where}: expected a config object, got ${describe(config)}`);
     const tasks = TASKS.filter((t) => t !== "seq2seq");
     if (!tasks.includes(config.task)) throw new RnnkitError(`${where}: task: expected one of ${tasks.join(", ")}, got ${describe(config.task)}${(config.task as string) === "seq2seq" ? " (an encoder-decoder is a Seq2Seq)" : ""}`);
@@ -86,34 +112,34 @@ export class SequenceModel extends ComposedModel implements Model {
     if (config.task === "lm" && config.bidirectional) throw new RnnkitError(`${where}: task lm: a language model cannot be bidirectional (it would see the future)`);
     const pooling = config.pooling ?? "last";
     if (!POOLINGS.includes(pooling)) throw new RnnkitError(`${where}: pooling: expected one of ${POOLINGS.join(", ")}, got ${describe(pooling)}`);
-    this.backend = opts.backend ?? getBackend();
-    const seed = config.seed ?? defaults.seed;
-    this.config = {
+    checkPositiveInt(where, "hiddenSize", config.hiddenSize);
+    checkPositiveInt(where, "outputSize", config.outputSize);
+    for (const k of ["vocabSize", "embeddingDim", "inputSize", "numLayers", "conditionSize"] as const) if (config[k] !== undefined) checkPositiveInt(where, k, config[k]);
+    if (config.bidirectional !== undefined && typeof config.bidirectional !== "boolean") throw new RnnkitError(`${where}: bidirectional: expected true or false, got ${describe(config.bidirectional)}`);
+    const dropout = config.dropout ?? 0;
+    if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(dropout)}`);
+    return {
       ...config,
+      ...(tokens ? { embeddingDim: config.embeddingDim ?? defaults.embeddingDim } : {}),
       numLayers: config.numLayers ?? defaults.numLayers,
       bidirectional: config.bidirectional ?? defaults.bidirectional,
-      dropout: config.dropout ?? 0,
+      dropout,
       pooling,
-      seed,
+      seed: config.seed ?? defaults.seed,
     };
-    const be = this.backend;
-    this.embedding = tokens
-      ? new Embedding({ numEmbeddings: config.vocabSize!, embeddingDim: config.embeddingDim ?? defaults.embeddingDim, paddingIdx: 0, backend: be, seed: seed + 1 })
-      : null;
-    const inputSize = tokens ? this.embedding!.embeddingDim : config.inputSize!;
-    const ropts = {
-      inputSize, hiddenSize: config.hiddenSize, numLayers: this.config.numLayers, bidirectional: this.config.bidirectional,
-      dropout: this.config.dropout, backend: be, seed: seed + 2,
-    };
-    this.rnn =
-      config.cell === "lstm" ? new LSTM({ ...ropts, recurrentActivation: config.recurrentActivation })
-      : config.cell === "gru" ? new GRU({ ...ropts, resetAfter: config.resetAfter, recurrentActivation: config.recurrentActivation })
-      : new RNN({ ...ropts, nonlinearity: config.cell === "rnn_relu" ? "relu" : "tanh" });
-    const D = this.config.bidirectional ? 2 : 1;
-    this.head = new Linear({ inFeatures: D * config.hiddenSize, outFeatures: config.outputSize, backend: be, seed: seed + 3 });
-    this.init = config.conditionSize
-      ? new Linear({ inFeatures: config.conditionSize, outFeatures: this.config.numLayers * D * config.hiddenSize, backend: be, seed: seed + 4 })
-      : null;
+  }
+
+  /** The parameter names and shapes a config makes (its `stateDict()`), computed without building the model. */
+  static parameterShapes(config: ModelConfig): ParameterShapes {
+    const c = SequenceModel.resolve(config);
+    const D = c.bidirectional ? 2 : 1, H = c.hiddenSize;
+    const out: ParameterShapes = [];
+    if (c.vocabSize !== undefined) out.push(["embedding.weight", [c.vocabSize, c.embeddingDim!]]);
+    const G = c.cell === "lstm" ? 4 : c.cell === "gru" ? 3 : 1;
+    out.push(...prefixed("rnn.", recurrentShapes(G, c.vocabSize !== undefined ? c.embeddingDim! : c.inputSize!, H, c.numLayers, D)));
+    out.push(["head.weight", [c.outputSize, D * H]], ["head.bias", [c.outputSize]]);
+    if (c.conditionSize) out.push(["init.weight", [c.numLayers * D * H, c.conditionSize]], ["init.bias", [c.numLayers * D * H]]);
+    return out;
   }
 
   /** A plain array in the backend's precision (float64 on the reference path of the gradient checks). */
