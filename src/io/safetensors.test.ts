@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -77,4 +78,21 @@ test("every header claim is checked before allocating", () => {
   assert.throws(() => loadSafetensors(join(dir, "x.safetensors")), /not a valid safetensors file/);
   assert.throws(() => loadSafetensors(join(dir, "missing.safetensors")), /cannot read/);
   assert.equal(existsSync(join(dir, "missing.safetensors")), false);
+});
+
+test("a write that cannot happen says why in words and changes nothing; temp files of killed writers are removed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-"));
+  const folder = join(dir, "m.safetensors");
+  mkdirSync(folder);
+  assert.throws(() => saveSafetensors(folder, { w: { shape: [1], data: [1] } }), /cannot write .*m\.safetensors: it is a folder \(EISDIR\); nothing there was changed/);
+  assert.deepEqual(readdirSync(dir), ["m.safetensors"], "no temp file left");
+  assert.throws(() => saveSafetensors(join(dir, "no", "such", "x.safetensors"), { w: { shape: [1], data: [1] } }), /its folder does not exist \(ENOENT\)/);
+  // a writer killed between its write and its rename leaves .<name>.<pid>.<time>.tmp behind; the
+  // next write of that file removes it (the pid no longer runs), and leaves a live writer's alone
+  const path = join(dir, "k.safetensors");
+  const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+  writeFileSync(join(dir, `.k.safetensors.${dead}.123.tmp`), "partial");
+  writeFileSync(join(dir, `.k.safetensors.${process.ppid}.456.tmp`), "a live writer's");
+  saveSafetensors(path, { w: { shape: [1], data: [1] } });
+  assert.deepEqual(readdirSync(dir).sort(), [`.k.safetensors.${process.ppid}.456.tmp`, "k.safetensors", "m.safetensors"]);
 });

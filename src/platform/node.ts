@@ -1,13 +1,49 @@
 /** The Node.js host (see platform.ts). */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { RnnkitError } from "../tensor.js";
 import type { Platform, WorkerHandle } from "./platform.js";
+
+/** Whether process `pid` still runs (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the temp files that writes of `path` by processes that no longer run left behind
+ * (a SIGKILL between the write and the rename): `.<name>.<pid>.<time>.tmp` beside it.
+ */
+function removeStaleTemps(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix) || !e.endsWith(".tmp")) continue;
+    const m = /^(\d+)\.\d+\.tmp$/.exec(e.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, e));
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
 
 function writeFileAtomic(path: string, bytes: Uint8Array): void {
   // temp file beside the target, fsync, rename, fsync the folder: a crash leaves the old file or the new one
   const dir = dirname(path);
+  removeStaleTemps(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd = -1;
   try {
@@ -25,7 +61,10 @@ function writeFileAtomic(path: string, bytes: Uint8Array): void {
     } catch {
       // the temp file was never created or is already renamed
     }
-    throw e;
+    // a folder named like the file, a read-only place, a full disk: said in words, the old file kept
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" ? "it is a folder" : code === "ENOSPC" ? "the disk is full" : code === "EACCES" || code === "EPERM" || code === "EROFS" ? "permission denied" : code === "ENOENT" ? "its folder does not exist" : (e as Error).message;
+    throw new RnnkitError(`cannot write ${path}: ${why}${code ? ` (${code})` : ""}; nothing there was changed`);
   }
   try {
     const dfd = openSync(dir, "r");
