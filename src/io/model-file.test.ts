@@ -181,3 +181,11 @@ test("the parameter budget refuses absurd sizes from the constructor before allo
   const s2s = { cell: "lstm", sourceVocabSize: 9, targetVocabSize: 7, hiddenSize: 3, bidirectional: true, decoderHiddenSize: 5, attention: "bahdanau" } as const;
   assert.deepEqual(Seq2Seq.parameterShapes(s2s), Object.entries(new Seq2Seq(s2s).stateDict()).map(([k, v]) => [k, v.shape]));
 });
+
+test("a tokenizer that does not fit the model's vocabulary is refused at load", () => {
+  const tok = Tokenizer.build("char", "abcdef");
+  const model = new SequenceModel({ task: "lm", cell: "gru", vocabSize: tok.size, embeddingDim: 2, hiddenSize: 3, outputSize: tok.size });
+  const shorter = Tokenizer.build("char", "abcde");
+  assert.throws(() => modelFromBytes(modelToBytes(model, { tokenizer: shorter })), /its tokenizer has 9 tokens but the model's vocabulary is 10/);
+  assert.ok(modelFromBytes(modelToBytes(model, { tokenizer: tok })).tokenizer);
+});

@@ -79,13 +79,21 @@ const KINDS: Record<ModelKind, {
   /** the parameter names and shapes of a config, computed without building (checks the config) */
   shapes: (config: Record<string, unknown>) => ParameterShapes;
   build: (config: Record<string, unknown>, opts: { backend?: Backend }) => Model;
+  /** the vocabulary the file's tokenizer must have (the input side's), if the model reads tokens */
+  vocabulary: (config: Record<string, unknown>) => number | undefined;
+  /** which side that is, in messages ("" or "source ") */
+  side: string;
 }> = {
   sequence: {
     shapes: (config) => SequenceModel.parameterShapes(config as unknown as ModelConfig),
+    vocabulary: (config) => SequenceModel.resolve(config as unknown as ModelConfig).vocabSize,
+    side: "",
     build: (config, opts) => new SequenceModel(config as unknown as ModelConfig, opts),
   },
   seq2seq: {
     shapes: (config) => Seq2Seq.parameterShapes(config as unknown as Seq2SeqConfig),
+    vocabulary: (config) => Seq2Seq.resolve(config as unknown as Seq2SeqConfig).sourceVocabSize,
+    side: "source ",
     build: (config, opts) => new Seq2Seq(config as unknown as Seq2SeqConfig, opts),
   },
 };
@@ -190,6 +198,12 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   checkTensorsMatch(path, shapes, weights);
   checkParameterBudget(path, shapes);
   const tokenizer = meta.tokenizer ? Tokenizer.fromJSON(meta.tokenizer) : undefined;
+  const V = KINDS[kind].vocabulary(meta.config);
+  // a tokenizer shorter than the vocabulary would silently never produce the last ids (or, longer, index past the embedding)
+  if (tokenizer && V !== undefined && tokenizer.size !== V) {
+    const side = KINDS[kind].side;
+    throw bad(`its ${side}tokenizer has ${tokenizer.size} tokens but the model's ${side}vocabulary is ${V}`);
+  }
   const scaler = meta.scaler ? Scaler.fromJSON(meta.scaler) : undefined;
   const model = KINDS[kind].build(meta.config, opts);
   try {

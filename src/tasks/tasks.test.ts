@@ -38,7 +38,7 @@ test("task info is checked on open: a missing or short label list, a missing tok
   assert.throws(() => parseInfo("m.safetensors", reopen(model, { tokenizer, info: { ...info, labels: undefined } })), rnnkitError(/m.safetensors: the model file's task info: labels: expected a list of strings, got undefined/));
   assert.throws(() => openTask(reopen(model, { tokenizer, info: { ...info, labels: ["neg", "pos"] } })), rnnkitError(/the model has 3 outputs but the task info lists 2 labels/));
   assert.throws(() => openTask(reopen(model, { info })), rnnkitError(/a classify model needs its tokenizer, and the file has none/));
-  assert.throws(() => openTask(reopen(model, { tokenizer: Tokenizer.build("char", "ab"), info })), rnnkitError(/the tokenizer has 6 tokens but the model's vocabulary is 10/));
+  assert.throws(() => openTask(reopen(model, { tokenizer: Tokenizer.build("char", "ab"), info })), rnnkitError(/tokenizer has 6 tokens but the model's vocabulary is 10/));
   // no info at all: the task comes from the model, and what the task needs is named
   assert.throws(() => openTask(reopen(model, { tokenizer })), rnnkitError(/labels: expected a list of strings/));
   assert.throws(() => openTask(reopen(model, { tokenizer, info: { ...info, task: "forecast" } })), rnnkitError(/the task info says forecast, which trains a regress model, but the model is a classify model/));
@@ -160,5 +160,5 @@ test("seq2seq: pairs refused with their line (or skipped and counted), targets e
   assert.equal(e.exactMatch, 1, "a model's own output matches itself");
   assert.equal(e.tokenErrorRate, 0);
   assert.throws(() => openTask(reopen(model, { tokenizer: src, info: { ...info, targetTokenizer: undefined } })), rnnkitError(/targetTokenizer: expected the target side's tokenizer/));
-  assert.throws(() => openTask(reopen(model, { tokenizer: tgt, info })), rnnkitError(/the source tokenizer has 6 tokens but the model's source vocabulary is 8/));
+  assert.throws(() => openTask(reopen(model, { tokenizer: tgt, info })), rnnkitError(/source tokenizer has 6 tokens but the model's source vocabulary is 8/));
 });
