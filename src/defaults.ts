@@ -63,10 +63,13 @@ export const defaults = {
    */
   wasmFixedMemoryMB: 1024,
   /**
-   * The most parameters a model may have (weights; training adds as many gradients and Adam
-   * twice that: 16 bytes each in float32, 1.6 GB at this limit). Checked from the config before
-   * anything is allocated, so a typo such as `--hidden 1e9` or a model file whose config claims
-   * too much is refused instead of exhausting memory.
+   * Size limits, checked from a config before anything is allocated, so that a typo such as
+   * `--hidden 1e9` or a hostile model file is refused with the limit's name instead of exhausting
+   * memory. Generous for real models: 2^28 parameters are 1 GiB of float32 weights (training adds
+   * as many gradients and Adam twice that).
    */
-  maxParameters: 100_000_000,
+  maxParameters: 268435456,
+  maxHiddenSize: 8192,
+  maxLayers: 16,
+  maxVocabSize: 1048576,
 } as const;

@@ -155,7 +155,7 @@ test("a file's config is checked against its tensors before anything is allocate
   const before = be.allocatedBytes;
   // a 29 KB file claiming hiddenSize 7000 (about 1.5 GB with training state) or 1e9 allocates nothing
   assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: 7000 } }), { backend: be }), /rnn.weight_ih_l0: the config describes shape \[28000, 3\], the file holds \[16, 3\]/);
-  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: 1e9 } }), { backend: be }), /the config describes shape/);
+  assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: 1e9 } }), { backend: be }), /its config does not describe a model: SequenceModel: hiddenSize: expected at most defaults.maxHiddenSize = 8192/);
   assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, hiddenSize: -3 } }), { backend: be }), /its config does not describe a model: SequenceModel: hiddenSize: expected a positive integer, got number -3/);
   assert.throws(() => modelFromBytes(file({ ...meta, config: { ...meta.config, cell: "gru" } }), { backend: be }), /the config describes shape \[12, 3\], the file holds \[16, 3\]/);
   const { "head.bias": _, ...noBias } = f.tensors;
@@ -173,10 +173,14 @@ test("a file's config is checked against its tensors before anything is allocate
   assert.deepEqual(ok.model.stateDict(), model.stateDict());
 });
 
-test("the parameter budget refuses absurd sizes from the constructor before allocating (--hidden 1e9)", () => {
-  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 10, hiddenSize: 1e9, outputSize: 10 }), /expected at most defaults.maxParameters = 100000000 parameters, got .* \(largest: rnn.weight_hh_l0 \[4000000000, 1000000000\]/);
-  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 1e9, embeddingDim: 1e9, hiddenSize: 8, outputSize: 10 }), /maxParameters/);
-  assert.throws(() => new Seq2Seq({ cell: "gru", sourceVocabSize: 10, targetVocabSize: 10, hiddenSize: 50000 }), /maxParameters/);
+test("size limits and the parameter budget refuse absurd sizes from the constructor before allocating (--hidden 1e9)", () => {
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 10, hiddenSize: 1e9, outputSize: 10 }), /hiddenSize: expected at most defaults.maxHiddenSize = 8192, got 1000000000/);
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 1e9, hiddenSize: 8, outputSize: 10 }), /vocabSize: expected at most defaults.maxVocabSize = 1048576/);
+  assert.throws(() => new SequenceModel({ task: "lm", cell: "gru", vocabSize: 10, hiddenSize: 8, numLayers: 17, outputSize: 10 }), /numLayers: expected at most defaults.maxLayers = 16, got 17/);
+  assert.throws(() => new Seq2Seq({ cell: "gru", sourceVocabSize: 10, targetVocabSize: 10, hiddenSize: 50000 }), /maxHiddenSize/);
+  // each size within its limit, the whole over the budget: 16 LSTM layers of 8192 are 8.6e9 parameters
+  assert.throws(() => new SequenceModel({ task: "regress", cell: "lstm", inputSize: 4, hiddenSize: 8192, numLayers: 16, outputSize: 1 }),
+    /expected at most defaults.maxParameters = 268435456 parameters, got \d+ \(largest: rnn.weight_hh_l0 \[32768, 8192\]/);
   // the static shapes equal what the constructor builds, for both kinds
   const s2s = { cell: "lstm", sourceVocabSize: 9, targetVocabSize: 7, hiddenSize: 3, bidirectional: true, decoderHiddenSize: 5, attention: "bahdanau" } as const;
   assert.deepEqual(Seq2Seq.parameterShapes(s2s), Object.entries(new Seq2Seq(s2s).stateDict()).map(([k, v]) => [k, v.shape]));

@@ -16,6 +16,17 @@ export function prefixed(prefix: string, shapes: ParameterShapes): ParameterShap
   return shapes.map(([k, v]) => [prefix + k, v]);
 }
 
+/**
+ * Checks the sizes of a config against the limits of src/defaults.ts: `kind` names the limit
+ * ("hidden" for hidden and embedding sizes, "layers", "vocabulary" for vocabularies, outputs and
+ * condition/input widths).
+ */
+export function checkLimit(where: string, name: string, value: number | undefined, kind: "hidden" | "layers" | "vocabulary"): void {
+  if (value === undefined) return;
+  const [limit, key] = kind === "hidden" ? [defaults.maxHiddenSize, "maxHiddenSize"] : kind === "layers" ? [defaults.maxLayers, "maxLayers"] : [defaults.maxVocabSize, "maxVocabSize"];
+  if (value > limit) throw new RnnkitError(`${where}: ${name}: expected at most defaults.${key} = ${limit}, got ${value}`);
+}
+
 /** Throws when the shapes hold more than `defaults.maxParameters` numbers (before anything is allocated). */
 export function checkParameterBudget(where: string, shapes: ParameterShapes): void {
   const total = shapes.reduce((s, [, v]) => s + sizeOf(v), 0);

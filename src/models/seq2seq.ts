@@ -58,7 +58,7 @@ import { type Example, padPairs } from "../data/batches.js";
 import { BOS, PAD } from "../data/tokenizer.js";
 import { crossEntropy } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, type StepResult } from "./model.js";
-import { ComposedModel, type ParameterShapes, checkParameterBudget, prefixed } from "./composed.js";
+import { ComposedModel, type ParameterShapes, checkLimit, checkParameterBudget, prefixed } from "./composed.js";
 
 export interface Seq2SeqConfig {
   task?: "seq2seq";
@@ -306,6 +306,9 @@ export class Seq2Seq extends ComposedModel implements Model {
     if (!ATTENTIONS.includes(attention)) throw new RnnkitError(`${where}: attention: expected one of ${ATTENTIONS.join(", ")}, got ${describe(attention)}`);
     for (const k of ["sourceVocabSize", "targetVocabSize", "hiddenSize"] as const) checkPositiveInt(where, k, config[k]);
     for (const k of ["embeddingDim", "decoderHiddenSize", "numLayers", "decoderLayers"] as const) if (config[k] !== undefined) checkPositiveInt(where, k, config[k]);
+    for (const k of ["hiddenSize", "decoderHiddenSize", "embeddingDim"] as const) checkLimit(where, k, config[k], "hidden");
+    for (const k of ["sourceVocabSize", "targetVocabSize"] as const) checkLimit(where, k, config[k], "vocabulary");
+    for (const k of ["numLayers", "decoderLayers"] as const) checkLimit(where, k, config[k], "layers");
     for (const k of ["sourceVocabSize", "targetVocabSize"] as const) {
       if (config[k] < 4) throw new RnnkitError(`${where}: ${k}: expected at least 4 ids (<pad>, <unk>, <bos>, <eos>), got ${config[k]}`);
     }

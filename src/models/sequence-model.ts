@@ -22,7 +22,7 @@ import { Embedding } from "../layers/embedding.js";
 import { makeRecurrent } from "../layers/layers.js";
 import { Linear } from "../layers/linear.js";
 import type { Module } from "../layers/module.js";
-import { ComposedModel, type ParameterShapes, checkParameterBudget, prefixed } from "./composed.js";
+import { ComposedModel, type ParameterShapes, checkLimit, checkParameterBudget, prefixed } from "./composed.js";
 import { type Recurrent, recurrentShapes } from "../layers/recurrent.js";
 import { type Floats, RnnkitError, type Tensor, checkFinite, checkPositiveInt, describe } from "../tensor.js";
 import { type Batch, checkBatch, idsOf } from "../data/batch.js";
@@ -115,6 +115,9 @@ export class SequenceModel extends ComposedModel implements Model {
     checkPositiveInt(where, "hiddenSize", config.hiddenSize);
     checkPositiveInt(where, "outputSize", config.outputSize);
     for (const k of ["vocabSize", "embeddingDim", "inputSize", "numLayers", "conditionSize"] as const) if (config[k] !== undefined) checkPositiveInt(where, k, config[k]);
+    for (const k of ["hiddenSize", "embeddingDim"] as const) checkLimit(where, k, config[k], "hidden");
+    for (const k of ["vocabSize", "outputSize", "inputSize", "conditionSize"] as const) checkLimit(where, k, config[k], "vocabulary");
+    checkLimit(where, "numLayers", config.numLayers, "layers");
     if (config.bidirectional !== undefined && typeof config.bidirectional !== "boolean") throw new RnnkitError(`${where}: bidirectional: expected true or false, got ${describe(config.bidirectional)}`);
     const dropout = config.dropout ?? 0;
     if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) throw new RnnkitError(`${where}: dropout: expected a probability in [0, 1), got ${describe(dropout)}`);
