@@ -72,3 +72,25 @@ test("sample refuses NaN and +Infinity logits; -Infinity masks an id", () => {
   for (let i = 0; i < 100; i++) assert.equal(sample([-Infinity, 0, -Infinity], {}, rng), 1);
   assert.throws(() => sample([-Infinity, 5], {}, rng, [1]), /expected at least one id that is neither excluded nor masked/);
 });
+
+test("top-p keeps exactly the smallest most-likely set whose mass reaches p, renormalised (values, not just a crash check)", () => {
+  const probs = [0.4, 0.3, 0.2, 0.1];
+  const logits = probs.map(Math.log);
+  const rng = new Rng(5);
+  const freq = (topP: number, n = 20000) => {
+    const c = [0, 0, 0, 0];
+    for (let i = 0; i < n; i++) c[sample(logits, { topP }, rng)]++;
+    return c.map((k) => k / n);
+  };
+  // p = 0.75: {0.4, 0.3} holds 0.7 < 0.75, so the set is {0, 1, 2} (mass 0.9)
+  const a = freq(0.75);
+  [0.4 / 0.9, 0.3 / 0.9, 0.2 / 0.9, 0].forEach((p, i) => assert.ok(Math.abs(a[i] - p) < 0.015, `p=0.75 id ${i}: ${a[i]} vs ${p}`));
+  // p = 0.65: {0, 1} (0.7 >= 0.65)
+  const b = freq(0.65);
+  [0.4 / 0.7, 0.3 / 0.7, 0, 0].forEach((p, i) => assert.ok(Math.abs(b[i] - p) < 0.015, `p=0.65 id ${i}: ${b[i]} vs ${p}`));
+  // top-k 3 with temperature 2: softmax(log p / 2) over the 3 best = sqrt(p) renormalised
+  const c = [0, 0, 0, 0];
+  for (let i = 0; i < 20000; i++) c[sample(logits, { topK: 3, temperature: 2 }, rng)]++;
+  const s = Math.sqrt(0.4) + Math.sqrt(0.3) + Math.sqrt(0.2);
+  [Math.sqrt(0.4) / s, Math.sqrt(0.3) / s, Math.sqrt(0.2) / s, 0].forEach((p, i) => assert.ok(Math.abs(c[i] / 20000 - p) < 0.015, `top-k id ${i}`));
+});

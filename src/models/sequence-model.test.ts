@@ -95,3 +95,30 @@ test("ids and targets are checked before any cast: fractions, NaN, -1 and out-of
   assert.throws(() => reg.lossOf({ T, B, lengths, inputs, targets: [0.5, 0.1] }), /targets: expected \[B\*O\] = \[3\*1\] = 3 values, got 2/);
   assert.throws(() => reg.forward({ T, B, lengths, inputs: inputs.slice(2) }), /inputs: expected \[T\*B\*X\] = \[5\*3\*2\] = 30 numbers, got 28/);
 });
+
+test("pooling values against a hand computation: last, mean and max over each sequence's valid steps, then the head", () => {
+  for (const pooling of ["last", "mean", "max"] as const) {
+    const model = new SequenceModel({ task: "classify", cell: "gru", vocabSize: 10, embeddingDim: 3, hiddenSize: 4, bidirectional: true, pooling, outputSize: 2 }, { backend: f64 });
+    const logits = model.forward({ T, B, lengths, tokens }).logits.data;
+    // the recurrent outputs [T, B, 2H] and final states of the same inputs, from the layers alone
+    const x = model.embedding!.forward({ shape: [T, B], data: Int32Array.from(tokens, (v, i) => (Math.floor(i / B) < lengths[i % B] ? v : 0)) });
+    const r = model.rnn.forward(x, { lengths });
+    const W = model.head.parameters()[0].value.data, bias = model.head.parameters()[1].value.data;
+    const H2 = 8;
+    for (let b = 0; b < B; b++) {
+      const v = new Array<number>(H2).fill(pooling === "max" ? -Infinity : 0);
+      for (let k = 0; k < H2; k++) {
+        if (pooling === "last") v[k] = k < 4 ? r.h.data[(0 * B + b) * 4 + k] : r.h.data[(1 * B + b) * 4 + k - 4];
+        else for (let t = 0; t < lengths[b]; t++) {
+          const o = r.output.data[(t * B + b) * H2 + k];
+          v[k] = pooling === "mean" ? v[k] + o / lengths[b] : Math.max(v[k], o);
+        }
+      }
+      for (let j = 0; j < 2; j++) {
+        let want = bias[j];
+        for (let k = 0; k < H2; k++) want += W[j * H2 + k] * v[k];
+        assert.ok(Math.abs(logits[b * 2 + j] - want) < 1e-12, `${pooling}: sequence ${b}, logit ${j}: ${logits[b * 2 + j]} vs ${want}`);
+      }
+    }
+  }
+});
