@@ -196,6 +196,8 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
     throw e;
   }
   checkTensorsMatch(path, shapes, weights);
+  const optimNames = Object.keys(optimizerTensors);
+  if (optimNames.length && !meta.checkpoint) throw bad(`it holds optimizer tensors (${optimNames.slice(0, 3).map((k) => JSON.stringify(k)).join(", ")}) but no checkpoint record`);
   checkParameterBudget(path, shapes);
   const tokenizer = meta.tokenizer ? Tokenizer.fromJSON(meta.tokenizer) : undefined;
   const V = KINDS[kind].vocabulary(meta.config);
