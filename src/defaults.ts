@@ -72,4 +72,13 @@ export const defaults = {
   maxHiddenSize: 8192,
   maxLayers: 16,
   maxVocabSize: 1048576,
+  /** Generation (`rnnkit serve`, predict rows): tokens generated when a request gives no length, and the most it may ask for. */
+  generateLength: 200,
+  maxGenerateLength: 10000,
+  /** `rnnkit serve`: the most inputs run in one forward pass, how long the first waits for others (ms), the request body limit (bytes), the most inputs waiting, and the time a request may wait for its answer (ms). */
+  serveMaxBatch: 64,
+  serveMaxWaitMs: 5,
+  serveBodyLimit: 1048576,
+  serveQueueLimit: 4096,
+  serveTimeoutMs: 30000,
 } as const;

@@ -12,6 +12,7 @@ import { defaults } from "../defaults.js";
 import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
+import { serveCommand } from "./serve.js";
 import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
 import { ATTENTIONS } from "../layers/attention.js";
 
@@ -141,6 +142,18 @@ export function program(): Command {
     .argument("<model>", "a .safetensors model file")
     .option("--json", "print it as one JSON document")
     .action(async (model: string, o) => infoCommand(model, o, getBackend()));
+  p.command("serve").description("serve a model over HTTP: POST /predict {\"inputs\": [...]}, GET /health, GET /model")
+    .argument("<model>", "a .safetensors model file")
+    .option("--port <n>", "TCP port (0: any free one)", "8080")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--max-batch <n>", "the most inputs in one forward pass", String(defaults.serveMaxBatch))
+    .option("--max-wait-ms <ms>", "how long a request waits for others to share its batch", String(defaults.serveMaxWaitMs))
+    .option("--body-limit <bytes>", "the largest request body", String(defaults.serveBodyLimit))
+    .option("--queue-limit <n>", "inputs waiting before requests get 503", String(defaults.serveQueueLimit))
+    .option("--timeout-ms <ms>", "the longest a request waits for its answer", String(defaults.serveTimeoutMs))
+    .option("--cors <origin>", "allow this origin to call from a browser (off by default)")
+    .option("--backend <name>", "js or wasm")
+    .action(async (model: string, o) => serveCommand(model, o, await backendFrom(o.backend)));
   return p;
 }
 

@@ -17,7 +17,8 @@ export interface SampleOptions {
   topP?: number;
 }
 
-function checkOptions(o: SampleOptions): Required<SampleOptions> {
+/** Checks sampling options (temperature >= 0, topK an integer >= 0, topP in (0, 1]) and fills in their defaults. */
+export function checkSampleOptions(o: SampleOptions): Required<SampleOptions> {
   const t = o.temperature ?? 1, k = o.topK ?? 0, p = o.topP ?? 1;
   if (typeof t !== "number" || !(t >= 0) || !Number.isFinite(t)) throw new RnnkitError(`sample: temperature: expected a number >= 0, got ${describe(t)}`);
   if (!Number.isInteger(k) || k < 0) throw new RnnkitError(`sample: topK: expected an integer >= 0, got ${describe(k)}`);
@@ -27,7 +28,7 @@ function checkOptions(o: SampleOptions): Required<SampleOptions> {
 
 /** Draws one id from `logits` (one row). `exclude` ids are never drawn (e.g. <pad>). */
 export function sample(logits: ArrayLike<number>, opts: SampleOptions, rng: Rng, exclude: readonly number[] = []): number {
-  const { temperature, topK, topP } = checkOptions(opts);
+  const { temperature, topK, topP } = checkSampleOptions(opts);
   const V = logits.length;
   // -Infinity masks an id out; NaN or +Infinity means the model broke, and an index drawn from
   // them would be a silent wrong answer
