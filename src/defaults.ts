@@ -75,9 +75,9 @@ export const defaults = {
   /** Generation (`rnnkit serve`, predict rows): tokens generated when a request gives no length, and the most it may ask for. */
   generateLength: 200,
   maxGenerateLength: 10000,
-  /** `rnnkit serve`: the most inputs run in one forward pass, how long the first waits for others (ms), the request body limit (bytes), the most inputs waiting, and the time a request may wait for its answer (ms). */
+  /** `rnnkit serve`: the most inputs run in one forward pass, how long the first waits for others under load (ms; a lone request under light load runs at once), the request body limit (bytes), the most inputs waiting, and the time a request may wait for its answer (ms). */
   serveMaxBatch: 64,
-  serveMaxWaitMs: 5,
+  serveMaxWaitMs: 2,
   serveBodyLimit: 1048576,
   serveQueueLimit: 4096,
   serveTimeoutMs: 30000,

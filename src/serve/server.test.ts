@@ -118,9 +118,13 @@ test("serve: a full queue answers 503, a request that waits too long 503, and CO
   const codes = rs.map((r) => r.statusCode).sort();
   assert.deepEqual(codes, [200, 503, 503]);
   assert.match(rs.find((r) => r.statusCode === 503)!.json().error, /the queue is full \(3 inputs waiting, limit 4\)/);
-  // a batch that never runs within the timeout (a long wait for company)
-  const slow = createServer(s, { maxWaitMs: 500, timeoutMs: 50 }).app;
-  const t = await slow.inject({ method: "POST", url: "/predict", payload: { inputs: ["good"] } });
+  // under load (the last pass was shared), a request waits for company longer than its timeout
+  const slow = createServer(s, { maxWaitMs: 500, timeoutMs: 50 });
+  const first = slow.app.inject({ method: "POST", url: "/predict", payload: { inputs: ["good"] } });
+  const second = slow.app.inject({ method: "POST", url: "/predict", payload: { inputs: ["bad"] } });
+  assert.deepEqual([(await first).statusCode, (await second).statusCode], [200, 200], "a lone request on an idle server runs at once, and takes the one beside it");
+  assert.equal(slow.batcher.batches, 1);
+  const t = await slow.app.inject({ method: "POST", url: "/predict", payload: { inputs: ["good"] } });
   assert.equal(t.statusCode, 503);
   assert.match(t.json().error, /no answer within 50 ms/);
   const plain = await app.inject({ method: "GET", url: "/health", headers: { origin: "http://evil.example" } });

@@ -58,6 +58,8 @@ export class Batcher {
   /** forward passes run, and inputs run (for the tests and /model) */
   batches = 0;
   inputs = 0;
+  /** requests in the last forward pass */
+  private lastBatch = 0;
 
   constructor(private readonly run: (inputs: unknown[]) => Record<string, unknown>[], private readonly o: Required<Pick<ServeOptions, "maxBatch" | "maxWaitMs" | "queueLimit">>) {}
 
@@ -75,7 +77,10 @@ export class Batcher {
     });
     this.queue.push(p);
     this.queued += inputs.length;
-    if (this.queued >= this.o.maxBatch) this.schedule(0);
+    // a full batch runs now; so does a lone request when the last batch was a lone request too
+    // (light load: waiting for company would only add latency); under load, the first input
+    // waits up to maxWaitMs for others to share its forward pass
+    if (this.queued >= this.o.maxBatch || (this.lastBatch <= 1 && this.queue.length === 1)) this.schedule(0);
     else this.schedule(this.o.maxWaitMs);
     return {
       promise,
@@ -93,8 +98,10 @@ export class Batcher {
 
   private schedule(ms: number): void {
     if (this.timer && ms > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), ms);
+    if (this.timer) clearTimeout(this.timer), clearImmediate(this.timer as unknown as NodeJS.Immediate);
+    // 0: after the requests already read in this turn of the event loop (setImmediate), so an idle
+    // server answers at once, and a busy one batches whatever arrived while it computed
+    this.timer = ms > 0 ? setTimeout(() => this.flush(), ms) : (setImmediate(() => this.flush()) as unknown as NodeJS.Timeout);
   }
 
   private flush(): void {
@@ -113,6 +120,7 @@ export class Batcher {
         const out = this.run(take.flatMap((p) => p.inputs));
         this.batches++;
         this.inputs += n;
+        this.lastBatch = take.length;
         let at = 0;
         for (const p of take) {
           if (!p.settled) p.resolve(out.slice(at, at + p.inputs.length));
