@@ -40,6 +40,7 @@ export { backendByName, availableBackends } from "./backend/index.js";
 export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm.js";
 // the task layer: a loaded model file as the object of its task, predicting on raw input
 export { openTask, expectTask, type TaskModel } from "./tasks/open.js";
+export { predictRows, checkInputs, type GenerationRequest } from "./tasks/rows.js";
 export {
   TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, vocabularyOf, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
   type Seq2SeqInfo, type Encoded,

@@ -21,6 +21,7 @@ import type { RegressionMetrics } from "../tasks/metrics.js";
 import { type TaskModel, openTask } from "../tasks/open.js";
 import { type Sentence, type TaggedFormat, Tagger, formatTagged, parseTagged, tagExamples, tagVocabulary } from "../tasks/tag.js";
 import { type Pair, Translator, seq2seqExamples, seq2seqPairs } from "../tasks/seq2seq.js";
+import { classifyRow, round4, seq2seqRow, tagRow } from "../tasks/rows.js";
 import { type ClassifyInfo, type ForecastInfo, type LmInfo, type Seq2SeqInfo, type TagInfo, type TaskName, vocabularyOf } from "../tasks/task.js";
 import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
 import { Seq2Seq } from "../models/seq2seq.js";
@@ -590,7 +591,7 @@ export function predictCommand(path: string, o: { data: string; textColumn?: str
     const texts = column(o.data, readRecords(o.data), o.textColumn ?? t.info.textColumn);
     const r = t.predictMany(texts);
     warnTruncated(r.truncated, texts.length, "texts", t.info.maxLen);
-    writeLines(r.predictions.map((p) => (json ? JSON.stringify({ label: p.label, probabilities: roundRecord(p.probabilities) }) : p.label)));
+    writeLines(r.predictions.map((p) => (json ? JSON.stringify(classifyRow(p)) : p.label)));
     return;
   }
   if (t.task === "tag") {
@@ -598,25 +599,23 @@ export function predictCommand(path: string, o: { data: string; textColumn?: str
     const r = t.predictMany(sentences.map((s) => s.tokens));
     if (r.unknownTokens > 0) note(`${r.unknownTokens} token(s) never seen in training read as <unk>`);
     const tagged = sentences.map((s, i) => ({ tokens: s.tokens, tags: r.predictions[i].tags }));
-    writeLines(json ? tagged.map((s, i) => JSON.stringify({ ...s, confidence: r.predictions[i].confidence.map(round) })) : formatTagged(tagged, format));
+    writeLines(json ? tagged.map((s, i) => JSON.stringify(tagRow(s.tokens, r.predictions[i]))) : formatTagged(tagged, format));
     return;
   }
   if (t.task === "seq2seq") {
     const { records } = readRecordsWithLines(o.data);
     const col = o.sourceColumn ?? t.info.sourceColumn;
-    if (records.length && !records.some((r) => col in r)) throw new RnnkitError(`${o.data}: there is no column ${JSON.stringify(col)}; the columns are ${Object.keys(records[0]).map((k) => JSON.stringify(k)).join(", ")}`);
+    checkColumn(o.data, records, col);
     // a row without a source has nothing to translate: its line stays empty (JSON: null)
-    const sources = records.map((r) => (r[col] === undefined || r[col] === null ? "" : String(r[col])));
+    const sources = records.map((r) => (!Object.hasOwn(r, col) || r[col] === undefined || r[col] === null ? "" : String(r[col])));
     const todo = sources.map((s, i) => (s.trim() ? i : -1)).filter((i) => i >= 0);
     const beam = o.beam !== undefined ? int("beam", o.beam) : t.beam;
     const r = todo.length ? t.translateMany(todo.map((i) => sources[i]), { beam }) : { outputs: [], translations: [], truncated: 0, unknownTokens: 0 };
     warnTruncated(r.truncated, todo.length, "sources", t.info.maxLen);
-    const out: (string | null)[] = sources.map(() => null), score: (number | null)[] = sources.map(() => null);
-    todo.forEach((i, k) => {
-      out[i] = r.outputs[k];
-      score[i] = round(r.translations[k].score);
-    });
-    writeLines(out.map((v, i) => (json ? JSON.stringify({ output: v, score: score[i] }) : v ?? "")));
+    // a row without a source: an empty line, or the row of rows.ts for an empty source
+    const rows: Record<string, unknown>[] = sources.map(() => ({ output: null, score: null }));
+    todo.forEach((i, k) => (rows[i] = seq2seqRow(r.outputs[k], r.translations[k])));
+    writeLines(rows.map((row) => (json ? JSON.stringify(row) : (row.output as string | null) ?? "")));
     return;
   }
   const target = o.column ?? t.info.column;
@@ -676,9 +675,7 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
 
 // ------------------------------------------------------------------ helpers
 
-function round(v: number): number {
-  return Math.round(v * 1e4) / 1e4;
-}
+const round = round4;
 
 function roundAll<T extends object>(m: T): T {
   const out: Record<string, unknown> = {};
@@ -686,8 +683,3 @@ function roundAll<T extends object>(m: T): T {
   return out as T;
 }
 
-function roundRecord(r: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r)) out[k] = Math.round(v * 1e6) / 1e6;
-  return out;
-}

@@ -13,7 +13,10 @@
 import { defaults } from "../defaults.js";
 import { checkSampleOptions } from "../decode/sample.js";
 import { RnnkitError, describe } from "../tensor.js";
+import type { Translation } from "../decode/seq2seq.js";
+import type { ClassPrediction } from "./classify.js";
 import type { TaskModel } from "./open.js";
+import type { TagPrediction } from "./tag.js";
 
 /** Rounded to 4 decimals (probabilities to 6), as every JSON front end prints them. */
 export function round4(v: number): number {
@@ -31,6 +34,23 @@ export interface GenerationRequest {
   topK?: number;
   topP?: number;
   seed?: number;
+}
+
+/** The row of one classification. */
+export function classifyRow(p: ClassPrediction): Record<string, unknown> {
+  const probabilities: Record<string, number> = {};
+  for (const [k, v] of Object.entries(p.probabilities)) probabilities[k] = round6(v);
+  return { label: p.label, probabilities };
+}
+
+/** The row of one tagged sentence. */
+export function tagRow(tokens: readonly string[], p: TagPrediction): Record<string, unknown> {
+  return { tokens, tags: p.tags, confidence: p.confidence.map(round4) };
+}
+
+/** The row of one translation. */
+export function seq2seqRow(output: string, t: Translation): Record<string, unknown> {
+  return { output, score: round4(t.score) };
 }
 
 /** Throws an RnnkitError naming the first input that `t` cannot take (`inputs[i]: expected ..., got ...`). */
@@ -83,14 +103,10 @@ export function predictRows(t: TaskModel, inputs: unknown[], opts: { beam?: numb
   checkInputs(t, inputs);
   switch (t.task) {
     case "classify":
-      return t.predict(inputs as string[]).map((p) => {
-        const probabilities: Record<string, number> = {};
-        for (const [k, v] of Object.entries(p.probabilities)) probabilities[k] = round6(v);
-        return { label: p.label, probabilities };
-      });
+      return t.predict(inputs as string[]).map(classifyRow);
     case "tag": {
       const sentences = inputs as string[][];
-      return t.predictMany(sentences).predictions.map((p, i) => ({ tokens: sentences[i], tags: p.tags, confidence: p.confidence.map(round4) }));
+      return t.predictMany(sentences).predictions.map((p, i) => tagRow(sentences[i], p));
     }
     case "seq2seq": {
       const texts = inputs as string[];
@@ -99,7 +115,7 @@ export function predictRows(t: TaskModel, inputs: unknown[], opts: { beam?: numb
       const rows: Record<string, unknown>[] = texts.map(() => ({ output: null, score: null }));
       if (todo.length) {
         const r = t.translateMany(todo.map((i) => texts[i]), { beam: opts.beam ?? t.beam });
-        todo.forEach((i, k) => (rows[i] = { output: r.outputs[k], score: round4(r.translations[k].score) }));
+        todo.forEach((i, k) => (rows[i] = seq2seqRow(r.outputs[k], r.translations[k])));
       }
       return rows;
     }
