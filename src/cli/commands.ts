@@ -28,6 +28,7 @@ import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
 import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
+import { checkSpace, claimOut } from "./out.js";
 import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
@@ -50,6 +51,8 @@ export interface CommonTrainOptions {
   schedule: string;
   warmup: string;
   resume?: boolean;
+  /** replace an existing --out file */
+  force?: boolean;
 }
 
 /**
@@ -116,17 +119,9 @@ function cellOf(v: string): CellName {
   return v as CellName;
 }
 
-/** Checks --out before any training: its folder is created and must be writable, so no work is lost at the first checkpoint. */
-function checkOut(out: string): void {
-  if (!out) throw new RnnkitError("--out: expected the path of the model file to write, got nothing");
-  if (!out.endsWith(".safetensors")) throw new RnnkitError(`--out: expected a path ending in .safetensors, got ${JSON.stringify(out)}`);
-  const dir = dirname(out);
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (e) {
-    throw new RnnkitError(`--out: cannot write into ${dir}: ${(e as Error).message}`);
-  }
+/** Claims --out before any training (src/cli/out.ts): never replaced without --resume or --force, locked, writable. */
+function checkOut(o: { out: string; resume?: boolean; force?: boolean }): void {
+  claimOut(o.out, o);
 }
 
 /** A progress bar on stderr (a line per epoch when stderr is not a terminal). */
@@ -184,6 +179,8 @@ async function trainLoop(
   model: Model, data: Parameters<typeof fit>[1], o: CommonTrainOptions, fitOpts: FitOptions,
   save: (optimizer: Parameters<NonNullable<FitOptions["onCheckpoint"]>>[0]["optimizer"], epoch: number) => void, unit: string,
 ): Promise<Awaited<ReturnType<typeof fit>>> {
+  // the first checkpoint holds the weights and Adam's two moments (float32), and its metadata
+  checkSpace(o.out, model.parameters().reduce((n, p) => n + p.value.data.length, 0) * 12 + (1 << 20));
   const bar = progress(o.quiet, unit);
   const ac = new AbortController();
   const onSigint = () => {
@@ -269,7 +266,7 @@ function modelOptions(o: CommonTrainOptions): Pick<ModelConfig, "cell" | "hidden
 // ------------------------------------------------------------------ train lm
 
 export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?: string; seqLen: string; tokenizer: string; sample: string; temperature: string }, backend: Backend): Promise<void> {
-  checkOut(o.out);
+  checkOut(o);
   if (!o.text === !o.dataset) throw new RnnkitError("train lm: expected exactly one of --text FILE or --dataset moby-dick");
   if (o.dataset && o.dataset !== "moby-dick") throw new RnnkitError(`--dataset: expected moby-dick (the bundled dataset), got ${JSON.stringify(o.dataset)}`);
   const text = o.text ? readText(o.text) : mobyDick();
@@ -317,7 +314,7 @@ function split(n: number, o: CommonTrainOptions): { trainIdx: number[]; valIdx: 
 }
 
 export async function trainClassify(o: CommonTrainOptions & { data: string; textColumn: string; labelColumn: string; tokenizer: string; maxLen: string; bidirectional?: boolean; pooling: string }, backend: Backend): Promise<void> {
-  checkOut(o.out);
+  checkOut(o);
   const records = readRecords(o.data);
   const texts = column(o.data, records, o.textColumn);
   const gold = column(o.data, records, o.labelColumn);
@@ -359,7 +356,7 @@ function readSentences(path: string, requireTags: boolean): { sentences: Sentenc
 }
 
 export async function trainTag(o: CommonTrainOptions & { data: string; maxLen: string; bidirectional: boolean; lowercase?: boolean }, backend: Backend): Promise<void> {
-  checkOut(o.out);
+  checkOut(o);
   const { sentences } = readSentences(o.data, true);
   const { trainIdx, valIdx } = split(sentences.length, o);
   const resume = resumeFrom(o, "tag", backend);
@@ -400,7 +397,7 @@ function readRows(path: string, column: string, features: readonly string[]): nu
 }
 
 export async function trainForecast(o: CommonTrainOptions & { data: string; column: string; window: string; horizon: string; features?: string }, backend: Backend): Promise<void> {
-  checkOut(o.out);
+  checkOut(o);
   const features = featureList(o.features, o.column);
   const rows = readRows(o.data, o.column, features);
   const window = int("window", o.window, 1), horizon = int("horizon", o.horizon, 1);
@@ -451,7 +448,7 @@ export async function trainSeq2seq(o: CommonTrainOptions & {
   data: string; sourceColumn: string; targetColumn: string; tokenizer: string; sourceTokenizer?: string; targetTokenizer?: string;
   attention: string; beam: string; maxLen: string; bidirectional?: boolean; skipBadRows?: boolean;
 }, backend: Backend): Promise<void> {
-  checkOut(o.out);
+  checkOut(o);
   const attention = attentionOf(o.attention);
   const beam = int("beam", o.beam);
   const maxLen = int("max-len", o.maxLen, 2);

@@ -73,7 +73,7 @@ test("train classify on a CSV, eval accuracy, predict one label per line", () =>
   const lines = p.stdout.trim().split("\n");
   assert.equal(lines.length, 120);
   assert.equal(lines[1], "pos");
-  const bad = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "sentiment", "--out", model);
+  const bad = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "sentiment", "--out", join(dir, "c-bad.safetensors"));
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /there is no column "sentiment"; the columns are "text", "label"/);
 });

@@ -37,6 +37,7 @@ function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: 
     .option("--schedule <kind>", "learning rate: constant, cosine, or step:EVERY:GAMMA", "constant")
     .option("--warmup <steps>", "linear learning-rate warm-up steps", "0")
     .option("--resume", "continue the training saved in --out (model, optimizer state, epoch)")
+    .option("--force", "replace the file --out names if it exists (without it, an existing file is never replaced)")
     .option("--time-budget <seconds>", "stop (and save) after this wall time")
     .option("--seed <n>", "random seed: the same seed gives the same run", String(defaults.seed))
     .option("--val-fraction <f>", "held-out fraction for validation", "0.1")
