@@ -26,7 +26,7 @@ import { type ExampleArgs, type Row, datasetFile, isMain, parseArgs, report, run
 import { logger, mostFrequent, round, trainForSteps } from "./lib-sequences.js";
 
 const NAME = "pos";
-const STEPS = 3600, BATCH = 32, LR = 0.004;
+const STEPS = 8000, BATCH = 32, LR = 0.004;
 const MAX_LEN = 200;
 
 /** A Brown tag, simplified (see the header): "fw-nn-tl" -> "nn", "ppss+md" -> "ppss", "np$-tl" -> "np$", "--" stays. */
