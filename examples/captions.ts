@@ -34,7 +34,7 @@ import { logger, mostFrequent, round, trainForSteps } from "./lib-sequences.js";
 const NAME = "captions";
 const TRAIN_SEED = 101, TEST_SEED = 202;
 const TRAIN_SCENES = 6000, TEST_SCENES = 500;
-const STEPS = 3000, BATCH = 32, LR = 0.004;
+const STEPS = 8000, BATCH = 32, LR = 0.004;
 
 export const COLOURS = ["red", "green", "blue", "yellow"] as const;
 export const SHAPES = ["circle", "square", "triangle"] as const;
