@@ -1,5 +1,6 @@
 /** examples/captions.ts: the seeded scene generator, captions consistent with their scenes, unseen test scenes, the metrics, a quick run. */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -49,9 +50,10 @@ test("per-word accuracy and the majority caption", () => {
   assert.deepEqual(majorityCaption([["a", "b"], ["a", "c"], ["d", "c", "e"]]), ["a", "c"]);
 });
 
-test("a quick run reports exact and per-word accuracy beside their baselines and saves the model", async () => {
+test("a quick run reports exact and per-word accuracy beside their baselines and saves the model", async (t) => {
   const out = join(tmpdir(), `rnnkit-captions-${process.pid}.safetensors`);
   const r = await main({ quick: true, steps: 5, out, seed: 1 });
+  t.after(() => rmSync(out, { force: true }));
   const rows = r.results as { metric: string; value: number; baseline: number }[];
   assert.deepEqual(rows.map((x) => x.metric), ["exact-caption accuracy", "per-word accuracy"]);
   for (const x of rows) assert.ok(x.value >= 0 && x.value <= 1 && x.baseline >= 0 && x.baseline <= 1);

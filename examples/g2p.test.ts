@@ -1,5 +1,6 @@
 /** examples/g2p.ts: the CMUdict loader (split by word, stress stripped), the PER/WER scoring, and a quick run. */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -34,13 +35,14 @@ test("PER and WER count a word right if it matches any pronunciation", () => {
   assert.deepEqual(nearestSpelling([{ word: "CAT", prons: [["K", "AE", "T"]] }, { word: "CART", prons: [["K", "AA", "R", "T"]] }], ["CATS"]), [["K", "AE", "T"]]);
 });
 
-test("a quick run reports PER and WER, beam 1 and 4, and saves a model the task layer opens", async () => {
+test("a quick run reports PER and WER, beam 1 and 4, and saves a model the task layer opens", async (t) => {
   const out = join(tmpdir(), `rnnkit-g2p-${process.pid}.safetensors`);
   const r = await main({ quick: true, steps: 5, out, seed: 1 });
+  t.after(() => rmSync(out, { force: true }));
   const rows = r.results as { metric: string; value: number; baseline: number }[];
   assert.deepEqual(rows.map((x) => x.metric), ["PER beam 4", "WER beam 4", "PER beam 1", "WER beam 1"]);
   for (const x of rows) assert.ok(Number.isFinite(x.value) && Number.isFinite(x.baseline));
   assert.equal(r.steps, 5);
-  const t = expectTask(openTask(loadModel(out)), "seq2seq");
-  assert.equal(t.predict(["cat"]).length, 1);
+  const task = expectTask(openTask(loadModel(out)), "seq2seq");
+  assert.equal(task.predict(["cat"]).length, 1);
 });

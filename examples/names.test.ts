@@ -1,5 +1,6 @@
 /** examples/names.ts: the two lists made disjoint, the conditioned examples, and a quick run. */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -28,9 +29,10 @@ test("an example: <bos> name -> name <eos>, the category one-hot as condition", 
   assert.equal(nameExamples(tok, [{ name: "Ann", category: "male" }], false)[0].condition, undefined);
 });
 
-test("a quick run reports conditioned vs unconditioned NLL and samples per category", async () => {
+test("a quick run reports conditioned vs unconditioned NLL and samples per category", async (t) => {
   const out = join(tmpdir(), `rnnkit-names-${process.pid}.safetensors`);
   const r = await main({ quick: true, steps: 5, out, seed: 1 });
+  t.after(() => rmSync(out, { force: true }));
   const [row] = r.results as { value: number; baseline: number }[];
   assert.ok(Number.isFinite(row.value) && row.value > 0 && Number.isFinite(row.baseline) && row.baseline > 0);
   const samples = r.samples as Record<string, string[]>;

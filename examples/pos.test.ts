@@ -1,5 +1,6 @@
 /** examples/pos.ts: tag simplification, the Brown reader and split by file, the baseline, and a quick run. */
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -34,13 +35,14 @@ test("the most-frequent-tag baseline: per word, unknown words get the overall mo
   assert.deepEqual(mostFrequentTag(train, [{ tokens: ["runs", "cat", "the"] }]), [["nns", "at", "at"]]);
 });
 
-test("a quick run reports the token accuracy beside its baseline and saves a tagger", async () => {
+test("a quick run reports the token accuracy beside its baseline and saves a tagger", async (t) => {
   const out = join(tmpdir(), `rnnkit-pos-${process.pid}.safetensors`);
   const r = await main({ quick: true, steps: 5, out, seed: 1 });
+  t.after(() => rmSync(out, { force: true }));
   const [row] = r.results as { metric: string; value: number; baseline: number }[];
   assert.equal(row.metric, "token accuracy");
   assert.ok(row.value >= 0 && row.value <= 1 && row.baseline > 0.5 && row.baseline <= 1);
   assert.equal(r.steps, 5);
-  const t = expectTask(openTask(loadModel(out)), "tag");
-  assert.equal(t.predict([["The", "jury", "said"]])[0].length, 3);
+  const task = expectTask(openTask(loadModel(out)), "tag");
+  assert.equal(task.predict([["The", "jury", "said"]])[0].length, 3);
 });
