@@ -144,6 +144,7 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   const data = loadBrown(args.quick ? 3 : Infinity);
   const { train, test } = data;
   const tokenizer = wordVocabulary(train);
+  // every tag of the corpus, as `rnnkit train tag` does: a tag seen only in the test files is still one the model can output
   const tags = [...new Set([...train, ...test].flatMap((s) => s.tags!))].sort();
   const { examples } = tagExamples(tokenizer, tags, wordForms(tokenizer, train), MAX_LEN);
   const steps = args.steps ?? (args.quick ? 20 : STEPS);
