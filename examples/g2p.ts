@@ -32,7 +32,7 @@ const NAME = "g2p";
 /** The test split's seed: fixed, whatever --seed says (--seed moves the weights and batch order). */
 const SPLIT_SEED = 2026;
 const TEST_FRACTION = 0.05;
-const STEPS = 4000, BATCH = 64, LR = 0.003;
+const STEPS = 4000, BATCH = 64, LR = 0.006;
 const MAX_LEN = 40;
 
 /** A word and its pronunciations (phonemes without stress digits), deduplicated, in dictionary order. */
