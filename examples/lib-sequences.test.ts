@@ -12,6 +12,7 @@ test("trainForSteps stops at the planned step, across epochs", async () => {
   assert.equal(r.steps, 7);
   assert.equal(r.stoppedBy, "steps");
   assert.equal(r.epochs, 3);
+  assert.equal(r.passes, 2.8);
   assert.ok(Number.isFinite(r.finalLoss));
 });
 

@@ -9,6 +9,7 @@
  */
 import type { Example } from "../src/data/batches.js";
 import type { Model } from "../src/models/model.js";
+import { RnnkitError } from "../src/tensor.js";
 import { fit } from "../src/train/trainer.js";
 
 export interface StepPlan {
@@ -26,7 +27,10 @@ export interface StepResult {
   /** optimizer steps taken (fewer than planned only when the time budget cut the run) */
   steps: number;
   plannedSteps: number;
+  /** epochs begun (the last one may be partial) */
   epochs: number;
+  /** passes over the training examples: steps x batch size / examples */
+  passes: number;
   stoppedBy: "steps" | "time" | "nan" | "epochs";
   /** the last mini-batch losses, averaged over up to 50 steps */
   finalLoss: number;
@@ -54,9 +58,11 @@ export async function trainForSteps(model: Model, train: readonly Example[], pla
       }
     },
   });
-  if (r.stoppedBy === "nan") throw new Error(r.message);
+  if (r.stoppedBy === "nan") throw new RnnkitError(r.message ?? "training stopped: a non-finite loss");
   const stoppedBy = r.stoppedBy === "signal" ? "steps" : r.stoppedBy === "time" ? "time" : "epochs";
-  return { steps: r.steps, plannedSteps: plan.steps, epochs: Math.ceil(r.steps / perEpoch), stoppedBy, finalLoss: mean(recent), trainSeconds: (Date.now() - t0) / 1000 };
+  return {
+    steps: r.steps, plannedSteps: plan.steps, epochs: Math.ceil(r.steps / perEpoch), passes: Math.round((100 * r.steps * plan.batchSize) / train.length) / 100, stoppedBy, finalLoss: mean(recent), trainSeconds: (Date.now() - t0) / 1000,
+  };
 }
 
 export function mean(xs: readonly number[]): number {
