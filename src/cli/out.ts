@@ -13,16 +13,9 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, statfsSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { processAlive } from "../platform/node.js";
 import { RnnkitError } from "../tensor.js";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Claims `out` for this run (see the file comment); the lock is released when the process exits. */
 export function claimOut(out: string, o: { resume?: boolean; force?: boolean }): void {
@@ -70,7 +63,7 @@ function lock(out: string): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new RnnkitError(`--out: cannot create the lock ${path}: ${(e as Error).message}`);
       const pid = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new RnnkitError(`--out: ${out} is being written by another rnnkit run (pid ${pid}, lock ${path}); wait for it, or write elsewhere`);
       }
       unlinkSync(path); // stale: its process is gone

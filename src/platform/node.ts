@@ -7,7 +7,7 @@ import { RnnkitError } from "../tensor.js";
 import type { Platform, WorkerHandle } from "./platform.js";
 
 /** Whether process `pid` still runs (signal 0 only checks). */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -31,7 +31,7 @@ function removeStaleTemps(dir: string, name: string): void {
   for (const e of entries) {
     if (!e.startsWith(prefix) || !e.endsWith(".tmp")) continue;
     const m = /^(\d+)\.\d+\.tmp$/.exec(e.slice(prefix.length));
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     try {
       unlinkSync(join(dir, e));
     } catch {
