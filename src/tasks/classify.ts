@@ -40,6 +40,19 @@ export function labelSet(gold: readonly string[], column = "label"): string[] {
   return labels;
 }
 
+/**
+ * Inverse-frequency class weights for imbalanced labels, normalised to mean 1 over the classes
+ * present (sklearn's "balanced" n / (K * n_c), rescaled): w_c = (1/n_c) / mean_k(1/n_k). A class
+ * absent from `targets` gets 1 (it never weighs a training row).
+ */
+export function balancedClassWeights(targets: readonly number[], K: number): number[] {
+  const n = new Array<number>(K).fill(0);
+  for (const t of targets) n[t]++;
+  const present = n.filter((c) => c > 0);
+  const meanInv = present.reduce((a, c) => a + 1 / c, 0) / Math.max(1, present.length);
+  return n.map((c) => (c > 0 ? 1 / c / meanInv : 1));
+}
+
 /** The vocabulary of the training texts. */
 export function classifyTokenizer(kind: "char" | "word", texts: readonly string[], maxSize: number = defaults.maxVocab): Tokenizer {
   return vocabularyOf(kind, texts, maxSize);

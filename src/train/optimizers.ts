@@ -152,6 +152,28 @@ export type Schedule =
   | { kind: "cosine"; totalSteps: number; minFactor?: number };
 
 /**
+ * `fit`'s default schedule: "auto" = a linear warm-up of autoWarmup(horizon) steps, then cosine
+ * annealing to defaults.autoMinLrFactor at the horizon (the run's total optimizer steps).
+ */
+export type ScheduleOption = Schedule | "auto";
+
+/** The warm-up of the "auto" schedule: min(defaults.autoWarmupSteps, ceil(defaults.autoWarmupFraction * horizon)). */
+export function autoWarmup(horizon: number): number {
+  return Math.min(defaults.autoWarmupSteps, Math.ceil(defaults.autoWarmupFraction * horizon));
+}
+
+/**
+ * The schedule and warm-up a run follows once its horizon is known: "auto" becomes warm-up +
+ * cosine to defaults.autoMinLrFactor; a cosine without a length anneals over the horizon; an
+ * explicit `warmup` wins over the automatic one.
+ */
+export function resolveSchedule(schedule: ScheduleOption, horizon: number, warmup?: number): { schedule: Schedule; warmup: number } {
+  if (schedule === "auto") return { schedule: { kind: "cosine", totalSteps: horizon, minFactor: defaults.autoMinLrFactor }, warmup: warmup ?? autoWarmup(horizon) };
+  if (schedule.kind === "cosine" && !(schedule.totalSteps > 0)) return { schedule: { ...schedule, totalSteps: horizon }, warmup: warmup ?? defaults.warmupSteps };
+  return { schedule, warmup: warmup ?? defaults.warmupSteps };
+}
+
+/**
  * The learning-rate factor at `step` (0-based): a linear warm-up over `warmup` steps, then the
  * schedule: constant, step (x gamma every stepSize steps, StepLR), or cosine annealing to
  * minFactor over totalSteps (Loshchilov & Hutter 2017, without restarts).
