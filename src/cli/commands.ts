@@ -828,7 +828,8 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
   };
   if (saved.tokenizer) result.tokenizer = { kind: saved.tokenizer.kind, size: saved.tokenizer.size, lowercase: saved.tokenizer.lowercase };
   if (saved.scaler) result.scaler = { kind: saved.scaler.kind, features: saved.scaler.features };
-  if (saved.checkpoint) result.checkpoint = { epoch: saved.checkpoint.epoch, step: saved.checkpoint.step, optimizer: saved.checkpoint.optimizer.name };
+  const scheduleSteps = (saved.checkpoint?.trainer as { horizon?: number } | undefined)?.horizon;
+  if (saved.checkpoint) result.checkpoint = { epoch: saved.checkpoint.epoch, step: saved.checkpoint.step, optimizer: saved.checkpoint.optimizer.name, ...(scheduleSteps ? { scheduleSteps } : {}) };
   const cfg = Object.entries(saved.model.config).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n");
   const w = Math.max(4, ...table.rows.map((r) => r.name.length));
   const params = [`  ${"name".padEnd(w)}  ${"shape".padEnd(14)}  count`, ...table.rows.map((r) => `  ${r.name.padEnd(w)}  ${`[${r.shape.join(", ")}]`.padEnd(14)}  ${r.count}`), `  ${"total".padEnd(w)}  ${"".padEnd(14)}  ${table.total}`].join("\n");
@@ -839,7 +840,7 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
     `task info: ${JSON.stringify(info)}`,
     ...(problem ? [`problem: ${problem}`] : []),
     ...(saved.tokenizer ? [`tokenizer: ${saved.tokenizer.kind}, ${saved.tokenizer.size} tokens${saved.tokenizer.lowercase ? ", lowercased" : ""}`] : []),
-    ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name})`] : []),
+    ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name}${scheduleSteps ? `, schedule over ${scheduleSteps} steps` : ""})${saved.resumeWeights ? "; the model holds the best-validation weights, the last ones are kept to resume from" : ""}`] : []),
     `parameters:\n${params}`,
   ].join("\n");
   report(result, o.json, human);
