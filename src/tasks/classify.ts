@@ -36,7 +36,7 @@ export interface ClassifyEval {
 /** The sorted distinct labels of a training column (a classifier needs at least two). */
 export function labelSet(gold: readonly string[], column = "label"): string[] {
   const labels = [...new Set(gold)].sort();
-  if (labels.length < 2) throw new RnnkitError(`column ${JSON.stringify(column)} has ${labels.length} distinct label(s): a classifier needs at least 2`);
+  if (labels.length < 2) throw new RnnkitError(`column ${JSON.stringify(column)}: a classifier needs at least 2 distinct labels, got ${labels.length}${labels.length ? ` (${labels.map((l) => JSON.stringify(l)).join(", ")})` : ""}`);
   return labels;
 }
 
