@@ -28,6 +28,8 @@ export const defaults = {
   autoWarmupSteps: 100,
   autoWarmupFraction: 0.05,
   autoMinLrFactor: 0.05,
+  /** The `wsd` schedule (warmup-stable-decay): the last fraction of the horizon decays linearly to the floor. */
+  wsdDecayFraction: 0.2,
   /**
    * A run bounded only by a time budget measures its speed on horizonProbeSteps steps after the
    * first horizonProbeSkip (compilation, first allocations), or over what horizonProbeSeconds

@@ -311,9 +311,14 @@ function scheduleOf(v: string): ScheduleOption {
   if (v === "auto") return "auto";
   if (v === "constant") return { kind: "constant" };
   if (v === "cosine") return { kind: "cosine", totalSteps: 0 };
+  const w = /^wsd(?::([\d.]+))?$/.exec(v);
+  if (w) {
+    const decayFraction = w[1] !== undefined ? num("schedule", w[1], 0, 1, true) : defaults.wsdDecayFraction;
+    return { kind: "wsd", totalSteps: 0, decayFraction };
+  }
   const m = /^step:(\d+):([\d.]+)$/.exec(v);
   if (m) return { kind: "step", stepSize: Number(m[1]), gamma: Number(m[2]) };
-  throw new RnnkitError(`--schedule: expected auto, constant, cosine or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
+  throw new RnnkitError(`--schedule: expected auto, constant, cosine, wsd[:DECAY_FRACTION] or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
 }
 
 /** With --resume and an existing --out file: the saved model, its task and where its training stopped. */

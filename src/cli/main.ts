@@ -34,7 +34,7 @@ function trainOptions(cmd: Command, task: keyof typeof defaults.lr): Command {
     .option("--lr <rate>", "learning rate (the peak of the schedule)", String(defaults.lr[task]))
     .option("--optimizer <name>", "sgd, adam, adamw, rmsprop or adagrad", defaults.optimizer)
     .option("--clip <norm>", "global gradient-norm clipping (0 = off)", String(defaults.clipNorm))
-    .option("--schedule <kind>", "learning rate: auto (warm-up, then cosine over the run), constant, cosine, or step:EVERY:GAMMA", "auto")
+    .option("--schedule <kind>", "learning rate: auto (warm-up, then decay over the run), constant, cosine, wsd[:DECAY_FRACTION] (constant, then a linear decay over the last part), or step:EVERY:GAMMA", "auto")
     .option("--warmup <steps>", "linear learning-rate warm-up steps (default: auto: min(100, 5% of the run); else 0)")
     .addOption(new Option("--keep <which>", "the weights the file ends with: best (validation loss) or last; --resume continues from the last either way").choices(["best", "last"]).default("best"))
     .option("--resume", "continue the training saved in --out (model, optimizer state, epoch, schedule)")

@@ -73,6 +73,17 @@ test("the auto schedule: warm-up then cosine to the floor at the horizon, agains
   assert.equal(resolveSchedule("auto", 1000, 7).warmup, 7);
   assert.deepEqual(resolveSchedule({ kind: "cosine", totalSteps: 0 }, 300).schedule, { kind: "cosine", totalSteps: 300 });
   assert.equal(resolveSchedule({ kind: "constant" }, 300).warmup, 0);
+  // warmup-stable-decay over 100 steps: warm-up 10, flat, then linear to 0.05 over the last 20
+  const wsd = resolveSchedule({ kind: "wsd", totalSteps: 0, decayFraction: 0.2, minFactor: 0.05 }, 100, 10);
+  const g = (step: number) => lrFactor(wsd.schedule, step, wsd.warmup);
+  close(g(0), 0.1);
+  close(g(9), 1);
+  close(g(50), 1);
+  close(g(80), 1);
+  close(g(90), 1 - 0.95 * 0.5);
+  close(g(95), 1 - 0.95 * 0.75);
+  close(g(100), 0.05);
+  close(g(130), 0.05);
 });
 
 test("the horizon: from steps, from epochs x batches, or measured under a time budget", async () => {
