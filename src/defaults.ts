@@ -22,13 +22,14 @@ export const defaults = {
   warmupSteps: 0,
   /**
    * The default schedule of `fit` ("auto"): a linear warm-up over min(autoWarmupSteps,
-   * ceil(autoWarmupFraction * horizon)) steps, then cosine annealing to autoMinLrFactor x the
-   * learning rate at the horizon (the run's total optimizer steps, fixed once at the start).
+   * ceil(autoWarmupFraction * horizon)) steps, the peak rate, then a linear decay to
+   * autoMinLrFactor x the rate over the last wsdDecayFraction of the horizon (the run's total
+   * optimizer steps, fixed once at the start). See resolveSchedule for the check behind it.
    */
   autoWarmupSteps: 100,
   autoWarmupFraction: 0.05,
   autoMinLrFactor: 0.05,
-  /** The `wsd` schedule (warmup-stable-decay): the last fraction of the horizon decays linearly to the floor. */
+  /** The `wsd` schedule (warmup-stable-decay, and so "auto"): the last fraction of the horizon decays linearly to the floor. */
   wsdDecayFraction: 0.2,
   /**
    * A run bounded only by a time budget measures its speed on horizonProbeSteps steps after the
@@ -133,7 +134,7 @@ export const sizeRules = {
     other: [[1000, 64], [20000, 128], [Infinity, 256]],
   } as Record<"lm" | "forecast" | "other", [number, number][]>,
   /** embedding = round8(1.6 * V^0.56) (fast.ai's rule of thumb), clamped */
-  embeddingMin: 32,
+  embeddingMin: 48,
   embeddingMax: 128,
   /** batch size by sequences (lm: always 32) */
   batch: [[2000, 16], [50000, 32], [Infinity, 64]] as [number, number][],

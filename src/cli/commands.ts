@@ -282,7 +282,7 @@ function finalExtras(r: FitResult & { saved?: CheckpointExtras }): CheckpointExt
 /** One stderr line: the settings chosen (and why) and those given by flags. */
 function settingsLine(parts: readonly string[], o: CommonTrainOptions, horizon: string): void {
   const sched = o.schedule === "auto"
-    ? `schedule: warm-up ${o.warmup ?? "min(100, 5%)"} steps then cosine to ${defaults.autoMinLrFactor}x over ${horizon}`
+    ? `schedule: warm-up ${o.warmup ?? "min(100, 5%)"} steps, flat, then linear to ${defaults.autoMinLrFactor}x over the last ${defaults.wsdDecayFraction * 100}% of ${horizon}`
     : `schedule ${o.schedule}`;
   note(`settings: ${[...parts, `lr ${o.lr}`, sched, `keep ${o.keep}`].join(", ")}`);
 }

@@ -399,7 +399,7 @@ test("defaults chosen from the data, said in one settings line; --keep best|last
   const t = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--class-weights", "auto", "--out", model, "--json", "--quiet");
   assert.equal(t.status, 0, t.stderr);
   // 144 training texts of 5 tokens: hidden 64, batch 16, max-len 16 (1.5 x 5 rounded up to 16), one direction, last state
-  assert.match(t.stderr, /settings: vocabulary \d+ of \d+ words \(cap 2000: \d+ training tokens\), max-len 16 \(95% of the sequences have <= 5 tokens\), batch-size 16 \(144 training sequences\), hidden 64 \(144 training sequences\), embedding 32 \(vocabulary \d+\), not bidirectional \(median length 5 tokens <= 50\), pooling last \(median length 5 tokens <= 50\), class weights neg \d\.\d\d, pos \d\.\d\d \(inverse frequency, mean 1\), lr 0.003, schedule: warm-up min\(100, 5%\) steps then cosine to 0.05x over --steps 30, keep best/);
+  assert.match(t.stderr, /settings: vocabulary \d+ of \d+ words \(cap 2000: \d+ training tokens\), max-len 16 \(95% of the sequences have <= 5 tokens\), batch-size 16 \(144 training sequences\), hidden 64 \(144 training sequences\), embedding 48 \(vocabulary \d+\), not bidirectional \(median length 5 tokens <= 50\), pooling last \(median length 5 tokens <= 50\), class weights neg \d\.\d\d, pos \d\.\d\d \(inverse frequency, mean 1\), lr 0.003, schedule: warm-up min\(100, 5%\) steps, flat, then linear to 0.05x over the last 20% of --steps 30, keep best/);
   const [wn, wp] = /class weights neg (\d\.\d\d), pos (\d\.\d\d)/.exec(t.stderr)!.slice(1).map(Number);
   assert.ok(wp > 2 * wn && Math.abs((wn + wp) / 2 - 1) < 0.01, `${wn} ${wp}`);
   assert.equal(t.json!.steps, 30);

@@ -164,10 +164,10 @@ test("global-norm clipping and learning-rate schedules", () => {
 });
 
 test("sizes chosen from the data: the rules of defaults.autoSizes, by hand", () => {
-  // moby-dick: 1.09M training characters, 93 symbols -> hidden 256 (>= 1M tokens), embedding round8(1.6 x 93^0.56) = 24 -> the floor 32
+  // moby-dick: 1.09M training characters, 93 symbols -> hidden 256 (>= 1M tokens), embedding round8(1.6 x 93^0.56) = 24 -> the floor 48
   const lm = autoSizes("lm", { examples: 1091829, vocabulary: 93 }, 64);
   assert.equal(lm.hiddenSize, 256);
-  assert.equal(lm.embeddingDim, 32);
+  assert.equal(lm.embeddingDim, 48);
   assert.equal(lm.batchSize, 32);
   assert.equal(lm.epochs, 4, "about 2000 steps at floor(1091828 / (32 x 64)) = 533 batches per epoch");
   assert.equal(autoSizes("lm", { examples: 99999, vocabulary: 60 }).hiddenSize, 64);

@@ -54,12 +54,21 @@ test("the same seed gives the same run; a run interrupted and resumed equals an 
   assert.deepEqual(c.stateDict(), a.stateDict());
 });
 
-test("the auto schedule: warm-up then cosine to the floor at the horizon, against hand-computed values", () => {
+test("the auto schedule (warm-up, flat, linear decay to the floor over the last 20%), cosine and wsd, against hand-computed values", () => {
   assert.equal(autoWarmup(1000), 50);
   assert.equal(autoWarmup(10000), 100);
   assert.equal(autoWarmup(7), 1);
-  const { schedule, warmup } = resolveSchedule("auto", 1000);
-  assert.equal(warmup, 50);
+  const auto = resolveSchedule("auto", 1000);
+  assert.equal(auto.warmup, 50);
+  const a = (step: number) => lrFactor(auto.schedule, step, auto.warmup);
+  close(a(0), 1 / 50);
+  close(a(49), 1);
+  close(a(500), 1);
+  close(a(800), 1);
+  close(a(900), 1 - 0.95 * 0.5);
+  close(a(1000), 0.05);
+  // cosine over the horizon, to the same floor
+  const { schedule, warmup } = resolveSchedule({ kind: "cosine", totalSteps: 0, minFactor: 0.05 }, 1000, 50);
   const f = (step: number) => lrFactor(schedule, step, warmup);
   close(f(0), 1 / 50);
   close(f(24), 25 / 50);
@@ -72,6 +81,7 @@ test("the auto schedule: warm-up then cosine to the floor at the horizon, agains
   // an explicit warm-up wins; a cosine without a length anneals over the horizon; constant stays constant
   assert.equal(resolveSchedule("auto", 1000, 7).warmup, 7);
   assert.deepEqual(resolveSchedule({ kind: "cosine", totalSteps: 0 }, 300).schedule, { kind: "cosine", totalSteps: 300 });
+  assert.deepEqual(resolveSchedule("auto", 300).schedule, { kind: "wsd", totalSteps: 300, decayFraction: 0.2, minFactor: 0.05 });
   assert.equal(resolveSchedule({ kind: "constant" }, 300).warmup, 0);
   // warmup-stable-decay over 100 steps: warm-up 10, flat, then linear to 0.05 over the last 20
   const wsd = resolveSchedule({ kind: "wsd", totalSteps: 0, decayFraction: 0.2, minFactor: 0.05 }, 100, 10);

@@ -83,7 +83,7 @@ export interface FitOptions {
   seqLen?: number;
   optimizer?: OptimizerName;
   optimizerOptions?: OptimizerOptions;
-  /** Default "auto": warm-up then cosine over the horizon (see ScheduleOption). */
+  /** Default "auto": warm-up, flat, then a linear decay over the last 20% of the horizon (see ScheduleOption). */
   schedule?: ScheduleOption;
   /** Default: autoWarmup(horizon) for "auto", else defaults.warmupSteps. */
   warmupSteps?: number;
