@@ -24,6 +24,7 @@ export type TrainData =
 
 export interface Progress {
   epoch: number;
+  /** Infinity when only `steps` or a time budget bounds the run */
   epochs: number;
   /** batch within the epoch (1-based) and batches per epoch */
   batch: number;
