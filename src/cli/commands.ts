@@ -292,7 +292,7 @@ function horizonWords(o: CommonTrainOptions, autoEpochs: number, perEpoch: numbe
   if (o.resume) return "the horizon saved in the checkpoint";
   if (o.steps !== undefined) return `--steps ${o.steps}`;
   if (o.epochs !== undefined) return `--epochs ${o.epochs} x ${perEpoch} batches`;
-  if (o.timeBudget !== undefined) return `the time budget (speed measured on the first ${defaults.horizonProbeSteps} steps)`;
+  if (o.timeBudget !== undefined) return `the time budget (speed measured on ${defaults.horizonProbeSteps} steps after the first ${defaults.horizonProbeSkip})`;
   return `${autoEpochs} epochs x ${perEpoch} batches (about ${sizeRules.targetSteps} steps)`;
 }
 
