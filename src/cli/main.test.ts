@@ -415,6 +415,11 @@ test("defaults chosen from the data, said in one settings line; --keep best|last
   const l = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--keep", "last", "--out", join(dir, "auto-last.safetensors"), "--json", "--quiet");
   assert.equal(l.status, 0, l.stderr);
   assert.deepEqual([l.json!.kept, l.json!.keptStep], ["last", 30]);
+  // --steps and no time budget: the same seed gives the same weights
+  const l2 = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--keep", "last", "--out", join(dir, "auto-last2.safetensors"), "--json", "--quiet");
+  assert.equal(l2.status, 0, l2.stderr);
+  const w1 = loadModel(join(dir, "auto-last.safetensors")).model.stateDict(), w2 = loadModel(join(dir, "auto-last2.safetensors")).model.stateDict();
+  for (const k of Object.keys(w1)) assert.deepEqual(Array.from(w2[k].data), Array.from(w1[k].data), k);
   assert.match(rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--keep", "worst", "--out", model).stderr, /'--keep <which>' argument 'worst' is invalid. Allowed choices are best, last/);
   // long texts (median > 50 tokens): read both ways, max pooling
   const long = ["text,label"];
