@@ -25,7 +25,7 @@ import { type ClassifyInfo, type ForecastInfo, type LmInfo, type Seq2SeqInfo, ty
 import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
 import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
-import type { Optimizer, OptimizerName, Schedule, ScheduleOption } from "../train/optimizers.js";
+import type { Optimizer, OptimizerName, ScheduleOption } from "../train/optimizers.js";
 import { type BestState, type EpochReport, type FitOptions, type FitResult, type Metrics, type Progress, type TrainerState, evaluate, fit } from "../train/trainer.js";
 import { type DataStats, autoSizes, defaults, lengthStats, sizeRules } from "../defaults.js";
 import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
@@ -637,6 +637,7 @@ export async function trainSeq2seq(o: CommonTrainOptions & {
   warnTruncated(all.truncated, pairs.length, "pairs", maxLen);
   const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, auto.reasons.batchSize);
   const hidden = resume ? (resume.saved.model.config as unknown as { hiddenSize: number }).hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  // a resumed model keeps its own sizes (the value below is then unused)
   const embedding = resume ? 0 : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
   const arch = modelOptions(o, hidden);
   const model = resume ? resume.saved.model : new Seq2Seq({
