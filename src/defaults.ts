@@ -18,8 +18,29 @@ export const defaults = {
   seed: 42,
   /** Check inputs and upstream gradients for NaN/Inf (a linear scan, cheap next to the matmuls). */
   checkFinite: true,
-  /** Linear learning-rate warm-up steps of the schedules. */
+  /** Linear learning-rate warm-up steps of an explicit schedule (`constant`, `step`, `cosine`). */
   warmupSteps: 0,
+  /**
+   * The default schedule of `fit` ("auto"): a linear warm-up over min(autoWarmupSteps,
+   * ceil(autoWarmupFraction * horizon)) steps, the peak rate, then a linear decay to
+   * autoMinLrFactor x the rate over the last wsdDecayFraction of the horizon (the run's total
+   * optimizer steps, fixed once at the start). See resolveSchedule for the check behind it.
+   */
+  autoWarmupSteps: 100,
+  autoWarmupFraction: 0.05,
+  autoMinLrFactor: 0.05,
+  /** The `wsd` schedule (warmup-stable-decay, and so "auto"): the last fraction of the horizon decays linearly to the floor. */
+  wsdDecayFraction: 0.2,
+  /**
+   * A run bounded only by a time budget measures its speed on horizonProbeSteps steps after the
+   * first horizonProbeSkip (compilation, first allocations), or over what horizonProbeSeconds
+   * allowed, and sets horizon = steps so far + (budget left x horizonBudgetUse) / seconds per
+   * step. The margin leaves room for validation and checkpoints.
+   */
+  horizonProbeSkip: 5,
+  horizonProbeSteps: 20,
+  horizonProbeSeconds: 5,
+  horizonBudgetUse: 0.92,
   /** Global gradient-norm clipping of the trainer (on by default: exploding gradients are the classic RNN failure). */
   clipNorm: 5,
   /** Embedding size of token models. */
@@ -29,10 +50,19 @@ export const defaults = {
   batchSize: 32,
   seqLen: 100,
   optimizer: "adam" as "sgd" | "adam" | "adamw" | "rmsprop" | "adagrad",
+  /** CLI: learning rate per task (Adam; the peak of the "auto" schedule). */
+  lr: { lm: 0.006, classify: 0.003, tag: 0.005, forecast: 0.003, seq2seq: 0.003 },
+  /** CLI: the truncated-BPTT chunk length of `train lm` (shorter than seqLen: more updates per second). */
+  lmSeqLen: 64,
+  /** CLI: validation split (`--val-fraction`); a split must hold at least minValExamples. */
+  valFraction: 0.1,
+  minValExamples: 2,
   /** Task layer: sequences per forward pass of the predict calls (bounds the memory of a large input). */
   predictBatch: 64,
-  /** Classification and tagging: tokens kept per training sequence (`--max-len`). */
+  /** Classification and tagging: tokens kept per training sequence (`--max-len`), when the data does not choose (see autoSizes). */
   maxLen: 200,
+  /** The largest --max-len autoSizes picks. */
+  maxLenCap: 400,
   /** Classification: words (or characters) kept in the vocabulary, most frequent first. */
   maxVocab: 30000,
   /** Forecasting: past steps read (`--window`) and future steps forecast at once (`--horizon`). */
@@ -82,3 +112,108 @@ export const defaults = {
   serveQueueLimit: 4096,
   serveTimeoutMs: 30000,
 } as const;
+
+/** What autoSizes looks at: the training part of the data. */
+export interface DataStats {
+  /** lm: tokens; classify, tag, seq2seq: sequences; forecast: windows */
+  examples: number;
+  /** token tasks: tokens in all training sequences */
+  tokens?: number;
+  /** token tasks: median and 95th-percentile length of the training sequences, in tokens */
+  medianLength?: number;
+  p95Length?: number;
+  /** token tasks: distinct tokens of the training data */
+  vocabulary?: number;
+}
+
+export type AutoTask = "lm" | "classify" | "tag" | "forecast" | "seq2seq";
+
+/** The sizes autoSizes picks, each with the reason shown in `rnnkit train`'s settings line. */
+export interface AutoSizes {
+  hiddenSize: number;
+  embeddingDim: number;
+  batchSize: number;
+  /** classify, tag, seq2seq */
+  maxLen: number;
+  maxVocab: number;
+  /** passes when neither --epochs, --steps nor a time budget bounds the run */
+  epochs: number;
+  /** classify: texts longer than longTextTokens (median) are read both ways and pooled by max */
+  bidirectional?: boolean;
+  pooling?: "last" | "mean" | "max";
+  reasons: Partial<Record<"hiddenSize" | "embeddingDim" | "batchSize" | "maxLen" | "maxVocab" | "epochs" | "bidirectional" | "pooling", string>>;
+}
+
+/** The thresholds of autoSizes (README "Sizes chosen from the data"). */
+export const sizeRules = {
+  /** hidden units: the first row whose limit exceeds the count (lm: training tokens; forecast: windows; else sequences) */
+  hidden: {
+    lm: [[1e5, 64], [1e6, 128], [Infinity, 256]],
+    forecast: [[1000, 32], [Infinity, 64]],
+    other: [[1000, 64], [20000, 128], [Infinity, 256]],
+  } as Record<"lm" | "forecast" | "other", [number, number][]>,
+  /** embedding = round8(1.6 * V^0.56) (fast.ai's rule of thumb), clamped */
+  embeddingMin: 48,
+  embeddingMax: 128,
+  /** batch size by sequences (lm: always 32) */
+  batch: [[2000, 16], [50000, 32], [Infinity, 64]] as [number, number][],
+  /** max length = 1.5 x the 95th-percentile length, rounded up to 16, within [16, defaults.maxLenCap] */
+  maxLenOverP95: 1.5,
+  /** word vocabulary cap = tokens / vocabTokensPerWord, within [vocabMin, defaults.maxVocab] */
+  vocabTokensPerWord: 20,
+  vocabMin: 2000,
+  /** epochs when nothing else bounds the run: about targetSteps optimizer steps, within [1, maxEpochs] */
+  targetSteps: 2000,
+  maxEpochs: 50,
+  /** classify: a median length above this many tokens counts as long text */
+  longTextTokens: 50,
+} as const;
+
+function byRows(rows: readonly [number, number][], n: number): number {
+  for (const [limit, v] of rows) if (n < limit) return v;
+  return rows[rows.length - 1][1];
+}
+
+const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : String(n));
+
+/**
+ * Sizes chosen from the data when the user gives none (the CLI's defaults; any flag overrides).
+ * Simple rules, so that a user can predict them: see sizeRules.
+ */
+export function autoSizes(task: AutoTask, s: DataStats, seqLen: number = defaults.lmSeqLen): AutoSizes {
+  const reasons: AutoSizes["reasons"] = {};
+  const n = s.examples;
+  const unit = task === "lm" ? "training tokens" : task === "forecast" ? "training windows" : "training sequences";
+  const hiddenRows = sizeRules.hidden[task === "lm" ? "lm" : task === "forecast" ? "forecast" : "other"];
+  const hiddenSize = byRows(hiddenRows, n);
+  reasons.hiddenSize = `${fmt(n)} ${unit}`;
+  const V = s.vocabulary ?? 0;
+  const embeddingDim = Math.min(sizeRules.embeddingMax, Math.max(sizeRules.embeddingMin, Math.round((1.6 * Math.pow(Math.max(1, V), 0.56)) / 8) * 8));
+  reasons.embeddingDim = `vocabulary ${V}`;
+  const batchSize = task === "lm" ? defaults.batchSize : byRows(sizeRules.batch, n);
+  reasons.batchSize = task === "lm" ? "lm" : `${fmt(n)} ${unit}`;
+  const p95 = s.p95Length ?? defaults.maxLen;
+  const maxLen = Math.min(defaults.maxLenCap, Math.max(16, Math.ceil((sizeRules.maxLenOverP95 * p95) / 16) * 16));
+  reasons.maxLen = `95% of the sequences have <= ${p95} tokens`;
+  const tokens = s.tokens ?? 0;
+  const maxVocab = Math.min(defaults.maxVocab, Math.max(sizeRules.vocabMin, Math.round(tokens / sizeRules.vocabTokensPerWord)));
+  reasons.maxVocab = `${fmt(tokens)} training tokens`;
+  const perEpoch = task === "lm" ? Math.max(1, Math.floor((n - 1) / (batchSize * seqLen))) : Math.max(1, Math.ceil(n / batchSize));
+  const epochs = Math.min(sizeRules.maxEpochs, Math.max(1, Math.ceil(sizeRules.targetSteps / perEpoch)));
+  reasons.epochs = `about ${sizeRules.targetSteps} steps at ${perEpoch} batches per epoch`;
+  const out: AutoSizes = { hiddenSize, embeddingDim, batchSize, maxLen, maxVocab, epochs, reasons };
+  if (task === "classify") {
+    const long = (s.medianLength ?? 0) > sizeRules.longTextTokens;
+    out.bidirectional = long;
+    out.pooling = long ? "max" : "last";
+    reasons.bidirectional = reasons.pooling = `median length ${s.medianLength ?? 0} tokens ${long ? ">" : "<="} ${sizeRules.longTextTokens}`;
+  }
+  return out;
+}
+
+/** Median and 95th percentile of sequence lengths (nearest rank), for DataStats. */
+export function lengthStats(lengths: readonly number[]): { medianLength: number; p95Length: number; tokens: number } {
+  const sorted = [...lengths].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : 0);
+  return { medianLength: at(0.5), p95Length: at(0.95), tokens: sorted.reduce((a, b) => a + b, 0) };
+}

@@ -13,7 +13,7 @@ export { JsBackend } from "./backend/js.js";
 export { getBackend, setBackend } from "./backend/index.js";
 export { type Tensor, type TensorLike, type Floats, RnnkitError, tensor } from "./tensor.js";
 export { gateOrder, type CellType } from "./gates.js";
-export { defaults } from "./defaults.js";
+export { defaults, autoSizes, lengthStats, sizeRules, type AutoSizes, type DataStats } from "./defaults.js";
 export { kerasToTorch, torchToKeras, type KerasRecurrentWeights, type KerasCell } from "./io/keras.js";
 export {
   saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, type SafetensorsFile,
@@ -29,9 +29,9 @@ export { Attention, ATTENTIONS, type AttentionKind, type AttentionScore, type At
 export { translate, type TranslateOptions, type Translation } from "./decode/seq2seq.js";
 export { TASKS, CELLS, POOLINGS, MODEL_KINDS, type Model, type ModelKind, type Task, type CellName, type Pooling, type StepLoss, type StepResult } from "./models/model.js";
 export type { Batch } from "./data/batch.js";
-export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport } from "./train/trainer.js";
+export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport, type BestState, type TrainerState } from "./train/trainer.js";
 export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./losses/losses.js";
-export { Optimizer, clipGradNorm, lrFactor, type OptimizerName, type OptimizerOptions, type Schedule } from "./train/optimizers.js";
+export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
 export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
 export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from "./data/batches.js";
@@ -45,7 +45,7 @@ export {
   TASK_NAMES, MODEL_TASK, parseInfo, encodeAll, vocabularyOf, type TaskName, type TaskInfo, type LmInfo, type ClassifyInfo, type ForecastInfo, type TagInfo,
   type Seq2SeqInfo, type Encoded,
 } from "./tasks/task.js";
-export { Classifier, classifyExamples, classifyTokenizer, labelSet, type ClassPrediction, type ClassifyEval } from "./tasks/classify.js";
+export { Classifier, balancedClassWeights, classifyExamples, classifyTokenizer, labelSet, type ClassPrediction, type ClassifyEval } from "./tasks/classify.js";
 export {
   Tagger, parseConll, parseTaggedJsonl, parseTagged, formatTagged, tagVocabulary, tagExamples, type Sentence, type TaggedFormat, type TagPrediction,
 } from "./tasks/tag.js";

@@ -11,11 +11,11 @@ import { shuffleInPlace } from "../data/batches.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { generateIds } from "../decode/sample.js";
 import { parameterTable } from "../inspect/parameters.js";
-import { type SavedModel, loadModel, saveModel } from "../io/model-file.js";
+import { type ModelExtras, type SavedModel, loadModel, saveModel } from "../io/model-file.js";
 import { CELLS, type CellName, type Model, type Pooling } from "../models/model.js";
 import { type ModelConfig, SequenceModel, asSequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
-import { Classifier, classifyExamples, classifyTokenizer, labelSet } from "../tasks/classify.js";
+import { Classifier, balancedClassWeights, classifyExamples, classifyTokenizer, labelSet } from "../tasks/classify.js";
 import { Forecaster, fitForecastScaler, forecastMetrics, forecastRows, forecastWindows } from "../tasks/forecast.js";
 import type { RegressionMetrics } from "../tasks/metrics.js";
 import { type TaskModel, openTask } from "../tasks/open.js";
@@ -26,19 +26,22 @@ import { type ClassifyInfo, type ForecastInfo, type LmInfo, type Seq2SeqInfo, ty
 import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
 import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
-import type { Optimizer, OptimizerName, Schedule } from "../train/optimizers.js";
-import { type EpochReport, type FitOptions, type Metrics, type Progress, evaluate, fit } from "../train/trainer.js";
+import type { Optimizer, OptimizerName, ScheduleOption } from "../train/optimizers.js";
+import { type BestState, type EpochReport, type FitOptions, type FitResult, type Metrics, type Progress, type TrainerState, evaluate, fit } from "../train/trainer.js";
+import { type DataStats, autoSizes, defaults, lengthStats, sizeRules } from "../defaults.js";
 import { checkSpace, claimOut } from "./out.js";
 import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
   cell: string;
-  hidden: string;
+  hidden?: string;
   layers: string;
-  embedding: string;
+  embedding?: string;
   dropout: string;
-  epochs: string;
-  batchSize: string;
+  epochs?: string;
+  steps?: string;
+  batchSize?: string;
+  keep: string;
   lr: string;
   optimizer: string;
   clip: string;
@@ -49,7 +52,7 @@ export interface CommonTrainOptions {
   json?: boolean;
   quiet?: boolean;
   schedule: string;
-  warmup: string;
+  warmup?: string;
   resume?: boolean;
   /** replace an existing --out file */
   force?: boolean;
@@ -141,7 +144,7 @@ function progress(quiet: boolean | undefined, unit: string): { onProgress: (p: P
   return {
     onProgress: (p) => {
       const payload = {
-        epoch: p.epoch, epochs: p.epochs, loss: p.epochLoss.toFixed(4), speed: Math.round(p.itemsPerSec),
+        epoch: p.epoch, epochs: Number.isFinite(p.epochs) ? p.epochs : "?", loss: p.epochLoss.toFixed(4), speed: Math.round(p.itemsPerSec),
         elapsedS: Math.round(p.elapsed), left: formatLeft(p),
       };
       if (!started || epoch !== p.epoch) {
@@ -163,7 +166,7 @@ function progress(quiet: boolean | undefined, unit: string): { onProgress: (p: P
 let budgetEnd = Infinity;
 function formatLeft(p: Progress): string {
   const perBatch = p.elapsed / Math.max(1, (p.epoch - 1) * p.batches + p.batch);
-  const remaining = ((p.epochs - p.epoch) * p.batches + (p.batches - p.batch)) * perBatch;
+  const remaining = Number.isFinite(p.epochs) ? ((p.epochs - p.epoch) * p.batches + (p.batches - p.batch)) * perBatch : Infinity;
   const left = Math.min(remaining, (budgetEnd - Date.now()) / 1000);
   return left === Infinity ? "?" : `${Math.max(0, Math.round(left))}s`;
 }
@@ -171,14 +174,29 @@ function formatLeft(p: Progress): string {
 function epochLine(r: EpochReport, task: string): string {
   const f = (m: { loss: number; accuracy?: number; bpc?: number } | undefined) =>
     !m ? "" : task === "lm" ? `bpc ${m.bpc!.toFixed(3)}` : task === "regress" ? `mse ${m.loss.toFixed(4)}` : `loss ${m.loss.toFixed(4)} acc ${(m.accuracy! * 100).toFixed(1)}%`;
-  return `epoch ${r.epoch}: train ${f(r.train)}${r.val ? ` | validation ${f(r.val)}` : ""} | ${r.elapsed.toFixed(0)}s`;
+  return `epoch ${r.epoch}${r.partial ? " (part)" : ""}: train ${f(r.train)}${r.val ? ` | validation ${f(r.val)}` : ""} | ${r.elapsed.toFixed(0)}s`;
 }
 
-/** Runs fit with a progress bar, Ctrl-C handling and checkpoints to `out`. */
+/** What a checkpoint writes besides the task's tokenizer/scaler/info: optimizer, trainer state and (--keep best) both weight sets. */
+export type CheckpointExtras = Pick<ModelExtras, "optimizer" | "checkpoint" | "weights" | "resumeWeights">;
+
+function checkpointExtras(model: Model, i: { epoch: number; optimizer: Optimizer; trainer: TrainerState; best?: BestState }): CheckpointExtras {
+  const best = i.best;
+  const trainer: Record<string, unknown> = { ...i.trainer, ...(best ? { best: { epoch: best.epoch, step: best.step, loss: best.loss } } : {}) };
+  const x: CheckpointExtras = { optimizer: i.optimizer, checkpoint: { step: i.optimizer.step, epoch: i.epoch, trainer } };
+  // the best weights are the model's; the last ones ride along to resume from
+  if (best && best.step !== i.optimizer.step) {
+    x.weights = best.weights;
+    x.resumeWeights = model.stateDict();
+  }
+  return x;
+}
+
+/** Runs fit with a progress bar, Ctrl-C handling and checkpoints to `out`; `autoEpochs`: the passes when nothing else bounds the run. */
 async function trainLoop(
-  model: Model, data: Parameters<typeof fit>[1], o: CommonTrainOptions, fitOpts: FitOptions,
-  save: (optimizer: Parameters<NonNullable<FitOptions["onCheckpoint"]>>[0]["optimizer"], epoch: number) => void, unit: string,
-): Promise<Awaited<ReturnType<typeof fit>>> {
+  model: Model, data: Parameters<typeof fit>[1], o: CommonTrainOptions, fitOpts: FitOptions & { batchSize: number; autoEpochs: number },
+  save: (x: CheckpointExtras) => void, unit: string,
+): Promise<FitResult & { saved?: CheckpointExtras }> {
   // the first checkpoint holds the weights and Adam's two moments (float32), and its metadata
   checkSpace(o.out, model.parameters().reduce((n, p) => n + p.value.data.length, 0) * 12 + (1 << 20));
   const bar = progress(o.quiet, unit);
@@ -191,22 +209,26 @@ async function trainLoop(
   process.on("SIGINT", onSigint);
   const t0 = Date.now();
   budgetEnd = o.timeBudget !== undefined ? t0 + num("time-budget", o.timeBudget, 0, 1e9, true) * 1000 : Infinity;
+  let saved: CheckpointExtras | undefined;
+  const { autoEpochs, ...rest } = fitOpts;
   try {
-    const r = await fit(model, data, {
-      ...fitOpts,
-      epochs: int("epochs", o.epochs),
-      batchSize: int("batch-size", o.batchSize),
+    const r: FitResult & { saved?: CheckpointExtras } = await fit(model, data, {
+      ...rest,
+      ...runBounds(o, autoEpochs),
       optimizer: o.optimizer as OptimizerName,
       optimizerOptions: { lr: num("lr", o.lr, 0, 10, true) },
       clipNorm: num("clip", o.clip, 0, 1e9),
       schedule: scheduleOf(o.schedule),
-      warmupSteps: int("warmup", o.warmup, 0),
+      warmupSteps: o.warmup !== undefined ? int("warmup", o.warmup, 0) : undefined,
       seed: int("seed", o.seed, 0),
-      timeBudget: o.timeBudget !== undefined ? Number(o.timeBudget) : undefined,
+      keepBest: keepOf(o) === "best",
       signal: ac.signal,
       onProgress: bar.onProgress,
       onEpoch: (e) => bar.onEpochLine(epochLine(e, model.config.task)),
-      onCheckpoint: ({ optimizer, epoch }) => save(optimizer, epoch),
+      onCheckpoint: (i) => {
+        saved = checkpointExtras(model, i);
+        save(saved);
+      },
     });
     bar.stop();
     if (r.stoppedBy === "nan") throw new RnnkitError(r.message!);
@@ -216,18 +238,85 @@ async function trainLoop(
       process.exitCode = 130;
     }
     if (r.stoppedBy === "time") process.stderr.write(`time budget reached after ${((Date.now() - t0) / 1000).toFixed(0)}s; the model is saved in ${o.out}\n`);
+    if (saved) r.saved = saved;
     return r;
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
 }
 
-function scheduleOf(v: string): Schedule {
+function keepOf(o: CommonTrainOptions): "best" | "last" {
+  if (o.keep !== "best" && o.keep !== "last") throw new RnnkitError(`--keep: expected best or last, got ${JSON.stringify(o.keep)}`);
+  return o.keep;
+}
+
+/** --epochs, --steps, --time-budget as fit's bounds; with none of them, `autoEpochs` passes. */
+function runBounds(o: CommonTrainOptions, autoEpochs: number): Pick<FitOptions, "epochs" | "steps" | "timeBudget"> {
+  const timeBudget = o.timeBudget !== undefined ? num("time-budget", o.timeBudget, 0, 1e9, true) : undefined;
+  const steps = o.steps !== undefined ? int("steps", o.steps) : undefined;
+  const epochs = o.epochs !== undefined ? int("epochs", o.epochs) : steps === undefined && timeBudget === undefined ? autoEpochs : undefined;
+  return { epochs, steps, timeBudget };
+}
+
+/** The file's weights after training: which ones, for the result (JSON fields and a human note). */
+function keptOf(r: FitResult): { result: Record<string, unknown>; note: string } {
+  const k = r.kept;
+  const at = `epoch ${k.epoch}${r.epochs.find((e) => e.epoch === k.epoch)?.partial ? " (part)" : ""}`;
+  return {
+    result: { kept: k.which, keptEpoch: k.epoch, keptStep: k.step, scheduleSteps: r.trainer?.horizon ?? null },
+    note: k.which === "best" ? `kept the best validation weights (${at}, step ${k.step})` : `kept the last weights (step ${k.step})`,
+  };
+}
+
+/** The extras of the file's last rewrite after training (the weights the model holds now are those kept). */
+function finalExtras(r: FitResult & { saved?: CheckpointExtras }): CheckpointExtras {
+  const x: CheckpointExtras = { ...r.saved, optimizer: r.optimizer };
+  delete x.weights;
+  delete x.resumeWeights;
+  if (r.last) x.resumeWeights = r.last;
+  return x;
+}
+
+/** One stderr line: the settings chosen (and why) and those given by flags. */
+function settingsLine(parts: readonly string[], o: CommonTrainOptions, horizon: string): void {
+  const sched = o.schedule === "auto"
+    ? `schedule: warm-up ${o.warmup ?? "min(100, 5%)"} steps, flat, then linear to ${defaults.autoMinLrFactor}x over the last ${defaults.wsdDecayFraction * 100}% of ${horizon}`
+    : `schedule ${o.schedule}`;
+  note(`settings: ${[...parts, `lr ${o.lr}`, sched, `keep ${o.keep}`].join(", ")}`);
+}
+
+/** How the horizon will be fixed, in words. */
+function horizonWords(o: CommonTrainOptions, autoEpochs: number, perEpoch: number): string {
+  if (o.resume) return "the horizon saved in the checkpoint";
+  if (o.steps !== undefined) return `--steps ${o.steps}`;
+  if (o.epochs !== undefined) return `--epochs ${o.epochs} x ${perEpoch} batches`;
+  if (o.timeBudget !== undefined) return `the time budget (speed measured on ${defaults.horizonProbeSteps} steps after the first ${defaults.horizonProbeSkip})`;
+  return `${autoEpochs} epochs x ${perEpoch} batches (about ${sizeRules.targetSteps} steps)`;
+}
+
+/** A size: the flag's value, or the automatic one with its reason for the settings line. */
+function sized(parts: string[], flag: string, given: string | undefined, auto: number, reason: string | undefined, min = 1): number {
+  if (given !== undefined) {
+    const v = int(flag, given, min);
+    parts.push(`${flag} ${v}`);
+    return v;
+  }
+  parts.push(`${flag} ${auto}${reason ? ` (${reason})` : ""}`);
+  return auto;
+}
+
+function scheduleOf(v: string): ScheduleOption {
+  if (v === "auto") return "auto";
   if (v === "constant") return { kind: "constant" };
   if (v === "cosine") return { kind: "cosine", totalSteps: 0 };
+  const w = /^wsd(?::([\d.]+))?$/.exec(v);
+  if (w) {
+    const decayFraction = w[1] !== undefined ? num("schedule", w[1], 0, 1, true) : defaults.wsdDecayFraction;
+    return { kind: "wsd", totalSteps: 0, decayFraction };
+  }
   const m = /^step:(\d+):([\d.]+)$/.exec(v);
   if (m) return { kind: "step", stepSize: Number(m[1]), gamma: Number(m[2]) };
-  throw new RnnkitError(`--schedule: expected constant, cosine or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
+  throw new RnnkitError(`--schedule: expected auto, constant, cosine, wsd[:DECAY_FRACTION] or step:EVERY:GAMMA (e.g. step:1000:0.5), got ${JSON.stringify(v)}`);
 }
 
 /** With --resume and an existing --out file: the saved model, its task and where its training stopped. */
@@ -239,7 +328,14 @@ function resumeFrom(o: CommonTrainOptions, task: TaskName, backend: Backend): { 
   const ck = saved.checkpoint;
   if (!ck) throw new RnnkitError(`--resume: ${o.out} holds no optimizer state (not a training checkpoint)`);
   note(`resuming ${o.out} after epoch ${ck.epoch}, step ${ck.step}`);
-  return { saved, task: t, model: asSequenceModel(o.out, saved.model), fit: { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } } };
+  const fitResume: NonNullable<FitOptions["resume"]> = { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } };
+  const tr = ck.trainer as { horizon?: unknown; warmup?: unknown; best?: { epoch: number; step: number; loss: number } } | undefined;
+  if (tr && typeof tr.horizon === "number" && tr.horizon > 0 && typeof tr.warmup === "number") fitResume.trainer = { horizon: tr.horizon, warmup: tr.warmup };
+  // --keep best: the file's model weights are the best so far; the last ones (to continue from) sit beside them
+  if (tr?.best && typeof tr.best.loss === "number") fitResume.best = { ...tr.best, weights: saved.model.stateDict() };
+  if (fitResume.best) fitResume.best.weights = Object.fromEntries(Object.entries(fitResume.best.weights).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.slice() }]));
+  if (saved.resumeWeights) saved.model.loadStateDict(saved.resumeWeights);
+  return { saved, task: t, model: asSequenceModel(o.out, saved.model), fit: fitResume };
 }
 
 /**
@@ -247,18 +343,16 @@ function resumeFrom(o: CommonTrainOptions, task: TaskName, backend: Backend): { 
  * epoch's end (the weights have not changed since), else computed now. Every way `trainLoop`
  * returns has already written the model file (at each epoch's end, or at the stop).
  */
-function finalMetrics(r: Awaited<ReturnType<typeof fit>>, compute: () => Metrics): Metrics {
-  const last = r.epochs[r.epochs.length - 1];
-  const atEpochEnd = r.stoppedBy === "epochs" || r.stoppedBy === "early-stopping" || r.stoppedBy === "callback";
-  return atEpochEnd && last?.val ? last.val : compute();
+function finalMetrics(r: FitResult, compute: () => Metrics): Metrics {
+  return r.kept.val && r.kept.val.count > 0 ? r.kept.val : compute();
 }
 
-function modelOptions(o: CommonTrainOptions): Pick<ModelConfig, "cell" | "hiddenSize" | "numLayers" | "dropout" | "seed"> {
+function modelOptions(o: CommonTrainOptions, hiddenSize: number): Pick<ModelConfig, "cell" | "hiddenSize" | "numLayers" | "dropout" | "seed"> {
   if (!["sgd", "adam", "adamw", "rmsprop", "adagrad"].includes(o.optimizer)) {
     throw new RnnkitError(`--optimizer: expected sgd, adam, adamw, rmsprop or adagrad, got ${JSON.stringify(o.optimizer)}`);
   }
   return {
-    cell: cellOf(o.cell), hiddenSize: int("hidden", o.hidden), numLayers: int("layers", o.layers),
+    cell: cellOf(o.cell), hiddenSize, numLayers: int("layers", o.layers),
     dropout: num("dropout", o.dropout, 0, 0.95), seed: int("seed", o.seed, 0),
   };
 }
@@ -279,68 +373,128 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   const tokenizer = resume?.saved.tokenizer ?? Tokenizer.build(kind, trainText);
   const trainIds = tokenizer.encode(trainText), valIds = tokenizer.encode(valText);
   const seqLen = int("seq-len", o.seqLen, 2);
-  if (trainIds.length < int("batch-size", o.batchSize) * 2 + 1) throw new RnnkitError(`the text is too short: ${trainIds.length} training tokens for --batch-size ${o.batchSize}; use a longer text or a smaller batch`);
+  const auto = autoSizes("lm", { examples: trainIds.length, vocabulary: tokenizer.size }, seqLen);
+  const parts: string[] = [];
+  const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, undefined);
+  if (trainIds.length < batchSize * 2 + 1) throw new RnnkitError(`the text is too short: ${trainIds.length} training tokens for --batch-size ${batchSize}; use a longer text or a smaller batch`);
+  // validation reads the tail in chunks of --seq-len: fewer tokens than that validate nothing
+  if (valFraction > 0 && valIds.length <= seqLen) {
+    throw new RnnkitError(`the validation tail is too short: --val-fraction ${valFraction} of the text holds ${valIds.length} ${kind}s; expected more than --seq-len ${seqLen}. Use a longer text, a larger --val-fraction, or --val-fraction 0`);
+  }
+  const hidden = resume ? resume.model.config.hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  const embedding = resume ? resume.model.config.embeddingDim! : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
+  parts.push(`seq-len ${seqLen}`);
+  const perEpoch = Math.max(1, Math.floor((trainIds.length - 1) / (batchSize * seqLen)));
   const model = resume?.model ?? new SequenceModel({
-    task: "lm", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: tokenizer.size,
+    task: "lm", ...modelOptions(o, hidden), vocabSize: tokenizer.size, embeddingDim: embedding, outputSize: tokenizer.size,
   }, { backend });
   const source = o.text ?? "moby-dick";
   note(`training a ${o.cell} language model (${parameterTable(model).total} parameters) on ${source}: ${trainIds.length} training and ${valIds.length} validation ${kind}s, vocabulary ${tokenizer.size}`);
+  settingsLine(parts, o, horizonWords(o, auto.epochs, perEpoch));
   const info: LmInfo = { task: "lm", source, valFraction };
   const t0 = Date.now();
-  let savedEpoch = resume?.fit.epoch ?? 0;
-  const save = (optimizer: Optimizer, epoch: number, extra: Partial<LmInfo> = {}) => {
-    savedEpoch = epoch;
-    saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info: { ...info, ...extra } });
-  };
-  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o, { seqLen, resume: resume?.fit }, save, "tok");
+  const save = (x: CheckpointExtras, extra: Partial<LmInfo> = {}) => saveModel(o.out, model, { tokenizer, ...x, info: { ...info, ...extra } });
+  const r = await trainLoop(model, { kind: "stream", train: trainIds, val: valIds.length > seqLen ? valIds : undefined }, o,
+    { seqLen, batchSize, autoEpochs: auto.epochs, resume: resume?.fit }, save, "tok");
   const seconds = (Date.now() - t0) / 1000;
-  const val = valIds.length > 1 ? finalMetrics(r, () => evaluate(model, { kind: "stream", ids: valIds }, { batchSize: int("batch-size", o.batchSize), seqLen })) : null;
+  const val = valIds.length > 1 ? finalMetrics(r, () => evaluate(model, { kind: "stream", ids: valIds }, { batchSize, seqLen })) : null;
   // the checkpoint is already written; rewrite it once more with the validation result in its info
-  save(r.optimizer, savedEpoch, val?.bpc !== undefined ? { valBpc: val.bpc } : {});
+  save(finalExtras(r), val?.bpc !== undefined ? { valBpc: val.bpc } : {});
   const sampleLen = int("sample", o.sample, 0);
   const sample = sampleLen > 0 ? tokenizer.decode(generateIds(model, tokenizer.encode("\n"), sampleLen, { temperature: num("temperature", o.temperature, 0, 10), seed: 1, exclude: [0, 1, 2, 3] })) : "";
-  const result = { bpc: val ? round(val.bpc!) : null, valLoss: val ? round(val.loss) : null, epochs: r.epochs.length, steps: r.steps, seconds: round(seconds), stoppedBy: r.stoppedBy, model: o.out };
-  report(result, o.json, `validation: ${val ? `${val.bpc!.toFixed(3)} bits per ${kind}` : "no validation text"} after ${seconds.toFixed(0)}s; model saved to ${o.out}${sample ? `\n--- sample ---\n${sample}\n---` : ""}`);
+  const kept = keptOf(r);
+  const result = { bpc: val ? round(val.bpc!) : null, valLoss: val ? round(val.loss) : null, epochs: r.epochs.length, steps: r.steps, seconds: round(seconds), stoppedBy: r.stoppedBy, ...kept.result, model: o.out };
+  report(result, o.json, `validation: ${val ? `${val.bpc!.toFixed(3)} bits per ${kind}` : "no validation text"} after ${seconds.toFixed(0)}s, ${r.steps} steps; ${kept.note}; model saved to ${o.out}${sample ? `\n--- sample ---\n${sample}\n---` : ""}`);
 }
 
 // ------------------------------------------------------------------ train classify
 
-/** Indices 0..n-1 shuffled (seeded) and split into validation and training parts. */
-function split(n: number, o: CommonTrainOptions): { trainIdx: number[]; valIdx: number[] } {
+/**
+ * Indices 0..n-1 shuffled (seeded) and split into validation and training parts. Refused before
+ * any training: a validation part (--val-fraction > 0) of fewer than defaults.minValExamples, or
+ * no training example left.
+ */
+function split(n: number, o: CommonTrainOptions, what: string): { trainIdx: number[]; valIdx: number[] } {
   const order = Array.from({ length: n }, (_, i) => i);
   shuffleInPlace(order, new Rng(int("seed", o.seed, 0)));
-  const nVal = Math.floor(n * num("val-fraction", o.valFraction, 0, 0.5));
+  const f = num("val-fraction", o.valFraction, 0, 0.5);
+  const nVal = Math.floor(n * f);
+  checkSplit(what, n, f, nVal, n - nVal);
   return { valIdx: order.slice(0, nVal), trainIdx: order.slice(nVal) };
 }
 
-export async function trainClassify(o: CommonTrainOptions & { data: string; textColumn: string; labelColumn: string; tokenizer: string; maxLen: string; bidirectional?: boolean; pooling: string }, backend: Backend): Promise<void> {
+function checkSplit(what: string, n: number, f: number, nVal: number, nTrain: number): void {
+  const min = defaults.minValExamples;
+  if (f > 0 && nVal < min) {
+    throw new RnnkitError(`too little data for a validation split: --val-fraction ${f} of ${n} ${what} holds ${nVal}; expected at least ${min} (so at least ${Math.ceil(min / f)} ${what}). Use more data, a larger --val-fraction, or --val-fraction 0 to train without validation`);
+  }
+  if (nTrain < 1) throw new RnnkitError(`no training ${what} left: expected at least 1 after the validation split, got ${nTrain} of ${n}`);
+}
+
+/** Batches per epoch for the settings line and the epoch rule. */
+function perEpochOf(n: number, batchSize: number): number {
+  return Math.max(1, Math.ceil(n / batchSize));
+}
+
+/** DataStats of token sequences (lengths in tokens) and their distinct tokens. */
+function tokenStats(lengths: readonly number[], vocabulary: number): DataStats {
+  return { examples: lengths.length, vocabulary, ...lengthStats(lengths) };
+}
+
+export async function trainClassify(o: CommonTrainOptions & {
+  data: string; textColumn: string; labelColumn: string; tokenizer: string; maxLen?: string; bidirectional?: boolean; pooling?: string; classWeights: string;
+}, backend: Backend): Promise<void> {
   checkOut(o);
   const records = readRecords(o.data);
   const texts = column(o.data, records, o.textColumn);
   const gold = column(o.data, records, o.labelColumn);
   const labels = inFile(o.data, () => labelSet(gold, o.labelColumn));
   const kind = tokenizerKind("tokenizer", o.tokenizer);
-  const { trainIdx, valIdx } = split(texts.length, o);
+  const { trainIdx, valIdx } = split(texts.length, o, "examples");
+  const trainLabels = new Set(trainIdx.map((i) => gold[i]));
+  if (trainLabels.size < 2) throw new RnnkitError(`the training part of ${o.data} holds ${trainLabels.size} distinct label(s) (${[...trainLabels].join(", ")}); expected at least 2`);
   const resume = resumeFrom(o, "classify", backend);
   if (resume && JSON.stringify((resume.task.info as ClassifyInfo).labels) !== JSON.stringify(labels)) throw new RnnkitError(`--resume: the labels of ${o.data} differ from those of ${o.out}`);
-  const tokenizer = resume?.saved.tokenizer ?? classifyTokenizer(kind, trainIdx.map((i) => texts[i]));
-  const maxLen = int("max-len", o.maxLen);
+  const trainTexts = trainIdx.map((i) => texts[i]);
+  // the sizes come from the training texts as a vocabulary without a cap reads them
+  const full = classifyTokenizer(kind, trainTexts, Infinity);
+  const auto = autoSizes("classify", tokenStats(trainTexts.map((t) => full.encode(t).length), full.size));
+  const parts: string[] = [];
+  const maxVocab = kind === "word" && !resume ? auto.maxVocab : defaults.maxVocab;
+  const tokenizer = resume?.saved.tokenizer ?? classifyTokenizer(kind, trainTexts, maxVocab);
+  if (kind === "word" && !resume) parts.push(`vocabulary ${tokenizer.size} of ${full.size} words (cap ${maxVocab}: ${auto.reasons.maxVocab})`);
+  const maxLen = resume ? (resume.task.info as ClassifyInfo).maxLen : sized(parts, "max-len", o.maxLen, auto.maxLen, auto.reasons.maxLen);
   const all = inFile(o.data, () => classifyExamples(tokenizer, labels, texts, gold, maxLen));
   warnTruncated(all.truncated, texts.length, "texts", maxLen);
+  const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, auto.reasons.batchSize);
+  const hidden = resume ? resume.model.config.hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  const embedding = resume ? resume.model.config.embeddingDim! : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
+  const bidirectional = o.bidirectional ?? auto.bidirectional!;
+  const pooling = (o.pooling ?? auto.pooling!) as Pooling;
+  if (!resume) {
+    parts.push(o.bidirectional !== undefined ? `${bidirectional ? "" : "not "}bidirectional (flag)` : `${bidirectional ? "" : "not "}bidirectional (${auto.reasons.bidirectional})`);
+    parts.push(o.pooling !== undefined ? `pooling ${pooling}` : `pooling ${pooling} (${auto.reasons.pooling})`);
+  }
   const model = resume?.model ?? new SequenceModel({
-    task: "classify", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: labels.length,
-    bidirectional: o.bidirectional === true, pooling: o.pooling as Pooling,
+    task: "classify", ...modelOptions(o, hidden), vocabSize: tokenizer.size, embeddingDim: embedding, outputSize: labels.length, bidirectional, pooling,
   }, { backend });
+  const train = trainIdx.map((i) => all.examples[i]);
+  if (o.classWeights === "auto") {
+    model.classWeights = balancedClassWeights(train.map((e) => e.target as number), labels.length);
+    parts.push(`class weights ${labels.map((l, k) => `${l} ${model.classWeights![k].toFixed(2)}`).join(", ")} (inverse frequency, mean 1)`);
+  }
   const info: ClassifyInfo = { task: "classify", labels, textColumn: o.textColumn, labelColumn: o.labelColumn, maxLen };
   note(`training a ${o.cell} classifier on ${trainIdx.length} examples (${valIdx.length} held out), ${labels.length} labels`);
+  settingsLine(parts, o, horizonWords(o, auto.epochs, perEpochOf(train.length, batchSize)));
   const val = valIdx.map((i) => all.examples[i]);
-  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val }, o, { resume: resume?.fit },
-    (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
-  const m = val.length ? finalMetrics(r, () => evaluate(model, { kind: "examples", examples: val })) : r.epochs[r.epochs.length - 1]?.train;
+  const r = await trainLoop(model, { kind: "examples", train, val }, o, { batchSize, autoEpochs: auto.epochs, resume: resume?.fit },
+    (x) => saveModel(o.out, model, { tokenizer, ...x, info }), "seq");
+  const m = val.length ? finalMetrics(r, () => evaluate(model, { kind: "examples", examples: val }, { batchSize })) : r.epochs[r.epochs.length - 1]?.train;
   const idx = valIdx.length ? valIdx : trainIdx;
   const e = new Classifier(model, tokenizer, info).evaluate(idx.map((i) => texts[i]), idx.map((i) => gold[i]));
-  const result = { accuracy: round(e.accuracy), macroF1: round(e.macroF1), loss: m ? round(m.loss) : null, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
-  report(result, o.json, `${val.length ? "validation" : "training"} accuracy ${(e.accuracy * 100).toFixed(1)}%, macro-F1 ${e.macroF1.toFixed(3)}, loss ${m?.loss.toFixed(4)}; model saved to ${o.out}`);
+  const kept = keptOf(r);
+  const result = { accuracy: round(e.accuracy), macroF1: round(e.macroF1), loss: m ? round(m.loss) : null, epochs: r.epochs.length, steps: r.steps, stoppedBy: r.stoppedBy, ...kept.result, model: o.out };
+  report(result, o.json, `${val.length ? "validation" : "training"} accuracy ${(e.accuracy * 100).toFixed(1)}%, macro-F1 ${e.macroF1.toFixed(3)}, loss ${m?.loss.toFixed(4)}; ${kept.note}; model saved to ${o.out}`);
 }
 
 // ------------------------------------------------------------------ train tag
@@ -355,31 +509,38 @@ function readSentences(path: string, requireTags: boolean): { sentences: Sentenc
   return { sentences: parseTagged(readText(path), format, { requireTags, source: path }), format };
 }
 
-export async function trainTag(o: CommonTrainOptions & { data: string; maxLen: string; bidirectional: boolean; lowercase?: boolean }, backend: Backend): Promise<void> {
+export async function trainTag(o: CommonTrainOptions & { data: string; maxLen?: string; bidirectional: boolean; lowercase?: boolean }, backend: Backend): Promise<void> {
   checkOut(o);
   const { sentences } = readSentences(o.data, true);
-  const { trainIdx, valIdx } = split(sentences.length, o);
+  const { trainIdx, valIdx } = split(sentences.length, o, "sentences");
   const resume = resumeFrom(o, "tag", backend);
   const vocab = tagVocabulary(trainIdx.map((i) => sentences[i]), { lowercase: o.lowercase === true });
   // every tag of the file: a tag seen only in the held-out part is still one the model can output
   const tags = resume ? (resume.task.info as TagInfo).tags : tagVocabulary(sentences).tags;
   const tokenizer = resume?.saved.tokenizer ?? vocab.tokenizer;
-  const maxLen = int("max-len", o.maxLen);
+  const auto = autoSizes("tag", tokenStats(trainIdx.map((i) => sentences[i].tokens.length), tokenizer.size));
+  const parts: string[] = [];
+  const maxLen = resume ? (resume.task.info as TagInfo).maxLen : sized(parts, "max-len", o.maxLen, auto.maxLen, auto.reasons.maxLen);
   const all = inFile(o.data, () => tagExamples(tokenizer, tags, sentences, maxLen));
   warnTruncated(all.truncated, sentences.length, "sentences", maxLen);
+  const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, auto.reasons.batchSize);
+  const hidden = resume ? resume.model.config.hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  const embedding = resume ? resume.model.config.embeddingDim! : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
   const model = resume?.model ?? new SequenceModel({
-    task: "tag", ...modelOptions(o), vocabSize: tokenizer.size, embeddingDim: int("embedding", o.embedding), outputSize: tags.length,
+    task: "tag", ...modelOptions(o, hidden), vocabSize: tokenizer.size, embeddingDim: embedding, outputSize: tags.length,
     bidirectional: o.bidirectional,
   }, { backend });
   const info: TagInfo = { task: "tag", tags, maxLen };
   note(`training a ${o.bidirectional ? "bidirectional " : ""}${o.cell} tagger on ${trainIdx.length} sentences (${valIdx.length} held out), ${tags.length} tags, vocabulary ${tokenizer.size}`);
+  settingsLine(parts, o, horizonWords(o, auto.epochs, perEpochOf(trainIdx.length, batchSize)));
   const val = valIdx.map((i) => all.examples[i]);
-  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val }, o, { resume: resume?.fit },
-    (optimizer, epoch) => saveModel(o.out, model, { tokenizer, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val }, o, { batchSize, autoEpochs: auto.epochs, resume: resume?.fit },
+    (x) => saveModel(o.out, model, { tokenizer, ...x, info }), "seq");
   const idx = valIdx.length ? valIdx : trainIdx;
   const e = new Tagger(model, tokenizer, info).evaluate(idx.map((i) => sentences[i]));
-  const result = { tokenAccuracy: round(e.tokenAccuracy), tokens: e.tokens, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out };
-  report(result, o.json, `${valIdx.length ? "validation" : "training"} token accuracy ${(e.tokenAccuracy * 100).toFixed(1)}% over ${e.tokens} tokens; model saved to ${o.out}`);
+  const kept = keptOf(r);
+  const result = { tokenAccuracy: round(e.tokenAccuracy), tokens: e.tokens, epochs: r.epochs.length, steps: r.steps, stoppedBy: r.stoppedBy, ...kept.result, model: o.out };
+  report(result, o.json, `${valIdx.length ? "validation" : "training"} token accuracy ${(e.tokenAccuracy * 100).toFixed(1)}% over ${e.tokens} tokens; ${kept.note}; model saved to ${o.out}`);
 }
 
 // ------------------------------------------------------------------ train forecast
@@ -413,13 +574,20 @@ export async function trainForecast(o: CommonTrainOptions & { data: string; colu
   const scaler = resume?.saved.scaler ?? fitForecastScaler(rows.slice(0, cut));
   const train = forecastWindows(rows.slice(0, cut), scaler, window, horizon);
   const val = forecastWindows(rows.slice(Math.max(0, cut - window)), scaler, window, horizon);
-  const model = resume?.model ?? new SequenceModel({ task: "regress", ...modelOptions(o), inputSize: 1 + features.length, outputSize: horizon }, { backend });
+  if (valFraction > 0) checkSplit("windows", train.length + val.length, valFraction, val.length, train.length);
+  const auto = autoSizes("forecast", { examples: train.length });
+  const parts: string[] = [];
+  const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, auto.reasons.batchSize);
+  const hidden = resume ? resume.model.config.hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  const model = resume?.model ?? new SequenceModel({ task: "regress", ...modelOptions(o, hidden), inputSize: 1 + features.length, outputSize: horizon }, { backend });
   note(`training a ${o.cell} forecaster on ${train.length} windows of ${window} steps x ${1 + features.length} column(s), horizon ${horizon} (${val.length} held out)`);
-  const r = await trainLoop(model, { kind: "examples", train, val }, o, { resume: resume?.fit },
-    (optimizer, epoch) => saveModel(o.out, model, { scaler, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  settingsLine(parts, o, horizonWords(o, auto.epochs, perEpochOf(train.length, batchSize)));
+  const r = await trainLoop(model, { kind: "examples", train, val }, o, { batchSize, autoEpochs: auto.epochs, resume: resume?.fit },
+    (x) => saveModel(o.out, model, { scaler, ...x, info }), "seq");
   const m = forecastMetrics(new Forecaster(model, scaler, info), val.length ? val : train);
-  report({ ...roundAll(m), horizon, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json,
-    `${val.length ? "validation" : "training"} ${regressionLine(m, o.column)}; model saved to ${o.out}`);
+  const kept = keptOf(r);
+  report({ ...roundAll(m), horizon, epochs: r.epochs.length, steps: r.steps, stoppedBy: r.stoppedBy, ...kept.result, model: o.out }, o.json,
+    `${val.length ? "validation" : "training"} ${regressionLine(m, o.column)}; ${kept.note}; model saved to ${o.out}`);
 }
 
 function regressionLine(m: RegressionMetrics, column: string): string {
@@ -446,35 +614,44 @@ function attentionOf(v: string): AttentionKind {
 
 export async function trainSeq2seq(o: CommonTrainOptions & {
   data: string; sourceColumn: string; targetColumn: string; tokenizer: string; sourceTokenizer?: string; targetTokenizer?: string;
-  attention: string; beam: string; maxLen: string; bidirectional?: boolean; skipBadRows?: boolean;
+  attention: string; beam: string; maxLen?: string; bidirectional?: boolean; skipBadRows?: boolean;
 }, backend: Backend): Promise<void> {
   checkOut(o);
   const attention = attentionOf(o.attention);
   const beam = int("beam", o.beam);
-  const maxLen = int("max-len", o.maxLen, 2);
   const srcKind = tokenizerKind(o.sourceTokenizer !== undefined ? "source-tokenizer" : "tokenizer", o.sourceTokenizer ?? o.tokenizer);
   const tgtKind = tokenizerKind(o.targetTokenizer !== undefined ? "target-tokenizer" : "tokenizer", o.targetTokenizer ?? o.tokenizer);
   const { pairs } = readPairs(o.data, o.sourceColumn, o.targetColumn, o.skipBadRows === true);
-  const { trainIdx, valIdx } = split(pairs.length, o);
+  const { trainIdx, valIdx } = split(pairs.length, o, "pairs");
   const resume = resumeFrom(o, "seq2seq", backend);
   const trainPairs = trainIdx.map((i) => pairs[i]);
   const source = resume?.saved.tokenizer ?? vocabularyOf(srcKind, trainPairs.map((p) => p.source));
   const target = resume ? (resume.task as Translator).targetTokenizer : vocabularyOf(tgtKind, trainPairs.map((p) => p.target));
+  const sideLengths = trainPairs.flatMap((p) => [source.encode(p.source).length, target.encode(p.target).length + 1]);
+  const auto = autoSizes("seq2seq", { ...tokenStats(sideLengths, Math.max(source.size, target.size)), examples: trainPairs.length });
+  const parts: string[] = [];
+  const maxLen = resume ? (resume.task.info as Seq2SeqInfo).maxLen : sized(parts, "max-len", o.maxLen, auto.maxLen, auto.reasons.maxLen, 2);
   const all = seq2seqExamples(source, target, pairs, maxLen);
   warnTruncated(all.truncated, pairs.length, "pairs", maxLen);
-  const arch = modelOptions(o);
+  const batchSize = sized(parts, "batch-size", o.batchSize, auto.batchSize, auto.reasons.batchSize);
+  const hidden = resume ? (resume.saved.model.config as unknown as { hiddenSize: number }).hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
+  // a resumed model keeps its own sizes (the value below is then unused)
+  const embedding = resume ? 0 : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
+  const arch = modelOptions(o, hidden);
   const model = resume ? resume.saved.model : new Seq2Seq({
-    cell: arch.cell, sourceVocabSize: source.size, targetVocabSize: target.size, embeddingDim: int("embedding", o.embedding), hiddenSize: arch.hiddenSize,
+    cell: arch.cell, sourceVocabSize: source.size, targetVocabSize: target.size, embeddingDim: embedding, hiddenSize: arch.hiddenSize,
     numLayers: arch.numLayers, bidirectional: o.bidirectional === true, dropout: arch.dropout, attention, seed: arch.seed,
   }, { backend });
   const info: Seq2SeqInfo = { task: "seq2seq", sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, targetTokenizer: target.toJSON(), maxLen, beam };
   note(`training a ${o.cell} encoder-decoder (attention ${attention}, ${parameterTable(model).total} parameters) on ${trainIdx.length} pairs (${valIdx.length} held out), vocabularies ${source.size} -> ${target.size}`);
-  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val: valIdx.map((i) => all.examples[i]) }, o, { resume: resume?.fit },
-    (optimizer, epoch) => saveModel(o.out, model, { tokenizer: source, optimizer, checkpoint: { step: optimizer.step, epoch }, info }), "seq");
+  settingsLine(parts, o, horizonWords(o, auto.epochs, perEpochOf(trainIdx.length, batchSize)));
+  const r = await trainLoop(model, { kind: "examples", train: trainIdx.map((i) => all.examples[i]), val: valIdx.map((i) => all.examples[i]) }, o, { batchSize, autoEpochs: auto.epochs, resume: resume?.fit },
+    (x) => saveModel(o.out, model, { tokenizer: source, ...x, info }), "seq");
   const idx = valIdx.length ? valIdx : trainIdx;
   const e = new Translator(model as Seq2Seq, source, info).evaluate(idx.map((i) => pairs[i].source), idx.map((i) => pairs[i].target));
-  report({ tokenErrorRate: round(e.tokenErrorRate), exactMatch: round(e.exactMatch), count: e.count, beam, epochs: r.epochs.length, stoppedBy: r.stoppedBy, model: o.out }, o.json,
-    `${valIdx.length ? "validation" : "training"} token error rate ${(e.tokenErrorRate * 100).toFixed(1)}%, exact match ${(e.exactMatch * 100).toFixed(1)}% (beam ${beam}); model saved to ${o.out}`);
+  const kept = keptOf(r);
+  report({ tokenErrorRate: round(e.tokenErrorRate), exactMatch: round(e.exactMatch), count: e.count, beam, epochs: r.epochs.length, steps: r.steps, stoppedBy: r.stoppedBy, ...kept.result, model: o.out }, o.json,
+    `${valIdx.length ? "validation" : "training"} token error rate ${(e.tokenErrorRate * 100).toFixed(1)}%, exact match ${(e.exactMatch * 100).toFixed(1)}% (beam ${beam}); ${kept.note}; model saved to ${o.out}`);
 }
 
 // ------------------------------------------------------------------ eval / generate / predict / info
@@ -653,7 +830,8 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
   };
   if (saved.tokenizer) result.tokenizer = { kind: saved.tokenizer.kind, size: saved.tokenizer.size, lowercase: saved.tokenizer.lowercase };
   if (saved.scaler) result.scaler = { kind: saved.scaler.kind, features: saved.scaler.features };
-  if (saved.checkpoint) result.checkpoint = { epoch: saved.checkpoint.epoch, step: saved.checkpoint.step, optimizer: saved.checkpoint.optimizer.name };
+  const scheduleSteps = (saved.checkpoint?.trainer as { horizon?: number } | undefined)?.horizon;
+  if (saved.checkpoint) result.checkpoint = { epoch: saved.checkpoint.epoch, step: saved.checkpoint.step, optimizer: saved.checkpoint.optimizer.name, ...(scheduleSteps ? { scheduleSteps } : {}) };
   const cfg = Object.entries(saved.model.config).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join("\n");
   const w = Math.max(4, ...table.rows.map((r) => r.name.length));
   const params = [`  ${"name".padEnd(w)}  ${"shape".padEnd(14)}  count`, ...table.rows.map((r) => `  ${r.name.padEnd(w)}  ${`[${r.shape.join(", ")}]`.padEnd(14)}  ${r.count}`), `  ${"total".padEnd(w)}  ${"".padEnd(14)}  ${table.total}`].join("\n");
@@ -664,7 +842,7 @@ export function infoCommand(path: string, o: { json?: boolean }, backend: Backen
     `task info: ${JSON.stringify(info)}`,
     ...(problem ? [`problem: ${problem}`] : []),
     ...(saved.tokenizer ? [`tokenizer: ${saved.tokenizer.kind}, ${saved.tokenizer.size} tokens${saved.tokenizer.lowercase ? ", lowercased" : ""}`] : []),
-    ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name})`] : []),
+    ...(saved.checkpoint ? [`checkpoint: epoch ${saved.checkpoint.epoch}, step ${saved.checkpoint.step} (${saved.checkpoint.optimizer.name}${scheduleSteps ? `, schedule over ${scheduleSteps} steps` : ""})${saved.resumeWeights ? "; the model holds the best-validation weights, the last ones are kept to resume from" : ""}`] : []),
     `parameters:\n${params}`,
   ].join("\n");
   report(result, o.json, human);

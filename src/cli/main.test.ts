@@ -139,13 +139,19 @@ test("Ctrl-C stops training cleanly with a saved model; --resume continues it", 
   assert.match(stderr, /stopped by Ctrl-C; the model is saved/);
   const e = rnnkit("eval", model, "--text", text, "--json");
   assert.equal(e.status, 0, e.stderr);
+  const { loadModel } = await import("../io/model-file.js");
+  const before = loadModel(model).checkpoint!.trainer as { horizon: number; warmup: number; horizonFrom: string };
+  assert.equal(before.horizonFrom, "epochs");
   const r = rnnkit("train", "lm", "--text", text, "--epochs", "500", "--batch-size", "4", "--seq-len", "16", "--out", model, "--resume", "--time-budget", "1", "--json", "--sample", "0");
   assert.equal(r.status, 0, r.stderr);
+  // the resumed run follows the schedule of the first: its horizon comes from the checkpoint
+  assert.equal(r.json!.scheduleSteps, before.horizon);
+  const after = loadModel(model).checkpoint!.trainer as typeof before;
+  assert.deepEqual([after.horizon, after.warmup, after.horizonFrom], [before.horizon, before.warmup, "checkpoint"]);
   const resumedAfter = Number(/resuming .* after epoch (\d+)/.exec(r.stderr)![1]);
   assert.ok(resumedAfter >= 1);
   assert.equal(r.json!.stoppedBy, "time");
   // the file written at the end still counts the epochs of the first run
-  const { loadModel } = await import("../io/model-file.js");
   assert.ok(loadModel(model).checkpoint!.epoch >= resumedAfter, "a resumed run keeps the epoch count");
 });
 
@@ -351,7 +357,7 @@ test("train seq2seq on TSV pairs (reverse a string), predict a string per row, e
   const b = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--out", join(dir, "b2.safetensors"), "--json");
   assert.equal(b.status, 1);
   assert.match(String(b.json!.error), /badpairs.tsv:4: expected a source and a target, got an empty target/);
-  const sk = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--hidden", "8", "--embedding", "4", "--epochs", "1", "--skip-bad-rows", "--out", join(dir, "b2.safetensors"), "--json", "--quiet");
+  const sk = rnnkit("train", "seq2seq", "--data", bad, "--source-column", "src", "--target-column", "tgt", "--hidden", "8", "--embedding", "4", "--epochs", "1", "--skip-bad-rows", "--val-fraction", "0", "--out", join(dir, "b2.safetensors"), "--json", "--quiet");
   assert.equal(sk.status, 0, sk.stderr);
   assert.match(sk.stderr, /skipped 1 pair\(s\) with a missing or empty side/);
   const att = rnnkit("train", "seq2seq", "--data", data, "--source-column", "src", "--target-column", "tgt", "--attention", "dot", "--out", join(dir, "b3.safetensors"));
@@ -381,4 +387,76 @@ test("text input: invalid UTF-8 is refused with its byte and line; a BOM, a shor
   const c = rnnkit("train", "classify", "--data", ctor, "--text-column", "constructor", "--label-column", "label", "--out", join(dir, "ctor.safetensors"));
   assert.equal(c.status, 1);
   assert.match(c.stderr, /there is no column "constructor"; the columns are "text", "label"/);
+});
+
+test("defaults chosen from the data, said in one settings line; --keep best|last; --steps; --class-weights auto", async () => {
+  const rows = ["text,label"];
+  // imbalanced: 1 in 4 is pos
+  for (let i = 0; i < 160; i++) rows.push(i % 4 === 0 ? `great lovely fine day ${i % 7},pos` : `awful bad sad day ${i % 5},neg`);
+  const data = join(dir, "auto.csv");
+  writeFileSync(data, rows.join("\n"));
+  const model = join(dir, "auto.safetensors");
+  const t = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--class-weights", "auto", "--out", model, "--json", "--quiet");
+  assert.equal(t.status, 0, t.stderr);
+  // 144 training texts of 5 tokens: hidden 64, batch 16, max-len 16 (1.5 x 5 rounded up to 16), one direction, last state
+  assert.match(t.stderr, /settings: vocabulary \d+ of \d+ words \(cap 2000: \d+ training tokens\), max-len 16 \(95% of the sequences have <= 5 tokens\), batch-size 16 \(144 training sequences\), hidden 64 \(144 training sequences\), embedding 48 \(vocabulary \d+\), not bidirectional \(median length 5 tokens <= 50\), pooling last \(median length 5 tokens <= 50\), class weights neg \d\.\d\d, pos \d\.\d\d \(inverse frequency, mean 1\), lr 0.003, schedule: warm-up min\(100, 5%\) steps, flat, then linear to 0.05x over the last 20% of --steps 30, keep best/);
+  const [wn, wp] = /class weights neg (\d\.\d\d), pos (\d\.\d\d)/.exec(t.stderr)!.slice(1).map(Number);
+  assert.ok(wp > 2 * wn && Math.abs((wn + wp) / 2 - 1) < 0.01, `${wn} ${wp}`);
+  assert.equal(t.json!.steps, 30);
+  assert.equal(t.json!.stoppedBy, "steps");
+  assert.equal(t.json!.scheduleSteps, 30);
+  assert.equal(t.json!.kept, "best");
+  assert.equal(typeof t.json!.keptEpoch, "number");
+  const { loadModel } = await import("../io/model-file.js");
+  const saved = loadModel(model);
+  assert.equal((saved.checkpoint!.trainer as { horizon: number }).horizon, 30);
+  // the best-validation weights are the model's; when the best is not the last, the last ones sit beside them to resume from
+  if (t.json!.keptStep !== 30) assert.ok(saved.resumeWeights && Object.keys(saved.resumeWeights).length > 0);
+  const l = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--keep", "last", "--out", join(dir, "auto-last.safetensors"), "--json", "--quiet");
+  assert.equal(l.status, 0, l.stderr);
+  assert.deepEqual([l.json!.kept, l.json!.keptStep], ["last", 30]);
+  // --steps and no time budget: the same seed gives the same weights
+  const l2 = rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--steps", "30", "--keep", "last", "--out", join(dir, "auto-last2.safetensors"), "--json", "--quiet");
+  assert.equal(l2.status, 0, l2.stderr);
+  const w1 = loadModel(join(dir, "auto-last.safetensors")).model.stateDict(), w2 = loadModel(join(dir, "auto-last2.safetensors")).model.stateDict();
+  for (const k of Object.keys(w1)) assert.deepEqual(Array.from(w2[k].data), Array.from(w1[k].data), k);
+  assert.match(rnnkit("train", "classify", "--data", data, "--text-column", "text", "--label-column", "label", "--keep", "worst", "--out", model).stderr, /'--keep <which>' argument 'worst' is invalid. Allowed choices are best, last/);
+  // long texts (median > 50 tokens): read both ways, max pooling
+  const long = ["text,label"];
+  for (let i = 0; i < 40; i++) long.push(`${Array.from({ length: 60 }, (_, k) => `w${(i * k) % 17}`).join(" ")},${i % 2 ? "a" : "b"}`);
+  const ld = join(dir, "long.csv");
+  writeFileSync(ld, long.join("\n"));
+  const lt = rnnkit("train", "classify", "--data", ld, "--text-column", "text", "--label-column", "label", "--steps", "2", "--out", join(dir, "long.safetensors"), "--json", "--quiet");
+  assert.equal(lt.status, 0, lt.stderr);
+  assert.match(lt.stderr, /max-len 96 \(95% of the sequences have <= 60 tokens\).* bidirectional \(median length 60 tokens > 50\), pooling max \(median length 60 tokens > 50\)/);
+  const i = rnnkit("info", join(dir, "long.safetensors"), "--json");
+  assert.deepEqual([(i.json!.config as Record<string, unknown>).bidirectional, (i.json!.config as Record<string, unknown>).pooling], [true, "max"]);
+});
+
+test("bad input for a train command is refused before training: a validation split too small, a single label, no training text left", () => {
+  const tiny = join(dir, "tiny.csv");
+  writeFileSync(tiny, ["text,label", ...Array.from({ length: 12 }, (_, i) => `t ${i},${i % 2 ? "x" : "y"}`)].join("\n"));
+  const a = rnnkit("train", "classify", "--data", tiny, "--text-column", "text", "--label-column", "label", "--out", join(dir, "tiny.safetensors"));
+  assert.equal(a.status, 1);
+  assert.match(a.stderr, /too little data for a validation split: --val-fraction 0.1 of 12 examples holds 1; expected at least 2 \(so at least 20 examples\)/);
+  assert.doesNotMatch(a.stderr, /training a|settings:/, "refused before training");
+  const b = rnnkit("train", "classify", "--data", tiny, "--text-column", "text", "--label-column", "label", "--val-fraction", "0.5", "--steps", "1", "--out", join(dir, "tiny.safetensors"), "--quiet");
+  assert.equal(b.status, 0, b.stderr);
+  const one = join(dir, "one.csv");
+  writeFileSync(one, ["text,label", ...Array.from({ length: 40 }, (_, i) => `t ${i},same`)].join("\n"));
+  const c = rnnkit("train", "classify", "--data", one, "--text-column", "text", "--label-column", "label", "--out", join(dir, "one.safetensors"));
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /one.csv: column "label": a classifier needs at least 2 distinct labels, got 1 \("same"\)/);
+  assert.doesNotMatch(c.stderr, /training a|settings:/, "refused before training");
+  const tags = join(dir, "few.conll");
+  writeFileSync(tags, "the\tDET\ndog\tNOUN\n\na\tDET\ncat\tNOUN\n");
+  const d = rnnkit("train", "tag", "--data", tags, "--out", join(dir, "few.safetensors"));
+  assert.match(d.stderr, /too little data for a validation split: --val-fraction 0.1 of 2 sentences holds 0; expected at least 2/);
+  const e = rnnkit("train", "tag", "--data", tags, "--val-fraction", "0.5", "--out", join(dir, "few.safetensors"));
+  assert.match(e.stderr, /no training sentences left|too little data/);
+  const txt = join(dir, "short.txt");
+  writeFileSync(txt, "to be or not to be, that is the question. ".repeat(8));
+  const f = rnnkit("train", "lm", "--text", txt, "--batch-size", "2", "--out", join(dir, "short.safetensors"));
+  assert.equal(f.status, 1);
+  assert.match(f.stderr, /the validation tail is too short: --val-fraction 0.1 of the text holds 34 chars; expected more than --seq-len 64/);
 });

@@ -22,25 +22,27 @@ async function backendFrom(name: string | undefined): Promise<Backend> {
   return backendByName(name);
 }
 
-function trainOptions(cmd: Command, d: { hidden: number; epochs: number; batch: number; lr: number }): Command {
+function trainOptions(cmd: Command, task: keyof typeof defaults.lr): Command {
   return cmd
     .option("--cell <cell>", `${CELLS.join(", ")} (rnn: tanh, rnn_relu: relu)`, "lstm")
-    .option("--hidden <n>", "hidden units per layer", String(d.hidden))
+    .option("--hidden <n>", "hidden units per layer (default: chosen from the data size)")
     .option("--layers <n>", "stacked recurrent layers", "1")
-    .option("--embedding <n>", "embedding size (token models)", String(defaults.embeddingDim))
+    .option("--embedding <n>", "embedding size of token models (default: chosen from the vocabulary)")
     .option("--dropout <p>", "dropout between stacked layers", "0")
-    .option("--epochs <n>", "passes over the training data", String(d.epochs))
-    .option("--batch-size <n>", "sequences per batch", String(d.batch))
-    .option("--lr <rate>", "learning rate", String(d.lr))
+    .option("--epochs <n>", "passes over the training data (default: unbounded under --time-budget or --steps, else about 2000 steps' worth)")
+    .option("--steps <n>", "optimizer steps to train for (also the schedule's horizon)")
+    .option("--batch-size <n>", "sequences per batch (default: chosen from the data size)")
+    .option("--lr <rate>", "learning rate (the peak of the schedule)", String(defaults.lr[task]))
     .option("--optimizer <name>", "sgd, adam, adamw, rmsprop or adagrad", defaults.optimizer)
     .option("--clip <norm>", "global gradient-norm clipping (0 = off)", String(defaults.clipNorm))
-    .option("--schedule <kind>", "learning rate: constant, cosine, or step:EVERY:GAMMA", "constant")
-    .option("--warmup <steps>", "linear learning-rate warm-up steps", "0")
-    .option("--resume", "continue the training saved in --out (model, optimizer state, epoch)")
+    .option("--schedule <kind>", "learning rate: auto (warm-up, then decay over the run), constant, cosine, wsd[:DECAY_FRACTION] (constant, then a linear decay over the last part), or step:EVERY:GAMMA", "auto")
+    .option("--warmup <steps>", "linear learning-rate warm-up steps (default: auto: min(100, 5% of the run); else 0)")
+    .addOption(new Option("--keep <which>", "the weights the file ends with: best (validation loss) or last; --resume continues from the last either way").choices(["best", "last"]).default("best"))
+    .option("--resume", "continue the training saved in --out (model, optimizer state, epoch, schedule)")
     .option("--force", "replace the file --out names if it exists (without it, an existing file is never replaced)")
-    .option("--time-budget <seconds>", "stop (and save) after this wall time")
+    .option("--time-budget <seconds>", "stop (and save) after this wall time; alone, it also sets the schedule's horizon")
     .option("--seed <n>", "random seed: the same seed gives the same run", String(defaults.seed))
-    .option("--val-fraction <f>", "held-out fraction for validation", "0.1")
+    .option("--val-fraction <f>", "held-out fraction for validation", String(defaults.valFraction))
     .option("--backend <name>", "js or wasm (default: the fastest available)")
     .requiredOption("--out <model.safetensors>", "the model file, rewritten atomically at each checkpoint")
     .option("--quiet", "no progress output")
@@ -55,30 +57,32 @@ export function program(): Command {
     // errors come back to main() (which prints {"error": ...} under --json) instead of exiting here
     .exitOverride();
   const train = p.command("train").description("train a model: lm (language model), classify, tag, forecast, seq2seq");
-  trainOptions(train.command("lm").description("a language model on plain text (next character or word)"), { hidden: 256, epochs: 5, batch: 32, lr: 0.003 })
+  trainOptions(train.command("lm").description("a language model on plain text (next character or word)"), "lm")
     .option("--text <file>", "a plain-text file")
     .option("--dataset <name>", "a bundled dataset: moby-dick")
     .option("--tokenizer <kind>", "char or word", "char")
-    .option("--seq-len <n>", "truncated-BPTT chunk length", String(defaults.seqLen))
+    .option("--seq-len <n>", "truncated-BPTT chunk length", String(defaults.lmSeqLen))
     .option("--sample <n>", "characters to generate after training", "300")
     .option("--temperature <t>", "temperature of the sample", "0.8")
     .action(async (o, cmd: Command) => trainLm(o, await backendFrom(cmd.opts().backend)));
-  trainOptions(train.command("classify").description("a classifier on CSV/JSONL rows of text and label"), { hidden: 128, epochs: 10, batch: 32, lr: 0.003 })
+  trainOptions(train.command("classify").description("a classifier on CSV/JSONL rows of text and label"), "classify")
     .requiredOption("--data <file>", "a .csv, .tsv or .jsonl file")
     .requiredOption("--text-column <name>", "the column holding the text")
     .requiredOption("--label-column <name>", "the column holding the label")
     .option("--tokenizer <kind>", "word or char", "word")
-    .option("--max-len <n>", "tokens kept per text (longer texts are cut, with a warning)", String(defaults.maxLen))
-    .option("--bidirectional", "read the text both ways")
-    .addOption(new Option("--pooling <how>", "sequence summary").choices(["last", "mean", "max"]).default("last"))
+    .option("--max-len <n>", "tokens kept per text (longer texts are cut, with a warning; default: from the lengths)")
+    .option("--bidirectional", "read the text both ways (default: when the median text is longer than 50 tokens)")
+    .option("--no-bidirectional", "read left to right only")
+    .addOption(new Option("--pooling <how>", "sequence summary (default: max for long texts, else last)").choices(["last", "mean", "max"]))
+    .addOption(new Option("--class-weights <how>", "auto: weigh the loss by inverse label frequency (imbalanced labels)").choices(["auto", "none"]).default("none"))
     .action(async (o, cmd: Command) => trainClassify(o, await backendFrom(cmd.opts().backend)));
-  trainOptions(train.command("tag").description("a tagger (one tag per token) on CoNLL (token<TAB>tag lines) or JSONL ({tokens, tags})"), { hidden: 64, epochs: 10, batch: 16, lr: 0.005 })
+  trainOptions(train.command("tag").description("a tagger (one tag per token) on CoNLL (token<TAB>tag lines) or JSONL ({tokens, tags})"), "tag")
     .requiredOption("--data <file>", "a CoNLL file (token<TAB>tag per line, a blank line between sentences) or .jsonl")
-    .option("--max-len <n>", "tokens kept per training sentence (longer ones are cut, with a warning)", String(defaults.maxLen))
+    .option("--max-len <n>", "tokens kept per training sentence (longer ones are cut, with a warning; default: from the lengths)")
     .option("--no-bidirectional", "read left to right only (default: both ways, as a tag depends on the words after it too)")
     .option("--lowercase", "lowercase the tokens (a smaller vocabulary)")
     .action(async (o, cmd: Command) => trainTag(o, await backendFrom(cmd.opts().backend)));
-  trainOptions(train.command("forecast").description("a forecaster on CSV columns of numbers: the next --horizon values from the last --window rows"), { hidden: 64, epochs: 20, batch: 32, lr: 0.003 })
+  trainOptions(train.command("forecast").description("a forecaster on CSV columns of numbers: the next --horizon values from the last --window rows"), "forecast")
     .requiredOption("--data <file>", "a .csv file")
     .requiredOption("--column <name>", "the numeric column to forecast")
     .option("--features <a,b>", "covariate columns read beside the target (each scaled on its own)")
@@ -86,7 +90,7 @@ export function program(): Command {
     .option("--horizon <n>", "future values forecast at once (trained directly)", String(defaults.horizon))
     .action(async (o, cmd: Command) => trainForecast(o, await backendFrom(cmd.opts().backend)));
 
-  trainOptions(train.command("seq2seq").description("an encoder-decoder on pairs of strings: TSV, CSV or JSONL with a source and a target column"), { hidden: 128, epochs: 10, batch: 32, lr: 0.003 })
+  trainOptions(train.command("seq2seq").description("an encoder-decoder on pairs of strings: TSV, CSV or JSONL with a source and a target column"), "seq2seq")
     .requiredOption("--data <file>", "a .tsv, .csv or .jsonl file whose header names the columns")
     .requiredOption("--source-column <name>", "the column holding the input string")
     .requiredOption("--target-column <name>", "the column holding the output string")
@@ -95,7 +99,7 @@ export function program(): Command {
     .option("--target-tokenizer <kind>", "char or word for the target side (default: --tokenizer)")
     .addOption(new Option("--attention <kind>", "the decoder's attention").choices([...ATTENTIONS]).default(defaults.seq2seqAttention))
     .option("--beam <n>", "beam width predict and eval use by default (1 = greedy), saved with the model", String(defaults.beam))
-    .option("--max-len <n>", "tokens kept per side (longer ones are cut, with a warning)", String(defaults.maxLen))
+    .option("--max-len <n>", "tokens kept per side (longer ones are cut, with a warning; default: from the lengths)")
     .option("--bidirectional", "a bidirectional encoder")
     .option("--skip-bad-rows", "skip (and count) pairs with a missing or empty side instead of refusing the file")
     .action(async (o, cmd: Command) => trainSeq2seq(o, await backendFrom(cmd.opts().backend)));

@@ -193,3 +193,18 @@ test("a tokenizer that does not fit the model's vocabulary is refused at load", 
   assert.throws(() => modelFromBytes(modelToBytes(model, { tokenizer: shorter })), /its tokenizer has 9 tokens but the model's vocabulary is 10/);
   assert.ok(modelFromBytes(modelToBytes(model, { tokenizer: tok })).tokenizer);
 });
+
+test("a keep-best checkpoint: the best weights are the model's, the last ones come back as resumeWeights; the trainer state too", () => {
+  const model = new SequenceModel({ task: "classify", cell: "lstm", vocabSize: 6, embeddingDim: 3, hiddenSize: 4, outputSize: 2, seed: 1 });
+  const best = Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.map((x) => x + 1) }]));
+  const opt = new Optimizer("adam", model.parameters(), {}, getBackend());
+  const trainer = { horizon: 123, warmup: 7, horizonFrom: "steps", best: { epoch: 2, step: 40, loss: 0.5 } };
+  const back = modelFromBytes(modelToBytes(model, { optimizer: opt, checkpoint: { step: 50, epoch: 3, trainer }, weights: best, resumeWeights: model.stateDict() }));
+  for (const [k, v] of Object.entries(back.model.stateDict())) assert.deepEqual(Array.from(v.data), Array.from(best[k].data), k);
+  assert.deepEqual(Object.keys(back.resumeWeights!).sort(), Object.keys(model.stateDict()).sort());
+  for (const [k, v] of Object.entries(model.stateDict())) assert.deepEqual(Array.from(back.resumeWeights![k].data), Array.from(v.data), k);
+  assert.deepEqual(back.checkpoint!.trainer, trainer);
+  // a plain save has no resume weights
+  assert.equal(modelFromBytes(modelToBytes(model, { optimizer: opt })).resumeWeights, undefined);
+  assert.throws(() => modelToBytes(model, { weights: { "head.bias": { shape: [2], data: new Float32Array(2) } } }), /weights\.\S+: expected \d+ numbers \(the model's\), got nothing/);
+});

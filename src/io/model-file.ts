@@ -7,7 +7,8 @@
  * Format 2 (this release): tensor names are the model's `stateDict()` names, prefixed by part
  * (`embedding.weight`, `rnn.weight_ih_l0`, `head.bias`, `encoder.rnn.weight_hh_l0_reverse`,
  * `attention.*`), so each part loads into its `torch.nn` module once the prefix is stripped;
- * optimizer state is `optim.<parameter>.<k>`. Metadata key `format` is "pt" (what safetensors'
+ * optimizer state is `optim.<parameter>.<k>`; where a checkpoint keeps the best-validation weights
+ * as the model's, the last weights (what `--resume` continues from) are `last.<name>`. Metadata key `format` is "pt" (what safetensors'
  * PyTorch loader expects) and key `rnnkit` is the JSON `Meta` below.
  *
  * Format 1 (rnnkit 0.1.0) stored the recurrent stack's tensors without the `rnn.` prefix and had
@@ -64,6 +65,8 @@ export interface SavedModel {
   checkpoint?: Checkpoint;
   /** optimizer tensors, for Optimizer.loadStateDict */
   optimizerTensors?: Record<string, Tensor>;
+  /** a checkpoint that keeps the best weights as the model's: the last weights, to resume from (`last.*`, prefix stripped) */
+  resumeWeights?: Record<string, Tensor>;
   info?: Record<string, unknown>;
   /** the rnnkit release that wrote the file */
   version: string;
@@ -123,6 +126,10 @@ export interface ModelExtras {
   checkpoint?: Omit<Checkpoint, "optimizer">;
   /** the task info (JSON): each task's typed record, see src/tasks/task.ts */
   info?: object;
+  /** the weights to write as the model's instead of its current ones (the best-validation weights; same names as stateDict()) */
+  weights?: Record<string, Tensor>;
+  /** with `weights`: the model's current weights are written as `last.<name>`, to resume from */
+  resumeWeights?: Record<string, Tensor>;
 }
 
 /** Writes the model (and optionally tokenizer, scaler, optimizer state) to `path`, atomically (Node). */
@@ -132,7 +139,16 @@ export function saveModel(path: string, model: Model, extra: ModelExtras = {}): 
 
 /** The bytes of a model file (a .safetensors file), e.g. to download or store in IndexedDB in a browser. */
 export function modelToBytes(model: Model, extra: ModelExtras = {}): Uint8Array {
-  const tensors: Record<string, Tensor> = model.stateDict();
+  const current = model.stateDict();
+  const tensors: Record<string, Tensor> = { ...current };
+  if (extra.weights) {
+    for (const k of Object.keys(current)) {
+      const t = extra.weights[k];
+      if (!t || t.data.length !== current[k].data.length) throw new RnnkitError(`modelToBytes: weights.${k}: expected ${current[k].data.length} numbers (the model's), got ${t ? t.data.length : "nothing"}`);
+      tensors[k] = t;
+    }
+  }
+  if (extra.resumeWeights) for (const [k, v] of Object.entries(extra.resumeWeights)) tensors[`last.${k}`] = v;
   const meta: Meta = { format: FORMAT_PREFIX + FORMAT_VERSION, version: rnnkitVersion(), kind: model.kind, config: { ...model.config } };
   if (extra.tokenizer) meta.tokenizer = extra.tokenizer.toJSON();
   if (extra.scaler) meta.scaler = extra.scaler.toJSON();
@@ -183,8 +199,10 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   // built: a config that claims hiddenSize 7000 over tensors of 64 never allocates anything
   const weights: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   const optimizerTensors: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
+  let resumeWeights: Record<string, Tensor> | undefined;
   for (const [k, v] of Object.entries(f.tensors)) {
     if (k.startsWith("optim.")) optimizerTensors[k] = v;
+    else if (k.startsWith("last.")) (resumeWeights ??= Object.create(null) as Record<string, Tensor>)[k.slice(5)] = v;
     // format 1 stored the recurrent stack under PyTorch's bare names
     else weights[formatVersion === 1 && /^(weight|bias)_(ih|hh)_l\d+(_reverse)?$/.test(k) ? `rnn.${k}` : k] = v;
   }
@@ -196,6 +214,9 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
     throw e;
   }
   checkTensorsMatch(path, shapes, weights);
+  // the last weights of a keep-best checkpoint (to resume from) are the same parameters again
+  if (resumeWeights) checkTensorsMatch(`${path} (last.*)`, shapes, resumeWeights);
+  if (resumeWeights && !meta.checkpoint) throw bad("it holds resume weights (last.*) but no checkpoint record");
   const optimNames = Object.keys(optimizerTensors);
   if (optimNames.length && !meta.checkpoint) throw bad(`it holds optimizer tensors (${optimNames.slice(0, 3).map((k) => JSON.stringify(k)).join(", ")}) but no checkpoint record`);
   checkParameterBudget(path, shapes);
@@ -221,6 +242,7 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   if (meta.checkpoint) {
     out.checkpoint = meta.checkpoint;
     out.optimizerTensors = optimizerTensors;
+    if (resumeWeights) out.resumeWeights = resumeWeights;
   }
   return out;
 }

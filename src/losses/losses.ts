@@ -3,7 +3,9 @@
  * gradient w.r.t. the prediction (the fused kernels of the backend):
  *
  * - `crossEntropy`: softmax cross-entropy over integer targets; targets equal to `ignoreIndex`
- *   (padding) count nothing. Mean over counted rows (PyTorch's default) or sum.
+ *   (padding) count nothing. Mean over counted rows (PyTorch's default) or sum. Optional
+ *   per-class `weight` with PyTorch's semantics: row r counts weight[target_r], and the mean is
+ *   sum_r weight[t_r] * loss_r / sum_r weight[t_r] over the counted rows.
  * - `mseLoss`: mean squared error, optionally weighted by a 0/1 mask (mean over the mask's sum).
  * - `bceWithLogits`: binary cross-entropy on logits, log-sum-exp stable, optional mask.
  *
@@ -37,7 +39,7 @@ function into(be: Backend, name: string, src: ArrayLike<number>): Floats {
 
 export function crossEntropy(
   logits: TensorLike, targets: ArrayLike<number>,
-  opts: { ignoreIndex?: number; reduction?: Reduction; backend?: Backend } = {},
+  opts: { ignoreIndex?: number; reduction?: Reduction; backend?: Backend; weight?: ArrayLike<number> | null } = {},
 ): LossResult {
   const where = "crossEntropy";
   const be = opts.backend ?? getBackend();
@@ -58,6 +60,22 @@ export function crossEntropy(
   }
   const sum = opts.reduction === "sum";
   const x = into(be, "ce.x", logits.data);
+  if (opts.weight) {
+    const w = opts.weight;
+    if (w.length !== V) throw new RnnkitError(`${where}: weight: expected V = ${V} class weights, got ${w.length}`);
+    for (let v = 0; v < V; v++) if (!(w[v] >= 0) || !Number.isFinite(w[v])) throw new RnnkitError(`${where}: weight[${v}]: expected a finite number >= 0, got ${describe(w[v])}`);
+    let wsum = 0;
+    for (let r = 0; r < R; r++) if (t[r] !== ignore) wsum += w[t[r]];
+    const norm = sum ? 1 : wsum > 0 ? 1 / wsum : 0;
+    // one kernel call per row, each scaled by its class weight (the rows' losses differ in weight)
+    let total = 0;
+    for (let r = 0; r < R; r++) {
+      const wr = t[r] === ignore ? 0 : w[t[r]];
+      total += wr * be.softmaxCrossEntropy(1, V, x, r * V, t, r, ignore, wr * norm, x, r * V);
+    }
+    checkLoss(where, total);
+    return { loss: total * norm, count, grad: { shape: [...logits.shape], data: x.slice(0, R * V) } };
+  }
   const scale = sum ? 1 : count > 0 ? 1 / count : 0;
   const total = be.softmaxCrossEntropy(R, V, x, 0, t, 0, ignore, scale, x, 0);
   checkLoss(where, total);

@@ -69,6 +69,11 @@ export class SequenceModel extends ComposedModel implements Model {
   readonly rnn: Recurrent;
   readonly head: Linear;
   readonly init: Linear | null;
+  /**
+   * classify / tag: per-class weights of the cross-entropy (PyTorch's `weight=`), e.g. from
+   * `balancedClassWeights` for imbalanced labels; null = all 1. A training setting: not saved.
+   */
+  classWeights: readonly number[] | null = null;
   private cache: { batch: Batch; out: Tensor; h: Tensor; c?: Tensor; pooled?: Tensor; argmax?: Int32Array; init?: Tensor } | null = null;
 
   constructor(config: ModelConfig, opts: { backend?: Backend } = {}) {
@@ -334,7 +339,7 @@ export class SequenceModel extends ComposedModel implements Model {
       ? idsOf(where, "targets", batch.targets, 1, B, new Array<number>(B).fill(1), O, IGNORE)
       : idsOf(where, "targets", batch.targets, T, B, lengths, O, IGNORE);
     const flat = { shape: [targets.length, O], data: logits.data };
-    const r = crossEntropy(flat, targets, { ignoreIndex: IGNORE, backend: be });
+    const r = crossEntropy(flat, targets, { ignoreIndex: IGNORE, backend: be, weight: this.config.task === "lm" ? null : this.classWeights });
     let correct = 0;
     for (let i = 0; i < targets.length; i++) {
       if (targets[i] === IGNORE) continue;

@@ -36,8 +36,21 @@ export interface ClassifyEval {
 /** The sorted distinct labels of a training column (a classifier needs at least two). */
 export function labelSet(gold: readonly string[], column = "label"): string[] {
   const labels = [...new Set(gold)].sort();
-  if (labels.length < 2) throw new RnnkitError(`column ${JSON.stringify(column)} has ${labels.length} distinct label(s): a classifier needs at least 2`);
+  if (labels.length < 2) throw new RnnkitError(`column ${JSON.stringify(column)}: a classifier needs at least 2 distinct labels, got ${labels.length}${labels.length ? ` (${labels.map((l) => JSON.stringify(l)).join(", ")})` : ""}`);
   return labels;
+}
+
+/**
+ * Inverse-frequency class weights for imbalanced labels, normalised to mean 1 over the classes
+ * present (sklearn's "balanced" n / (K * n_c), rescaled): w_c = (1/n_c) / mean_k(1/n_k). A class
+ * absent from `targets` gets 1 (it never weighs a training row).
+ */
+export function balancedClassWeights(targets: readonly number[], K: number): number[] {
+  const n = new Array<number>(K).fill(0);
+  for (const t of targets) n[t]++;
+  const present = n.filter((c) => c > 0);
+  const meanInv = present.reduce((a, c) => a + 1 / c, 0) / Math.max(1, present.length);
+  return n.map((c) => (c > 0 ? 1 / c / meanInv : 1));
 }
 
 /** The vocabulary of the training texts. */

@@ -9,6 +9,8 @@ import type { Parameter } from "../layers/module.js";
 import { centralDifference } from "../testing.js";
 import { bceWithLogits, crossEntropy, mseLoss } from "../losses/losses.js";
 import { Optimizer, clipGradNorm, lrFactor } from "./optimizers.js";
+import { balancedClassWeights } from "../tasks/classify.js";
+import { autoSizes, lengthStats } from "../defaults.js";
 
 const f64 = new JsBackend({ dtype: "float64" });
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol * (1 + Math.abs(b)), `${a} vs ${b}`);
@@ -29,6 +31,40 @@ test("cross-entropy: value, ignore index, stability, finite-difference gradient"
   assert.throws(() => crossEntropy({ shape: [1, 3], data: [0, 0, 0] }, [3], { backend: f64 }), /targets\[0\].*\[0, 2\]/);
   assert.throws(() => crossEntropy({ shape: [2, 3], data: [0, 0, 0, 0, 0, 0] }, [1], { backend: f64 }), /R = 2/);
   assert.equal(crossEntropy({ shape: [1, 2], data: [0, 0] }, [1], { backend: f64, reduction: "sum" }).loss, Math.log(2));
+});
+
+test("cross-entropy with class weights: PyTorch's weighted mean, by hand; finite-difference gradient", () => {
+  // rows: targets 0, 2, ignored, 2; weights w = [2, 1, 0.5]
+  const x = Float64Array.from([0.3, -1.2, 2.0, 0.1, 0.7, -0.4, 5, 5, 5, 1.5, 0.2, -0.3]);
+  const t = [0, 2, -100, 2], w = [2, 1, 0.5];
+  const nll = (r: number, k: number) => {
+    const row = Array.from(x.slice(r * 3, r * 3 + 3));
+    return Math.log(row.reduce((a, v) => a + Math.exp(v), 0)) - row[k];
+  };
+  // sum_r w[t_r] * nll_r / sum_r w[t_r] over the counted rows
+  const want = (2 * nll(0, 0) + 0.5 * nll(1, 2) + 0.5 * nll(3, 2)) / (2 + 0.5 + 0.5);
+  const r = crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: w });
+  close(r.loss, want);
+  assert.equal(r.count, 3);
+  close(crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: w, reduction: "sum" }).loss, 2 * nll(0, 0) + 0.5 * nll(1, 2) + 0.5 * nll(3, 2));
+  // all weights 1: the unweighted loss
+  close(crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: [1, 1, 1] }).loss, crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64 }).loss);
+  const g = r.grad.data;
+  for (let i = 0; i < x.length; i++) {
+    close(g[i], centralDifference(x, i, () => crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: w }).loss), 1e-7);
+  }
+  assert.throws(() => crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: [1, 1] }), /weight: expected V = 3 class weights, got 2/);
+  assert.throws(() => crossEntropy({ shape: [4, 3], data: x }, t, { backend: f64, weight: [1, -1, 1] }), /weight\[1\]: expected a finite number >= 0, got number -1/);
+});
+
+test("balanced class weights: inverse frequency, mean 1 over the classes present", () => {
+  // counts 3 and 1: 1/n = [1/3, 1], mean 2/3 -> [0.5, 1.5] (sklearn's n/(K n_c) = [2/3, 2], rescaled)
+  assert.deepEqual(balancedClassWeights([0, 0, 0, 1], 2), [0.5, 1.5]);
+  // a class absent from training gets 1; the others average 1
+  const w = balancedClassWeights([0, 1, 1, 1, 1], 3);
+  close(w[0], 1.6);
+  close(w[1], 0.4);
+  assert.equal(w[2], 1);
 });
 
 test("MSE and BCE-with-logits: values, masks, gradients, stability", () => {
@@ -125,4 +161,29 @@ test("global-norm clipping and learning-rate schedules", () => {
   close(lrFactor({ kind: "constant" }, 0, 4), 0.25);
   close(lrFactor({ kind: "cosine", totalSteps: 100 }, 50, 0), 0.5);
   close(lrFactor({ kind: "cosine", totalSteps: 100, minFactor: 0.1 }, 100, 0), 0.1);
+});
+
+test("sizes chosen from the data: the rules of defaults.autoSizes, by hand", () => {
+  // moby-dick: 1.09M training characters, 93 symbols -> hidden 256 (>= 1M tokens), embedding round8(1.6 x 93^0.56) = 24 -> the floor 48
+  const lm = autoSizes("lm", { examples: 1091829, vocabulary: 93 }, 64);
+  assert.equal(lm.hiddenSize, 256);
+  assert.equal(lm.embeddingDim, 48);
+  assert.equal(lm.batchSize, 32);
+  assert.equal(lm.epochs, 4, "about 2000 steps at floor(1091828 / (32 x 64)) = 533 batches per epoch");
+  assert.equal(autoSizes("lm", { examples: 99999, vocabulary: 60 }).hiddenSize, 64);
+  assert.equal(autoSizes("lm", { examples: 100000, vocabulary: 60 }).hiddenSize, 128);
+  // a word vocabulary of 20000: 1.6 x 20000^0.56 = 409 -> the cap 128
+  assert.equal(autoSizes("classify", { examples: 500, vocabulary: 20000 }).embeddingDim, 128);
+  // short texts: one direction, last state; long texts (median > 50 tokens): both ways, max pooling
+  const short = autoSizes("classify", { examples: 5000, vocabulary: 3000, ...lengthStats([5, 8, 9, 12, 40]) });
+  assert.deepEqual([short.hiddenSize, short.batchSize, short.bidirectional, short.pooling], [128, 32, false, "last"]);
+  assert.equal(short.maxLen, 64, "1.5 x p95 40 = 60, rounded up to 16");
+  const long = autoSizes("classify", { examples: 800, vocabulary: 3000, ...lengthStats([60, 120, 300, 400, 900]) });
+  assert.deepEqual([long.hiddenSize, long.batchSize, long.bidirectional, long.pooling, long.maxLen], [64, 16, true, "max", 400]);
+  assert.equal(long.epochs, 40, "2000 steps / ceil(800 / 16) = 50 batches");
+  // word vocabulary cap: tokens / 20 within [2000, 30000]
+  assert.equal(autoSizes("classify", { examples: 800, tokens: 1e6 }).maxVocab, 30000);
+  assert.equal(autoSizes("classify", { examples: 800, tokens: 100000 }).maxVocab, 5000);
+  assert.equal(autoSizes("classify", { examples: 800, tokens: 1000 }).maxVocab, 2000);
+  assert.deepEqual(lengthStats([3, 1, 2, 10]), { medianLength: 2, p95Length: 10, tokens: 16 });
 });

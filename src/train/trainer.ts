@@ -6,14 +6,16 @@
  * and keeps the last good checkpoint.
  *
  * The same seed gives the same run: batch order is a function of (seed, epoch), weights and
- * dropout masks come from seeded generators.
+ * dropout masks come from seeded generators. The schedule's horizon (total optimizer steps) is
+ * fixed once at the start: `steps`, else epochs x batches per epoch, else (a run bounded only by
+ * `timeBudget`) measured from the speed of its first steps, which alone depends on the machine.
  */
 import { type Example, bucketBatches, streamChunks } from "../data/batches.js";
 import { defaults } from "../defaults.js";
 import type { Batch } from "../data/batch.js";
 import type { Model, StepResult } from "../models/model.js";
 import { NonFiniteError, RnnkitError, type Tensor, checkPositiveInt } from "../tensor.js";
-import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, clipGradNorm, lrFactor } from "./optimizers.js";
+import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption, clipGradNorm, lrFactor, resolveSchedule } from "./optimizers.js";
 
 /** Training data: examples (many-to-one / aligned tagging), or one long token stream (language model). */
 export type TrainData =
@@ -22,6 +24,7 @@ export type TrainData =
 
 export interface Progress {
   epoch: number;
+  /** Infinity when only `steps` or a time budget bounds the run */
   epochs: number;
   /** batch within the epoch (1-based) and batches per epoch */
   batch: number;
@@ -48,20 +51,49 @@ export interface Metrics {
 
 export interface EpochReport {
   epoch: number;
+  /** true for the part of an epoch run before a stop (steps reached, time budget) */
+  partial?: boolean;
   train: Metrics;
   val?: Metrics;
   elapsed: number;
 }
 
+/** The best validation state of a run so far (keepBest): weights copied when they were best. */
+export interface BestState {
+  epoch: number;
+  step: number;
+  loss: number;
+  weights: Record<string, Tensor>;
+}
+
+/** What a checkpoint must hold besides the model and optimizer so that `resume` continues the same run. */
+export interface TrainerState {
+  /** the schedule's horizon in optimizer steps and its warm-up */
+  horizon: number;
+  warmup: number;
+  horizonFrom: "steps" | "epochs" | "time" | "checkpoint";
+}
+
 export interface FitOptions {
+  /** Passes over the data. Default: defaults.epochs, unless `steps` or `timeBudget` bounds the run (then unbounded). */
   epochs?: number;
+  /** Total optimizer steps: stop after this many (counting the steps of a resumed run); the schedule's horizon. */
+  steps?: number;
   batchSize?: number;
   /** Truncated-BPTT chunk length for stream data. */
   seqLen?: number;
   optimizer?: OptimizerName;
   optimizerOptions?: OptimizerOptions;
-  schedule?: Schedule;
+  /** Default "auto": warm-up, flat, then a linear decay over the last 20% of the horizon (see ScheduleOption). */
+  schedule?: ScheduleOption;
+  /** Default: autoWarmup(horizon) for "auto", else defaults.warmupSteps. */
   warmupSteps?: number;
+  /**
+   * Keep the best-validation weights (default false in the library, `--keep best` in the CLI):
+   * when the run ends the model holds the weights of its best validation loss (each epoch's end,
+   * and the state at a steps/time stop), and `FitResult.last` the last weights to resume from.
+   */
+  keepBest?: boolean;
   /** Global gradient-norm clipping threshold; 0 disables. */
   clipNorm?: number;
   seed?: number;
@@ -74,20 +106,38 @@ export interface FitOptions {
   /** Called after every epoch; return false to stop. */
   onEpoch?: (r: EpochReport) => boolean | void;
   /** Called when a checkpoint should be written (end of each epoch, and at a stop). */
-  onCheckpoint?: (info: { epoch: number; step: number; optimizer: Optimizer; reason: "epoch" | "stop" }) => void;
+  onCheckpoint?: (info: { epoch: number; step: number; optimizer: Optimizer; reason: "epoch" | "stop"; trainer: TrainerState; best?: BestState }) => void;
   /** Aborting it (Ctrl-C) stops after the current batch, with a checkpoint. */
   signal?: AbortSignal;
   /** Resume: an optimizer state and the epoch to continue from. */
-  resume?: { epoch: number; optimizer: { step: number; lr: number; tensors: Record<string, { data: ArrayLike<number> }> } };
+  resume?: {
+    epoch: number; optimizer: { step: number; lr: number; tensors: Record<string, { data: ArrayLike<number> }> };
+    /** the horizon and warm-up of the interrupted run (a checkpoint's trainer state): the resumed run follows the same schedule */
+    trainer?: Pick<TrainerState, "horizon" | "warmup">;
+    /** keepBest: the best state of the interrupted run */
+    best?: BestState;
+  };
 }
 
 export interface FitResult {
   epochs: EpochReport[];
-  stoppedBy: "epochs" | "time" | "signal" | "early-stopping" | "callback" | "nan";
+  stoppedBy: "epochs" | "steps" | "time" | "signal" | "early-stopping" | "callback" | "nan";
   /** the message of a NaN/Inf stop */
   message?: string;
   steps: number;
   optimizer: Optimizer;
+  /** the schedule's horizon and warm-up (undefined horizon: stopped before it was measured) */
+  trainer: TrainerState | undefined;
+  /** which weights the model holds now: the last ones, or (keepBest) those of the best validation loss */
+  kept: { which: "best" | "last"; epoch: number; step: number; val?: Metrics };
+  /** keepBest, when the best is not the last: the last weights (what a checkpoint resumes from) */
+  last?: Record<string, Tensor>;
+}
+
+function copyWeights(model: Model): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(model.stateDict())) out[k] = { shape: [...v.shape], data: v.data.slice() };
+  return out;
 }
 
 /**
@@ -96,12 +146,16 @@ export interface FitResult {
  */
 export async function fit(model: Model, data: TrainData, opts: FitOptions = {}): Promise<FitResult> {
   const where = "fit";
-  const epochs = opts.epochs ?? defaults.epochs;
+  const timeOnly = opts.epochs === undefined && opts.steps === undefined && opts.timeBudget !== undefined;
+  const epochs = opts.epochs ?? (opts.steps !== undefined || opts.timeBudget !== undefined ? Infinity : defaults.epochs);
   const batchSize = opts.batchSize ?? defaults.batchSize;
   const seqLen = opts.seqLen ?? defaults.seqLen;
   const clip = opts.clipNorm ?? defaults.clipNorm;
   const seed = opts.seed ?? defaults.seed;
-  for (const [k, v] of [["epochs", epochs], ["batchSize", batchSize], ["seqLen", seqLen]] as const) checkPositiveInt(where, k, v);
+  if (epochs !== Infinity) checkPositiveInt(where, "epochs", epochs);
+  if (opts.steps !== undefined) checkPositiveInt(where, "steps", opts.steps);
+  for (const [k, v] of [["batchSize", batchSize], ["seqLen", seqLen]] as const) checkPositiveInt(where, k, v);
+  if (opts.timeBudget !== undefined && !(opts.timeBudget > 0)) throw new RnnkitError(`${where}: timeBudget: expected a positive number of seconds, got ${opts.timeBudget}`);
   if (data.kind === "stream" && model.task !== "lm") throw new RnnkitError(`${where}: stream data trains a language model, got task ${model.task}`);
   if (data.kind === "examples" && data.train.length === 0) throw new RnnkitError(`${where}: expected at least one training example, got none`);
   const collate = (part: readonly Example[]) => model.collate(part);
@@ -112,39 +166,88 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     optimizer.loadStateDict(opts.resume.optimizer);
     startEpoch = opts.resume.epoch + 1;
   }
-  let schedule: Schedule = opts.schedule ?? { kind: "constant" };
-  const warmup = opts.warmupSteps ?? defaults.warmupSteps;
+  const scheduleOption: ScheduleOption = opts.schedule ?? "auto";
+  // the horizon: fixed once, at the start (or measured on the first steps of a time-bounded run)
+  let trainer: TrainerState | undefined;
+  const fixHorizon = (horizon: number, from: TrainerState["horizonFrom"], warmup = opts.warmupSteps) => {
+    const r = resolveSchedule(scheduleOption, horizon, warmup);
+    trainer = { horizon, warmup: r.warmup, horizonFrom: from };
+    schedule = r.schedule;
+  };
+  let schedule: Schedule = { kind: "constant" };
+  // before the horizon is measured: the warm-up alone (of the length "auto" has for a long run)
+  const probeWarmup = opts.warmupSteps ?? (scheduleOption === "auto" ? defaults.autoWarmupSteps : defaults.warmupSteps);
+  if (opts.resume?.trainer) fixHorizon(opts.resume.trainer.horizon, "checkpoint", opts.resume.trainer.warmup);
+  else if (opts.steps !== undefined) fixHorizon(opts.steps, "steps");
   const params = model.parameters();
-  const t0 = Date.now();
+  const t0 = performance.now();
+  const probeStart = optimizer.step;
+  let probeMark: { step: number; at: number } | undefined;
   const reports: FitResult["epochs"] = [];
   let best = Infinity, sinceBest = 0;
+  let bestState: BestState | undefined = opts.keepBest ? opts.resume?.best : undefined;
+  if (bestState) best = bestState.loss;
+  const hasVal = data.val !== undefined && data.val.length > 0;
+  const validate = () => evaluate(model, data.kind === "stream" ? { kind: "stream", ids: data.val! } : { kind: "examples", examples: data.val! }, { batchSize, seqLen });
+  const consider = (epoch: number, val: Metrics | undefined) => {
+    if (!opts.keepBest || !val) return;
+    if (!bestState || val.loss < bestState.loss - 1e-9) bestState = { epoch, step: optimizer.step, loss: val.loss, weights: copyWeights(model) };
+  };
+  let lastVal: { step: number; val: Metrics } | undefined;
   const finish = (stoppedBy: FitResult["stoppedBy"], epoch: number, message?: string): FitResult => {
-    if (stoppedBy !== "nan" && stoppedBy !== "epochs" && stoppedBy !== "early-stopping" && stoppedBy !== "callback") {
-      opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "stop" });
+    // a stop inside an epoch: the state reached is validated, so that keepBest can keep it
+    if ((stoppedBy === "time" || stoppedBy === "steps") && hasVal && lastVal?.step !== optimizer.step) {
+      const val = validate();
+      lastVal = { step: optimizer.step, val };
+      consider(epoch, val);
+    }
+    // (a steps stop ends its epoch, checkpointed there)
+    if (stoppedBy === "time" || stoppedBy === "signal") {
+      if (!trainer) measureHorizon();
+      opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "stop", trainer: trainer!, best: bestState });
     }
     model.eval();
-    const r: FitResult = { epochs: reports, stoppedBy, steps: optimizer.step, optimizer };
+    let kept: FitResult["kept"] = { which: "last", epoch, step: optimizer.step, ...(lastVal?.step === optimizer.step ? { val: lastVal.val } : {}) };
+    let last: Record<string, Tensor> | undefined;
+    if (opts.keepBest && bestState && bestState.step !== optimizer.step && stoppedBy !== "nan") {
+      last = copyWeights(model);
+      model.loadStateDict(bestState.weights);
+      kept = { which: "best", epoch: bestState.epoch, step: bestState.step, val: { loss: bestState.loss, count: 0 } };
+      const r = reports.find((x) => x.epoch === bestState!.epoch && !x.partial);
+      if (r?.val) kept.val = r.val;
+    } else if (opts.keepBest && bestState) kept = { ...kept, which: "best" };
+    const r: FitResult = { epochs: reports, stoppedBy, steps: optimizer.step, optimizer, trainer, kept };
+    if (last) r.last = last;
     if (message) r.message = message;
     return r;
   };
-  let lastYield = Date.now();
-  const outOfTime = () => opts.timeBudget !== undefined && (Date.now() - t0) / 1000 >= opts.timeBudget;
+  // time-bounded: the horizon from the speed of the first steps (setup and first-step costs included, so it errs short)
+  const measureHorizon = () => {
+    const now = performance.now(), elapsed = (now - t0) / 1000;
+    // the first defaults.horizonProbeSkip steps (compilation, first allocations) are left out when there are more
+    const from = probeMark && optimizer.step > probeMark.step ? probeMark : { step: probeStart, at: t0 };
+    const perStep = (now - from.at) / 1000 / Math.max(1, optimizer.step - from.step);
+    fixHorizon(optimizer.step + Math.max(1, Math.floor(((opts.timeBudget! - elapsed) * defaults.horizonBudgetUse) / perStep)), "time");
+  };
+  let lastYield = performance.now();
+  const outOfTime = () => opts.timeBudget !== undefined && (performance.now() - t0) / 1000 >= opts.timeBudget;
 
   for (let epoch = startEpoch; epoch <= epochs; epoch++) {
     model.train();
     const batches = data.kind === "stream" ? streamChunks(data.train, batchSize, seqLen) : bucketBatches(data.train, batchSize, collate, seed + epoch);
-    // a cosine schedule without a length anneals over the whole run
-    if (schedule.kind === "cosine" && !(schedule.totalSteps > 0)) schedule = { ...schedule, totalSteps: epochs * batches.length };
+    if (!trainer && !timeOnly) fixHorizon(epochs * batches.length, "epochs");
     let h: Tensor | undefined, c: Tensor | undefined;
     let lossSum = 0, count = 0, correct = 0, items = 0;
-    const te = Date.now();
-    for (let i = 0; i < batches.length; i++) {
+    const te = performance.now();
+    let stop: FitResult["stoppedBy"] | undefined;
+    let done = 0;
+    for (let i = 0; i < batches.length; i++, done++) {
       const batch: Batch = batches[i];
       if (data.kind === "stream") {
         if (h) batch.h0 = h;
         if (c) batch.c0 = c;
       }
-      optimizer.lr = baseLr * lrFactor(schedule, optimizer.step, warmup);
+      optimizer.lr = baseLr * lrFactor(schedule, optimizer.step, trainer ? trainer.warmup : probeWarmup);
       model.zeroGrad();
       let r: StepResult;
       let gradNorm = NaN;
@@ -171,24 +274,39 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
       count += r.count;
       correct += r.correct;
       items += data.kind === "stream" ? batch.T * batch.B : batch.B;
-      const elapsed = (Date.now() - t0) / 1000;
+      const elapsed = (performance.now() - t0) / 1000;
+      if (!trainer && !probeMark && optimizer.step - probeStart >= defaults.horizonProbeSkip) probeMark = { step: optimizer.step, at: performance.now() };
+      if (!trainer && (optimizer.step - probeStart >= defaults.horizonProbeSkip + defaults.horizonProbeSteps || elapsed >= defaults.horizonProbeSeconds)) measureHorizon();
       opts.onProgress?.({
         epoch, epochs, batch: i + 1, batches: batches.length, step: optimizer.step, loss: r.loss, epochLoss: lossSum / Math.max(1, count),
-        itemsPerSec: items / Math.max(1e-3, (Date.now() - te) / 1000), elapsed, lr: optimizer.lr, gradNorm,
+        itemsPerSec: items / Math.max(1e-3, (performance.now() - te) / 1000), elapsed, lr: optimizer.lr, gradNorm,
       });
-      if (Date.now() - lastYield > 50) {
+      if (performance.now() - lastYield > 50) {
         await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = Date.now();
+        lastYield = performance.now();
       }
       if (opts.signal?.aborted) return finish("signal", epoch - 1);
+      if (opts.steps !== undefined && optimizer.step >= opts.steps) {
+        stop = "steps";
+        done++;
+        break;
+      }
       if (outOfTime()) return finish("time", epoch - 1);
     }
     const train = metrics(model, lossSum, count, correct);
-    const report: EpochReport = { epoch, train, elapsed: (Date.now() - t0) / 1000 };
-    if (data.val && data.val.length > 0) report.val = evaluate(model, data.kind === "stream" ? { kind: "stream", ids: data.val } : { kind: "examples", examples: data.val }, { batchSize, seqLen });
+    const report: EpochReport = { epoch, train, elapsed: (performance.now() - t0) / 1000 };
+    if (stop && done < batches.length) report.partial = true;
+    if (hasVal) {
+      report.val = validate();
+      lastVal = { step: optimizer.step, val: report.val };
+      consider(epoch, report.val);
+    }
     reports.push(report);
-    opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "epoch" });
-    if (opts.onEpoch?.(report) === false) return finish("callback", epoch);
+    if (!trainer) measureHorizon();
+    opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "epoch", trainer: trainer!, best: bestState });
+    const go = opts.onEpoch?.(report);
+    if (stop) return finish(stop, epoch);
+    if (go === false) return finish("callback", epoch);
     const vloss = report.val?.loss ?? train.loss;
     if (vloss < best - 1e-9) {
       best = vloss;
