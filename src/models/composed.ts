@@ -4,10 +4,11 @@
  * training mode and disposal are those of its parts, names prefixed by part (`rnn.`, `head.`,
  * `encoder.rnn.`, ...), which are the model file's tensor names.
  */
+import type { Backend } from "../backend/backend.js";
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
 import { defaults } from "../defaults.js";
-import { RnnkitError, type Tensor, formatShape, sizeOf } from "../tensor.js";
+import { type Floats, RnnkitError, type Tensor, formatShape, sizeOf } from "../tensor.js";
 
 /** Parameter names and shapes, in the model's order. */
 export type ParameterShapes = [string, number[]][];
@@ -44,6 +45,8 @@ export abstract class ComposedModel {
   protected abstract parts(): [string, Module][];
   /** The class name, for errors. */
   protected abstract readonly name: string;
+  /** Where the parts compute. */
+  abstract readonly backend: Backend;
   /** Drops what the last forward kept for backward (called by dispose). */
   protected abstract clearCache(): void;
 
@@ -100,6 +103,13 @@ export abstract class ComposedModel {
     const got = this.parameters().map((p) => `${p.name} ${formatShape(p.value.shape)}`).join(", ");
     const want = shapes.map(([k, v]) => `${k} ${formatShape(v)}`).join(", ");
     if (got !== want) throw new Error(`${this.name}: internal error: parameterShapes() says [${want}] but the parts made [${got}]`);
+  }
+
+  /** A plain array in the backend's precision (float64 on the reference path of the gradient checks). */
+  protected arr(n: number | ArrayLike<number>): Floats {
+    const f64 = this.backend.dtype === "float64";
+    if (typeof n === "number") return f64 ? new Float64Array(n) : new Float32Array(n);
+    return f64 ? Float64Array.from(n) : Float32Array.from(n);
   }
 
   /** Throws `where: used after dispose()` once the model is disposed. */

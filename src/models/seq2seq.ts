@@ -371,12 +371,6 @@ export class Seq2Seq extends ComposedModel implements Model {
     return this.decoder as CellStack;
   }
 
-  private arr(n: number | ArrayLike<number>): Floats {
-    const f64 = this.backend.dtype === "float64";
-    if (typeof n === "number") return f64 ? new Float64Array(n) : new Float32Array(n);
-    return f64 ? Float64Array.from(n) : Float32Array.from(n);
-  }
-
   protected clearCache(): void {
     this.cache = null;
   }

@@ -150,13 +150,6 @@ export class SequenceModel extends ComposedModel implements Model {
     return out;
   }
 
-  /** A plain array in the backend's precision (float64 on the reference path of the gradient checks). */
-  private arr(n: number | ArrayLike<number>): Floats {
-    const f64 = this.backend.dtype === "float64";
-    if (typeof n === "number") return f64 ? new Float64Array(n) : new Float32Array(n);
-    return f64 ? Float64Array.from(n) : Float32Array.from(n);
-  }
-
   protected clearCache(): void {
     this.cache = null;
   }
