@@ -14,7 +14,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/rng.js";
 import { RnnkitError } from "../src/tensor.js";
-import { shuffleInPlace } from "../src/data/batches.js";
+import { type Example, shuffleInPlace } from "../src/data/batches.js";
+import type { Model } from "../src/models/model.js";
+import { type FitResult, type Progress, fit } from "../src/train/trainer.js";
 
 export interface ExampleArgs {
   /** smoke run: few steps, a slice of the data */
@@ -127,4 +129,31 @@ export function run(main: () => Promise<void>): void {
 /** True when the module at `url` is the program being run (not imported by a test). */
 export function isMain(url: string): boolean {
   return process.argv[1] !== undefined && fileURLToPath(url) === process.argv[1];
+}
+
+/**
+ * Trains for exactly `o.steps` optimizer steps (one mini-batch each), with Adam, a cosine
+ * schedule annealed over those steps after a linear warm-up, and the trainer's default gradient
+ * clipping; the time budget only caps it. `fit` counts epochs: a fixed step count is
+ * `ceil(steps / batches per epoch)` epochs, stopped after the step that reaches `steps` (an
+ * AbortSignal raised in `onProgress`, which the trainer honours after that step).
+ */
+export async function fitSteps(
+  model: Model, train: readonly Example[],
+  o: { steps: number; batchSize: number; lr: number; warmupSteps: number; seed: number; timeBudget?: number },
+  onStep?: (p: Progress) => void,
+): Promise<{ fit: FitResult; seconds: number; batchesPerEpoch: number; epochs: number }> {
+  const batchesPerEpoch = Math.ceil(train.length / o.batchSize);
+  const epochs = Math.max(1, Math.ceil(o.steps / batchesPerEpoch));
+  const stop = new AbortController();
+  const t0 = Date.now();
+  const r = await fit(model, { kind: "examples", train }, {
+    epochs, batchSize: o.batchSize, optimizer: "adam", optimizerOptions: { lr: o.lr }, schedule: { kind: "cosine", totalSteps: o.steps },
+    warmupSteps: o.warmupSteps, seed: o.seed, timeBudget: o.timeBudget, signal: stop.signal,
+    onProgress: (p) => {
+      if (p.step >= o.steps) stop.abort();
+      onStep?.(p);
+    },
+  });
+  return { fit: r, seconds: (Date.now() - t0) / 1000, batchesPerEpoch, epochs };
 }

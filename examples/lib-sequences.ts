@@ -1,16 +1,12 @@
 /**
  * What the sequence-output examples (g2p, pos, names, captions) share: training for a FIXED
  * number of optimizer steps (so that a result reproduces across machines; the time budget only
- * caps it), and a few small helpers.
- *
- * `fit` counts epochs, not steps: a fixed step count is `ceil(steps / batchesPerEpoch)` epochs,
- * stopped after the step that reaches `steps` (an AbortSignal raised in `onProgress`), with the
- * cosine schedule annealed over exactly `steps`.
+ * caps it; common.ts `fitSteps`), and a few small helpers.
  */
 import type { Example } from "../src/data/batches.js";
 import type { Model } from "../src/models/model.js";
 import { RnnkitError } from "../src/tensor.js";
-import { fit } from "../src/train/trainer.js";
+import { fitSteps } from "./common.js";
 
 export interface StepPlan {
   /** optimizer steps (one mini-batch each) */
@@ -39,29 +35,21 @@ export interface StepResult {
 
 /** Trains `model` on `train` for `plan.steps` steps (Adam, cosine schedule, gradient clipping at the default). */
 export async function trainForSteps(model: Model, train: readonly Example[], plan: StepPlan, log?: (line: string) => void): Promise<StepResult> {
-  const perEpoch = Math.ceil(train.length / plan.batchSize);
-  const epochs = Math.max(1, Math.ceil(plan.steps / perEpoch));
-  const stop = new AbortController();
   const recent: number[] = [];
-  const t0 = Date.now();
   let lastLog = 0;
-  const r = await fit(model, { kind: "examples", train }, {
-    epochs, batchSize: plan.batchSize, optimizer: "adam", optimizerOptions: { lr: plan.lr }, schedule: { kind: "cosine", totalSteps: plan.steps },
-    warmupSteps: plan.warmupSteps ?? Math.min(100, Math.floor(plan.steps / 20)), seed: plan.seed, timeBudget: plan.timeBudget, signal: stop.signal,
-    onProgress: (p) => {
-      recent.push(p.loss);
-      if (recent.length > 50) recent.shift();
-      if (p.step >= plan.steps) stop.abort();
-      if (log && (Date.now() - lastLog > 15000 || p.step >= plan.steps)) {
-        lastLog = Date.now();
-        log(`step ${p.step}/${plan.steps} (epoch ${p.epoch}/${epochs}) loss ${mean(recent).toFixed(4)} lr ${p.lr.toExponential(2)} ${p.elapsed.toFixed(0)} s`);
-      }
-    },
+  const warmupSteps = plan.warmupSteps ?? Math.min(100, Math.floor(plan.steps / 20));
+  const { fit: r, seconds, batchesPerEpoch: perEpoch } = await fitSteps(model, train, { ...plan, warmupSteps }, (p) => {
+    recent.push(p.loss);
+    if (recent.length > 50) recent.shift();
+    if (log && (Date.now() - lastLog > 15000 || p.step >= plan.steps)) {
+      lastLog = Date.now();
+      log(`step ${p.step}/${plan.steps} (epoch ${p.epoch}/${p.epochs}) loss ${mean(recent).toFixed(4)} lr ${p.lr.toExponential(2)} ${p.elapsed.toFixed(0)} s`);
+    }
   });
   if (r.stoppedBy === "nan") throw new RnnkitError(r.message ?? "training stopped: a non-finite loss");
   const stoppedBy = r.stoppedBy === "signal" ? "steps" : r.stoppedBy === "time" ? "time" : "epochs";
   return {
-    steps: r.steps, plannedSteps: plan.steps, epochs: Math.ceil(r.steps / perEpoch), passes: Math.round((100 * r.steps * plan.batchSize) / train.length) / 100, stoppedBy, finalLoss: mean(recent), trainSeconds: (Date.now() - t0) / 1000,
+    steps: r.steps, plannedSteps: plan.steps, epochs: Math.ceil(r.steps / perEpoch), passes: Math.round((100 * r.steps * plan.batchSize) / train.length) / 100, stoppedBy, finalLoss: mean(recent), trainSeconds: seconds,
   };
 }
 

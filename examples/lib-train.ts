@@ -7,8 +7,8 @@
 import { writeFileSync } from "node:fs";
 import type { Example } from "../src/data/batches.js";
 import type { Model } from "../src/models/model.js";
-import { fit, type FitResult } from "../src/train/trainer.js";
-import type { ExampleArgs } from "./common.js";
+import type { FitResult } from "../src/train/trainer.js";
+import { type ExampleArgs, fitSteps } from "./common.js";
 
 export interface Plan {
   /** optimizer steps (epochs × batches per epoch on the fixed split, or --steps) */
@@ -41,33 +41,20 @@ export interface Trained {
   fit: FitResult;
 }
 
-/**
- * Trains with Adam, a cosine schedule over exactly `plan.steps` steps (after a linear warm-up),
- * and the trainer's default gradient clipping. The trainer counts in epochs; the run stops after
- * the last planned step (an abort, which the trainer honours after the step).
- */
+/** Trains for exactly `plan.steps` steps (common.ts `fitSteps`), logging every 15 s. */
 export async function trainSteps(model: Model, train: readonly Example[], p: Plan, seed: number, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<Trained> {
-  const perEpoch = Math.ceil(train.length / p.batchSize);
-  const ac = new AbortController();
-  const t0 = Date.now();
-  const epochLosses: number[] = [];
   let lastLog = 0;
-  const r = await fit(model, { kind: "examples", train }, {
-    epochs: Math.ceil(p.steps / perEpoch), batchSize: p.batchSize, optimizer: "adam", optimizerOptions: { lr: p.lr },
-    schedule: { kind: "cosine", totalSteps: p.steps }, warmupSteps: p.warmupSteps, seed, timeBudget: p.timeBudget, signal: ac.signal,
-    onProgress: (pr) => {
-      if (pr.step >= p.steps) ac.abort();
-      if (Date.now() - lastLog > 15000) {
-        lastLog = Date.now();
-        log(`  step ${pr.step}/${p.steps}: loss ${pr.epochLoss.toFixed(4)} (epoch ${pr.epoch}), ${pr.elapsed.toFixed(0)} s`);
-      }
-    },
-    onEpoch: (e) => void epochLosses.push(e.train.loss),
+  const { fit: r, seconds } = await fitSteps(model, train, { steps: p.steps, batchSize: p.batchSize, lr: p.lr, warmupSteps: p.warmupSteps, seed, timeBudget: p.timeBudget }, (pr) => {
+    if (Date.now() - lastLog > 15000) {
+      lastLog = Date.now();
+      log(`  step ${pr.step}/${p.steps}: loss ${pr.epochLoss.toFixed(4)} (epoch ${pr.epoch}), ${pr.elapsed.toFixed(0)} s`);
+    }
   });
   if (r.stoppedBy === "nan") throw new Error(r.message);
   const stoppedBy = r.stoppedBy === "signal" || r.stoppedBy === "epochs" ? "steps" : r.stoppedBy;
   if (stoppedBy === "time") log(`  the time budget (${p.timeBudget} s) stopped training after ${r.steps} of ${p.steps} steps: the result is not the reproducible one`);
-  return { steps: r.steps, seconds: (Date.now() - t0) / 1000, stoppedBy, epochLosses, fit: r };
+  // the losses of the epochs that ran to their end (a stop inside an epoch reports none for it)
+  return { steps: r.steps, seconds, stoppedBy, epochLosses: r.epochs.map((e) => e.train.loss), fit: r };
 }
 
 /** Writes records as JSON Lines (a file the CLI's --data reads). */
