@@ -103,9 +103,12 @@ function tokenizerKind(flag: string, v: string): "char" | "word" {
   return v;
 }
 
-export function int(name: string, v: string, min = 1): number {
+export function int(name: string, v: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new RnnkitError(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  // a blank value is not 0 (Number("") is)
+  if (String(v).trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new RnnkitError(`--${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got ${JSON.stringify(v)}`);
+  }
   return n;
 }
 

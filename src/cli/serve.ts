@@ -9,6 +9,7 @@ import { defaults } from "../defaults.js";
 import { loadModel } from "../io/model-file.js";
 import { createServer } from "../serve/server.js";
 import { RnnkitError } from "../tensor.js";
+import { int } from "./commands.js";
 
 export interface ServeFlags {
   port: string;
@@ -21,19 +22,14 @@ export interface ServeFlags {
   cors?: string;
 }
 
-function intFlag(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new RnnkitError(`--${name}: expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  return n;
-}
 
 export async function serveCommand(path: string, o: ServeFlags, backend: Backend): Promise<void> {
   if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file`);
-  const port = intFlag("port", o.port, 0, 65535);
+  const port = int("port", o.port, 0, 65535);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const { app, task, shutdown } = createServer(loadModel(path, { backend }), {
-    maxBatch: intFlag("max-batch", o.maxBatch, 1), maxWaitMs: intFlag("max-wait-ms", o.maxWaitMs, 0), bodyLimit: intFlag("body-limit", o.bodyLimit, 16),
-    queueLimit: intFlag("queue-limit", o.queueLimit, 1), timeoutMs: intFlag("timeout-ms", o.timeoutMs, 1), cors: o.cors, log, source: path,
+    maxBatch: int("max-batch", o.maxBatch, 1), maxWaitMs: int("max-wait-ms", o.maxWaitMs, 0), bodyLimit: int("body-limit", o.bodyLimit, 16),
+    queueLimit: int("queue-limit", o.queueLimit, 1), timeoutMs: int("timeout-ms", o.timeoutMs, 1), cors: o.cors, log, source: path,
   });
   app.addHook("onResponse", async (req, reply) => log(`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`));
   let address: string;
