@@ -18,6 +18,12 @@ import { type Floats, NonFiniteError, RnnkitError, type Tensor, type TensorLike,
 
 export type Reduction = "mean" | "sum";
 
+/**
+ * The target the models write at padded steps, passed to crossEntropy as its ignore index (the
+ * models check every real target to be an id >= 0 first, so none can collide with it).
+ */
+export const PADDED = -1;
+
 export interface LossResult {
   /** The reduced loss. */
   loss: number;
@@ -117,4 +123,16 @@ export function bceWithLogits(logits: TensorLike, target: ArrayLike<number>, opt
 
 function checkLoss(where: string, v: number): void {
   if (!Number.isFinite(v)) throw new NonFiniteError(`${where}: the loss is ${v}: expected a finite number (are the predictions finite?)`);
+}
+
+/** How many rows of [R, V] logits have their arg-max at the target (rows whose target is `ignore` do not count). */
+export function argmaxHits(logits: ArrayLike<number>, targets: ArrayLike<number>, V: number, ignore: number = PADDED): number {
+  let hits = 0;
+  for (let i = 0; i < targets.length; i++) {
+    if (targets[i] === ignore) continue;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[i * V + v] > logits[i * V + best]) best = v;
+    if (best === targets[i]) hits++;
+  }
+  return hits;
 }

@@ -56,7 +56,7 @@ import { type Floats, RnnkitError, type Tensor, checkPositiveInt, describe } fro
 import { type Batch, checkBatch, checkLengths, idsOf } from "../data/batch.js";
 import { type Example, padPairs } from "../data/batches.js";
 import { BOS, PAD } from "../data/tokenizer.js";
-import { crossEntropy } from "../losses/losses.js";
+import { PADDED, argmaxHits, crossEntropy } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, type StepResult } from "./model.js";
 import { ComposedModel, type ParameterShapes, checkLimit, checkParameterBudget, prefixed } from "./composed.js";
 
@@ -89,8 +89,6 @@ export interface Seq2SeqConfig {
 }
 
 type Resolved = Required<Omit<Seq2SeqConfig, "resetAfter" | "recurrentActivation">> & Pick<Seq2SeqConfig, "resetAfter" | "recurrentActivation">;
-
-const IGNORE = -1;
 
 /** The decoder state of the rows being decoded (translate). */
 export interface DecoderState {
@@ -636,15 +634,9 @@ export class Seq2Seq extends ComposedModel implements Model {
     const U = batch.U!, V = this.config.targetVocabSize;
     if (!batch.targets) throw new RnnkitError(`${where}: targets: expected targets in the batch, got none`);
     const tl = checkLengths(where, "targetLengths", batch.targetLengths, U, B, "U");
-    const targets = idsOf(where, "targets", batch.targets, U, B, tl, V, IGNORE);
-    const r = crossEntropy({ shape: [U * B, V], data: logits.data }, targets, { ignoreIndex: IGNORE, backend: this.backend });
-    let correct = 0;
-    for (let i = 0; i < U * B; i++) {
-      if (targets[i] === IGNORE) continue;
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits.data[i * V + v] > logits.data[i * V + best]) best = v;
-      if (best === targets[i]) correct++;
-    }
+    const targets = idsOf(where, "targets", batch.targets, U, B, tl, V, PADDED);
+    const r = crossEntropy({ shape: [U * B, V], data: logits.data }, targets, { ignoreIndex: PADDED, backend: this.backend });
+    const correct = argmaxHits(logits.data, targets, V);
     return { loss: r.loss, count: r.count, correct, grad: { shape: [...logits.shape], data: r.grad.data } };
   }
 

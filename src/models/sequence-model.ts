@@ -27,7 +27,7 @@ import { type Recurrent, recurrentShapes } from "../layers/recurrent.js";
 import { type Floats, RnnkitError, type Tensor, checkFinite, checkPositiveInt, describe } from "../tensor.js";
 import { type Batch, checkBatch, idsOf } from "../data/batch.js";
 import { type Example, padBatch } from "../data/batches.js";
-import { crossEntropy, mseLoss } from "../losses/losses.js";
+import { PADDED, argmaxHits, crossEntropy, mseLoss } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, POOLINGS, type Pooling, type StepResult, TASKS, type Task } from "./model.js";
 
 /** The tasks a SequenceModel serves (seq2seq is `Seq2Seq`'s). */
@@ -56,8 +56,6 @@ export interface ModelConfig {
   recurrentActivation?: "sigmoid" | "hardSigmoid";
   seed?: number;
 }
-
-const IGNORE = -1;
 
 export class SequenceModel extends ComposedModel implements Model {
   protected readonly name = "SequenceModel";
@@ -329,17 +327,11 @@ export class SequenceModel extends ComposedModel implements Model {
     }
     // checked before the cast, so 2.7, NaN and -1 are errors (not 2, 0 and a silently ignored row)
     const targets = this.config.task === "classify"
-      ? idsOf(where, "targets", batch.targets, 1, B, new Array<number>(B).fill(1), O, IGNORE)
-      : idsOf(where, "targets", batch.targets, T, B, lengths, O, IGNORE);
+      ? idsOf(where, "targets", batch.targets, 1, B, new Array<number>(B).fill(1), O, PADDED)
+      : idsOf(where, "targets", batch.targets, T, B, lengths, O, PADDED);
     const flat = { shape: [targets.length, O], data: logits.data };
-    const r = crossEntropy(flat, targets, { ignoreIndex: IGNORE, backend: be, weight: this.config.task === "lm" ? null : this.classWeights });
-    let correct = 0;
-    for (let i = 0; i < targets.length; i++) {
-      if (targets[i] === IGNORE) continue;
-      let best = 0;
-      for (let v = 1; v < O; v++) if (logits.data[i * O + v] > logits.data[i * O + best]) best = v;
-      if (best === targets[i]) correct++;
-    }
+    const r = crossEntropy(flat, targets, { ignoreIndex: PADDED, backend: be, weight: this.config.task === "lm" ? null : this.classWeights });
+    const correct = argmaxHits(logits.data, targets, O);
     return { loss: r.loss, count: r.count, correct, grad: { shape: [...logits.shape], data: r.grad.data } };
   }
 }

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { JsBackend } from "../backend/js.js";
 import type { Parameter } from "../layers/module.js";
 import { centralDifference } from "../testing.js";
-import { bceWithLogits, crossEntropy, mseLoss } from "../losses/losses.js";
+import { PADDED, argmaxHits, bceWithLogits, crossEntropy, mseLoss } from "../losses/losses.js";
 import { Optimizer, clipGradNorm, lrFactor } from "./optimizers.js";
 import { balancedClassWeights } from "../tasks/classify.js";
 import { autoSizes, lengthStats } from "../defaults.js";
@@ -186,4 +186,11 @@ test("sizes chosen from the data: the rules of defaults.autoSizes, by hand", () 
   assert.equal(autoSizes("classify", { examples: 800, tokens: 100000 }).maxVocab, 5000);
   assert.equal(autoSizes("classify", { examples: 800, tokens: 1000 }).maxVocab, 2000);
   assert.deepEqual(lengthStats([3, 1, 2, 10]), { medianLength: 2, p95Length: 10, tokens: 16 });
+});
+
+test("argmaxHits counts the rows whose arg-max is the target, skipping padded rows (ties go to the first id)", () => {
+  const logits = [0.1, 0.9, 0.0, /**/ 2, 1, 0, /**/ 5, 5, 1, /**/ 0, 0, 3];
+  assert.equal(argmaxHits(logits, [1, 0, 0, 2], 3), 4);
+  assert.equal(argmaxHits(logits, [1, 1, 1, 2], 3), 2, "a tie (5, 5) goes to id 0");
+  assert.equal(argmaxHits(logits, [PADDED, 0, PADDED, 1], 3), 1);
 });
