@@ -29,7 +29,7 @@ export { Attention, ATTENTIONS, type AttentionKind, type AttentionScore, type At
 export { translate, type TranslateOptions, type Translation } from "./decode/seq2seq.js";
 export { TASKS, CELLS, POOLINGS, MODEL_KINDS, type Model, type ModelKind, type Task, type CellName, type Pooling, type StepLoss, type StepResult } from "./models/model.js";
 export type { Batch } from "./data/batch.js";
-export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport, type BestState, type TrainerState } from "./train/trainer.js";
+export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport, type BestState, type TrainerState, type EpochPosition, type CarriedState } from "./train/trainer.js";
 export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./losses/losses.js";
 export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";

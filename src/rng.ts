@@ -7,6 +7,16 @@ export class Rng {
   constructor(seed: number) {
     this.s = seed >>> 0;
   }
+  /**
+   * The generator's whole state (one 32-bit word): a checkpoint saves it so that a resumed run
+   * draws the same dropout masks as an uninterrupted one.
+   */
+  get state(): number {
+    return this.s;
+  }
+  set state(s: number) {
+    this.s = s >>> 0;
+  }
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);

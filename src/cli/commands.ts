@@ -27,7 +27,7 @@ import { ATTENTIONS, type AttentionKind } from "../layers/attention.js";
 import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
 import type { Optimizer, OptimizerName, ScheduleOption } from "../train/optimizers.js";
-import { type BestState, type EpochReport, type FitOptions, type FitResult, type Metrics, type Progress, type TrainerState, evaluate, fit } from "../train/trainer.js";
+import { type BestState, type CarriedState, type EpochReport, type FitOptions, type FitResult, type Metrics, type Progress, type TrainerState, evaluate, fit } from "../train/trainer.js";
 import { type DataStats, autoSizes, defaults, lengthStats, sizeRules } from "../defaults.js";
 import { checkSpace, claimOut } from "./out.js";
 import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
@@ -181,12 +181,14 @@ function epochLine(r: EpochReport, task: string): string {
 }
 
 /** What a checkpoint writes besides the task's tokenizer/scaler/info: optimizer, trainer state and (--keep best) both weight sets. */
-export type CheckpointExtras = Pick<ModelExtras, "optimizer" | "checkpoint" | "weights" | "resumeWeights">;
+export type CheckpointExtras = Pick<ModelExtras, "optimizer" | "checkpoint" | "weights" | "resumeWeights" | "carry">;
 
-function checkpointExtras(model: Model, i: { epoch: number; optimizer: Optimizer; trainer: TrainerState; best?: BestState }): CheckpointExtras {
+function checkpointExtras(model: Model, i: { epoch: number; optimizer: Optimizer; trainer: TrainerState; best?: BestState; carry?: CarriedState }): CheckpointExtras {
   const best = i.best;
   const trainer: Record<string, unknown> = { ...i.trainer, ...(best ? { best: { epoch: best.epoch, step: best.step, loss: best.loss } } : {}) };
   const x: CheckpointExtras = { optimizer: i.optimizer, checkpoint: { step: i.optimizer.step, epoch: i.epoch, trainer } };
+  // a language model stopped inside an epoch: the state it carries into the next chunk
+  if (i.carry) x.carry = i.carry;
   // the best weights are the model's; the last ones ride along to resume from
   if (best && best.step !== i.optimizer.step) {
     x.weights = best.weights;
@@ -330,10 +332,18 @@ function resumeFrom(o: CommonTrainOptions, task: TaskName, backend: Backend): { 
   if (t.task !== task) throw new RnnkitError(`--resume: ${o.out} is a ${t.task} model, not ${task}`);
   const ck = saved.checkpoint;
   if (!ck) throw new RnnkitError(`--resume: ${o.out} holds no optimizer state (not a training checkpoint)`);
-  note(`resuming ${o.out} after epoch ${ck.epoch}, step ${ck.step}`);
+  const tr = ck.trainer as Partial<TrainerState> & { best?: { epoch: number; step: number; loss: number } } | undefined;
+  const at = tr?.position ? `inside epoch ${ck.epoch + 1} after ${tr.position.batch} batches` : `after epoch ${ck.epoch}`;
+  note(`resuming ${o.out} ${at}, step ${ck.step}`);
   const fitResume: NonNullable<FitOptions["resume"]> = { epoch: ck.epoch, optimizer: { step: ck.optimizer.step, lr: ck.optimizer.lr, tensors: saved.optimizerTensors ?? {} } };
-  const tr = ck.trainer as { horizon?: unknown; warmup?: unknown; best?: { epoch: number; step: number; loss: number } } | undefined;
-  if (tr && typeof tr.horizon === "number" && tr.horizon > 0 && typeof tr.warmup === "number") fitResume.trainer = { horizon: tr.horizon, warmup: tr.warmup };
+  if (tr && typeof tr.horizon === "number" && tr.horizon > 0 && typeof tr.warmup === "number") {
+    // the rest of the run's state (random generators, position inside an epoch, early stopping) is checked by fit
+    fitResume.trainer = { horizon: tr.horizon, warmup: tr.warmup };
+    if (tr.random !== undefined) fitResume.trainer.random = tr.random;
+    if (tr.position !== undefined) fitResume.trainer.position = tr.position;
+    if (tr.early !== undefined) fitResume.trainer.early = tr.early;
+  }
+  if (saved.carry) fitResume.carry = saved.carry;
   // --keep best: the file's model weights are the best so far; the last ones (to continue from) sit beside them
   if (tr?.best && typeof tr.best.loss === "number") fitResume.best = { ...tr.best, weights: saved.model.stateDict() };
   if (fitResume.best) fitResume.best.weights = Object.fromEntries(Object.entries(fitResume.best.weights).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.slice() }]));

@@ -67,6 +67,8 @@ export interface SavedModel {
   optimizerTensors?: Record<string, Tensor>;
   /** a checkpoint that keeps the best weights as the model's: the last weights, to resume from (`last.*`, prefix stripped) */
   resumeWeights?: Record<string, Tensor>;
+  /** a checkpoint of a language model stopped inside an epoch: the carried state, to resume from */
+  carry?: { h?: Tensor; c?: Tensor };
   info?: Record<string, unknown>;
   /** the rnnkit release that wrote the file */
   version: string;
@@ -130,6 +132,8 @@ export interface ModelExtras {
   weights?: Record<string, Tensor>;
   /** with `weights`: the model's current weights are written as `last.<name>`, to resume from */
   resumeWeights?: Record<string, Tensor>;
+  /** a language model stopped inside an epoch: the state carried into its next chunk (`carry.h`, `carry.c`) */
+  carry?: { h?: Tensor; c?: Tensor };
 }
 
 /** Writes the model (and optionally tokenizer, scaler, optimizer state) to `path`, atomically (Node). */
@@ -149,6 +153,8 @@ export function modelToBytes(model: Model, extra: ModelExtras = {}): Uint8Array 
     }
   }
   if (extra.resumeWeights) for (const [k, v] of Object.entries(extra.resumeWeights)) tensors[`last.${k}`] = v;
+  if (extra.carry?.h) tensors["carry.h"] = extra.carry.h;
+  if (extra.carry?.c) tensors["carry.c"] = extra.carry.c;
   const meta: Meta = { format: FORMAT_PREFIX + FORMAT_VERSION, version: rnnkitVersion(), kind: model.kind, config: { ...model.config } };
   if (extra.tokenizer) meta.tokenizer = extra.tokenizer.toJSON();
   if (extra.scaler) meta.scaler = extra.scaler.toJSON();
@@ -200,8 +206,10 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   const weights: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   const optimizerTensors: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   let resumeWeights: Record<string, Tensor> | undefined;
+  const carry: { h?: Tensor; c?: Tensor } = {};
   for (const [k, v] of Object.entries(f.tensors)) {
     if (k.startsWith("optim.")) optimizerTensors[k] = v;
+    else if (k === "carry.h" || k === "carry.c") carry[k === "carry.h" ? "h" : "c"] = v;
     else if (k.startsWith("last.")) (resumeWeights ??= Object.create(null) as Record<string, Tensor>)[k.slice(5)] = v;
     // format 1 stored the recurrent stack under PyTorch's bare names
     else weights[formatVersion === 1 && /^(weight|bias)_(ih|hh)_l\d+(_reverse)?$/.test(k) ? `rnn.${k}` : k] = v;
@@ -219,6 +227,7 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
   if (resumeWeights && !meta.checkpoint) throw bad("it holds resume weights (last.*) but no checkpoint record");
   const optimNames = Object.keys(optimizerTensors);
   if (optimNames.length && !meta.checkpoint) throw bad(`it holds optimizer tensors (${optimNames.slice(0, 3).map((k) => JSON.stringify(k)).join(", ")}) but no checkpoint record`);
+  if (carry.h || carry.c) checkCarry(bad, kind, meta.config, carry, meta.checkpoint !== undefined);
   checkParameterBudget(path, shapes);
   const tokenizer = meta.tokenizer ? Tokenizer.fromJSON(meta.tokenizer) : undefined;
   const V = KINDS[kind].vocabulary(meta.config);
@@ -243,6 +252,22 @@ function fromFile(f: SafetensorsFile, path: string, opts: { backend?: Backend })
     out.checkpoint = meta.checkpoint;
     out.optimizerTensors = optimizerTensors;
     if (resumeWeights) out.resumeWeights = resumeWeights;
+    if (carry.h || carry.c) out.carry = carry;
   }
   return out;
+}
+
+/** A carried state (`carry.h`, `carry.c`) is [L*D, B, H] of a language model's recurrent stack, in a checkpoint. */
+function checkCarry(bad: (why: string) => Error, kind: string, config: Record<string, unknown>, carry: { h?: Tensor; c?: Tensor }, checkpoint: boolean): void {
+  if (!checkpoint) throw bad("it holds a carried state (carry.*) but no checkpoint record");
+  if (kind !== "sequence" || config.task !== "lm") throw bad(`it holds a carried state (carry.*), which only a language model's checkpoint has, but it is a ${kind} ${String(config.task)} model`);
+  const LD = Number(config.numLayers ?? 1) * (config.bidirectional ? 2 : 1), H = Number(config.hiddenSize);
+  if (carry.c && config.cell !== "lstm") throw bad(`it holds a carried cell state (carry.c), which only an LSTM has, but its cell is ${String(config.cell)}`);
+  if (config.cell === "lstm" && carry.h && !carry.c) throw bad("it holds carry.h but not carry.c, which an LSTM's carried state has too");
+  const B = (carry.h ?? carry.c)!.shape[1];
+  for (const [k, t] of Object.entries(carry)) {
+    if (t && (t.shape.length !== 3 || t.shape[0] !== LD || t.shape[1] !== B || t.shape[2] !== H || !(B >= 1))) {
+      throw bad(`carry.${k} has shape [${t.shape.join(", ")}], expected [L*D, B, H] = [${LD}, ${B}, ${H}]`);
+    }
+  }
 }

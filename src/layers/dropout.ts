@@ -45,6 +45,10 @@ export class Dropout {
     return this.train(false);
   }
 
+  rngs(): Rng[] {
+    return [this.rng];
+  }
+
   /** Frees the mask and scratch arrays; the layer stays usable (it allocates again). */
   dispose(): void {
     this.ws.dispose();

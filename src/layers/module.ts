@@ -6,6 +6,7 @@
  * - `parameters()` lists `{ name, value, grad }`, with PyTorch `state_dict` names;
  * - `dispose()` gives the module's backend memory back (see Module.dispose).
  */
+import type { Rng } from "../rng.js";
 import type { Tensor } from "../tensor.js";
 
 export interface Parameter {
@@ -36,4 +37,6 @@ export interface Module {
    * Calling it again does nothing.
    */
   dispose(): void;
+  /** The random generators it draws from while training (dropout masks), whose states a checkpoint saves. */
+  rngs?(): Rng[];
 }

@@ -250,6 +250,10 @@ export class Recurrent implements Module {
     return this.params.slice();
   }
 
+  rngs(): Rng[] {
+    return [this.dropRng];
+  }
+
   /** Frees the weights, gradients and workspaces (see Module.dispose). */
   dispose(): void {
     if (this.disposed) return;

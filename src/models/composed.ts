@@ -8,6 +8,7 @@ import type { Backend } from "../backend/backend.js";
 import type { Module, Parameter, WeightLike } from "../layers/module.js";
 import { loadInto } from "../layers/params.js";
 import { defaults } from "../defaults.js";
+import type { Rng } from "../rng.js";
 import { type Floats, RnnkitError, type Tensor, formatShape, sizeOf } from "../tensor.js";
 
 /** Parameter names and shapes, in the model's order. */
@@ -88,6 +89,29 @@ export abstract class ComposedModel {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /** Random generators of the model itself, besides its parts' (e.g. Seq2Seq's dropout between layers). */
+  protected ownRngs(): Rng[] {
+    return [];
+  }
+
+  private allRngs(): Rng[] {
+    return [...this.parts().flatMap(([, m]) => m.rngs?.() ?? []), ...this.ownRngs()];
+  }
+
+  /** The states of every random generator the model draws from while training, in a fixed order (a checkpoint saves them). */
+  randomState(): number[] {
+    return this.allRngs().map((r) => r.state);
+  }
+
+  /** Restores `randomState()`: the next dropout masks are those an uninterrupted run would draw. */
+  setRandomState(state: readonly number[]): void {
+    const rngs = this.allRngs();
+    if (!Array.isArray(state) || state.length !== rngs.length || !state.every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32)) {
+      throw new RnnkitError(`${this.name}.setRandomState: expected ${rngs.length} generator states (integers in [0, 2^32)), got ${JSON.stringify(state)?.slice(0, 80)}`);
+    }
+    rngs.forEach((r, i) => (r.state = state[i]));
   }
 
   get isTraining(): boolean {

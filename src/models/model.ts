@@ -68,4 +68,8 @@ export interface Model extends Module {
   lossAndBackward(batch: Batch): StepResult;
   /** Forward and loss for one batch, no backward. */
   lossOf(batch: Batch): StepResult;
+  /** The states of the random generators it draws from while training (a checkpoint saves them). */
+  randomState(): number[];
+  /** Restores `randomState()`, so that a resumed run draws the masks an uninterrupted one would. */
+  setRandomState(state: readonly number[]): void;
 }

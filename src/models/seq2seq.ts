@@ -175,6 +175,10 @@ class CellStack implements Module {
     for (const c of this.cells) c.dispose();
   }
 
+  rngs(): Rng[] {
+    return [this.rng];
+  }
+
   train(on = true): this {
     this.training = on;
     return this;

@@ -66,12 +66,36 @@ export interface BestState {
   weights: Record<string, Tensor>;
 }
 
+/** Where a run stopped inside an epoch: what `resume` needs to go on with that epoch at its next batch. */
+export interface EpochPosition {
+  /** the epoch in progress (1-based) */
+  epoch: number;
+  /** how many of its batches are done */
+  batch: number;
+  /** its running training metrics: loss x count summed, the count, the arg-max hits */
+  lossSum: number;
+  count: number;
+  correct: number;
+}
+
 /** What a checkpoint must hold besides the model and optimizer so that `resume` continues the same run. */
 export interface TrainerState {
   /** the schedule's horizon in optimizer steps and its warm-up */
   horizon: number;
   warmup: number;
   horizonFrom: "steps" | "epochs" | "time" | "checkpoint";
+  /** the model's random generators (dropout masks): `model.randomState()` */
+  random?: number[];
+  /** a stop inside an epoch: where in it (the checkpoint's `epoch` counts the epochs finished) */
+  position?: EpochPosition;
+  /** early stopping: the best loss so far (none before the first epoch ends) and the epochs since it */
+  early?: { best?: number; since: number };
+}
+
+/** A language model's state carried from one chunk to the next (stream data), at a stop inside an epoch. */
+export interface CarriedState {
+  h?: Tensor;
+  c?: Tensor;
 }
 
 export interface FitOptions {
@@ -106,14 +130,20 @@ export interface FitOptions {
   /** Called after every epoch; return false to stop. */
   onEpoch?: (r: EpochReport) => boolean | void;
   /** Called when a checkpoint should be written (end of each epoch, and at a stop). */
-  onCheckpoint?: (info: { epoch: number; step: number; optimizer: Optimizer; reason: "epoch" | "stop"; trainer: TrainerState; best?: BestState }) => void;
+  onCheckpoint?: (info: { epoch: number; step: number; optimizer: Optimizer; reason: "epoch" | "stop"; trainer: TrainerState; best?: BestState; carry?: CarriedState }) => void;
   /** Aborting it (Ctrl-C) stops after the current batch, with a checkpoint. */
   signal?: AbortSignal;
   /** Resume: an optimizer state and the epoch to continue from. */
   resume?: {
     epoch: number; optimizer: { step: number; lr: number; tensors: Record<string, { data: ArrayLike<number> }> };
-    /** the horizon and warm-up of the interrupted run (a checkpoint's trainer state): the resumed run follows the same schedule */
-    trainer?: Pick<TrainerState, "horizon" | "warmup">;
+    /**
+     * The interrupted run's trainer state (a checkpoint's): its horizon and warm-up (the resumed run
+     * follows the same schedule), its random generators, where it stopped inside an epoch and its
+     * early-stopping count, so that the resumed run equals an uninterrupted one.
+     */
+    trainer?: Pick<TrainerState, "horizon" | "warmup"> & Partial<Pick<TrainerState, "random" | "position" | "early">>;
+    /** stream data stopped inside an epoch: the state carried into its next chunk */
+    carry?: CarriedState;
     /** keepBest: the best state of the interrupted run */
     best?: BestState;
   };
@@ -162,9 +192,12 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
   const optimizer = new Optimizer(opts.optimizer ?? defaults.optimizer, model.parameters(), opts.optimizerOptions ?? {}, model.backend);
   const baseLr = optimizer.lr;
   let startEpoch = 1;
+  const position = opts.resume?.trainer?.position;
   if (opts.resume) {
     optimizer.loadStateDict(opts.resume.optimizer);
     startEpoch = opts.resume.epoch + 1;
+    if (position) checkPosition(where, position, startEpoch);
+    if (opts.resume.trainer?.random) model.setRandomState(opts.resume.trainer.random);
   }
   const scheduleOption: ScheduleOption = opts.schedule ?? "auto";
   // the horizon: fixed once, at the start (or measured on the first steps of a time-bounded run)
@@ -187,6 +220,14 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
   let best = Infinity, sinceBest = 0;
   let bestState: BestState | undefined = opts.keepBest ? opts.resume?.best : undefined;
   if (bestState) best = bestState.loss;
+  const early = opts.resume?.trainer?.early;
+  if (early) {
+    if ((early.best !== undefined && !Number.isFinite(early.best)) || !Number.isInteger(early.since) || early.since < 0) throw new RnnkitError(`${where}: resume.trainer.early: expected { best?: finite number, since: integer >= 0 }, got ${JSON.stringify(early)}`);
+    best = early.best ?? Infinity;
+    sinceBest = early.since;
+  }
+  // what a checkpoint records besides the horizon: the random generators, a position inside an epoch, early stopping
+  const stateNow = (pos?: EpochPosition): TrainerState => ({ ...trainer!, random: model.randomState(), ...(pos ? { position: pos } : {}), early: { ...(Number.isFinite(best) ? { best } : {}), since: sinceBest } });
   const hasVal = data.val !== undefined && data.val.length > 0;
   const validate = () => evaluate(model, data.kind === "stream" ? { kind: "stream", ids: data.val! } : { kind: "examples", examples: data.val! }, { batchSize, seqLen });
   const consider = (epoch: number, val: Metrics | undefined) => {
@@ -194,7 +235,7 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     if (!bestState || val.loss < bestState.loss - 1e-9) bestState = { epoch, step: optimizer.step, loss: val.loss, weights: copyWeights(model) };
   };
   let lastVal: { step: number; val: Metrics } | undefined;
-  const finish = (stoppedBy: FitResult["stoppedBy"], epoch: number, message?: string): FitResult => {
+  const finish = (stoppedBy: FitResult["stoppedBy"], epoch: number, message?: string, at?: { position: EpochPosition; carry: CarriedState }): FitResult => {
     // a stop inside an epoch: the state reached is validated, so that keepBest can keep it
     if ((stoppedBy === "time" || stoppedBy === "steps") && hasVal && lastVal?.step !== optimizer.step) {
       const val = validate();
@@ -204,7 +245,7 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     // (a steps stop ends its epoch, checkpointed there)
     if (stoppedBy === "time" || stoppedBy === "signal") {
       if (!trainer) measureHorizon();
-      opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "stop", trainer: trainer!, best: bestState });
+      opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "stop", trainer: stateNow(at?.position), best: bestState, ...(at && (at.carry.h || at.carry.c) ? { carry: at.carry } : {}) });
     }
     model.eval();
     let kept: FitResult["kept"] = { which: "last", epoch, step: optimizer.step, ...(lastVal?.step === optimizer.step ? { val: lastVal.val } : {}) };
@@ -236,12 +277,17 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     model.train();
     const batches = data.kind === "stream" ? streamChunks(data.train, batchSize, seqLen) : bucketBatches(data.train, batchSize, collate, seed + epoch);
     if (!trainer && !timeOnly) fixHorizon(epochs * batches.length, "epochs");
-    let h: Tensor | undefined, c: Tensor | undefined;
-    let lossSum = 0, count = 0, correct = 0, items = 0;
+    // a resumed run that stopped inside this epoch goes on at its next batch, with its running metrics and carried state
+    const from = position && epoch === position.epoch ? position : undefined;
+    if (from && from.batch >= batches.length) throw new RnnkitError(`${where}: resume.trainer.position: batch ${from.batch} of epoch ${epoch}, but the epoch has ${batches.length} batches: is the data or the batch size not that of the interrupted run?`);
+    let h: Tensor | undefined = from ? opts.resume?.carry?.h : undefined, c: Tensor | undefined = from ? opts.resume?.carry?.c : undefined;
+    let lossSum = from?.lossSum ?? 0, count = from?.count ?? 0, correct = from?.correct ?? 0, items = 0;
     const te = performance.now();
     let stop: FitResult["stoppedBy"] | undefined;
-    let done = 0;
-    for (let i = 0; i < batches.length; i++, done++) {
+    const first = from?.batch ?? 0;
+    let done = first;
+    const here = (batchesDone: number): { position: EpochPosition; carry: CarriedState } => ({ position: { epoch, batch: batchesDone, lossSum, count, correct }, carry: data.kind === "stream" ? { h, c } : {} });
+    for (let i = first; i < batches.length; i++, done++) {
       const batch: Batch = batches[i];
       if (data.kind === "stream") {
         if (h) batch.h0 = h;
@@ -285,13 +331,23 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYield = performance.now();
       }
-      if (opts.signal?.aborted) return finish("signal", epoch - 1);
+      if (opts.signal?.aborted) {
+        if (i + 1 < batches.length) return finish("signal", epoch - 1, undefined, here(i + 1));
+        stop = "signal";
+        done++;
+        break;
+      }
       if (opts.steps !== undefined && optimizer.step >= opts.steps) {
         stop = "steps";
         done++;
         break;
       }
-      if (outOfTime()) return finish("time", epoch - 1);
+      if (outOfTime()) {
+        if (i + 1 < batches.length) return finish("time", epoch - 1, undefined, here(i + 1));
+        stop = "time";
+        done++;
+        break;
+      }
     }
     const train = metrics(model, lossSum, count, correct);
     const report: EpochReport = { epoch, train, elapsed: (performance.now() - t0) / 1000 };
@@ -303,17 +359,36 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     }
     reports.push(report);
     if (!trainer) measureHorizon();
-    opts.onCheckpoint?.({ epoch, step: optimizer.step, optimizer, reason: "epoch", trainer: trainer!, best: bestState });
+    let patienceOut = false;
+    if (!report.partial) {
+      const vloss = report.val?.loss ?? train.loss;
+      if (vloss < best - 1e-9) {
+        best = vloss;
+        sinceBest = 0;
+      } else if (opts.patience !== undefined && ++sinceBest >= opts.patience) patienceOut = true;
+    }
+    // a steps stop inside the epoch: the checkpoint counts the epochs finished and says where in this one it stopped
+    const partial = report.partial ? here(done) : undefined;
+    opts.onCheckpoint?.({
+      epoch: partial ? epoch - 1 : epoch, step: optimizer.step, optimizer, reason: "epoch", trainer: stateNow(partial?.position), best: bestState,
+      ...(partial && (partial.carry.h || partial.carry.c) ? { carry: partial.carry } : {}),
+    });
     const go = opts.onEpoch?.(report);
+    // (Ctrl-C or the time budget on an epoch's last batch: that epoch is finished and checkpointed)
     if (stop) return finish(stop, epoch);
     if (go === false) return finish("callback", epoch);
-    const vloss = report.val?.loss ?? train.loss;
-    if (vloss < best - 1e-9) {
-      best = vloss;
-      sinceBest = 0;
-    } else if (opts.patience !== undefined && ++sinceBest >= opts.patience) return finish("early-stopping", epoch);
+    if (patienceOut) return finish("early-stopping", epoch);
   }
   return finish("epochs", epochs);
+}
+
+/** A checkpoint's position inside an epoch, checked before it is used (it comes from a file). */
+function checkPosition(where: string, p: EpochPosition, startEpoch: number): void {
+  const ok = typeof p === "object" && p !== null && p.epoch === startEpoch && Number.isInteger(p.batch) && p.batch >= 1 &&
+    Number.isFinite(p.lossSum) && Number.isInteger(p.count) && p.count >= 0 && Number.isInteger(p.correct) && p.correct >= 0 && p.correct <= p.count;
+  if (!ok) {
+    throw new RnnkitError(`${where}: resume.trainer.position: expected { epoch: ${startEpoch} (the one after resume.epoch), batch: integer >= 1, lossSum: finite, count and correct: integers, 0 <= correct <= count }, got ${JSON.stringify(p)?.slice(0, 200)}`);
+  }
 }
 
 function metrics(model: Model, lossSum: number, count: number, correct: number): Metrics {
