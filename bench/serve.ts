@@ -4,7 +4,7 @@
  * (--max-batch 1), at concurrency 1, 16 and 64: requests/s and p50/p99 latency, one JSON line per
  * cell, with `vsPrevious` against the last run and `vsUnbatched` for the batched rows.
  *
- *   --duration S   seconds per cell (default 10)
+ *   --duration S   seconds per cell (default 10; 0 skips the grid, e.g. to run the soak alone)
  *   --soak N       also run N requests (e.g. 100000) at concurrency 64 against the batched classify
  *                  server with a hostile request every 10th (bad JSON, a huge body, wrong types, an
  *                  abrupt disconnect): reports errors among the good ones and the server's RSS at
@@ -87,12 +87,16 @@ async function rss(pid: number): Promise<number> {
 
 async function soakRun(path: string, body: string): Promise<void> {
   const { child, port } = await start(path, true);
+  // the answer a good request must get (batched answers equal it within the parity tolerance)
+  const expected = (await (await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body })).json()) as { outputs: { label: string; probabilities: Record<string, number> }[] };
   const hostile = [
     "{not json", JSON.stringify({ inputs: ["x".repeat(2e6)] }), JSON.stringify({ inputs: [1, 2] }), JSON.stringify({ input: "x" }),
   ];
-  let sent = 0, rss10 = 0;
-  const tenth = Math.max(1, Math.floor(soak / 10));
-  // every 10th request hostile; now and then a client that hangs up mid-request
+  let goodSent = 0, goodRight = 0, goodWrong = 0, hostileSent = 0;
+  const rssAt: Record<string, number> = {};
+  const good = soak - Math.floor(soak / 10);
+  const marks = new Map([[Math.max(1, Math.floor(good / 10)), "at10"], [Math.floor(good / 2), "at50"]]);
+  // now and then a client that hangs up mid-request
   const abrupt = setInterval(() => {
     const s = connect(port, "127.0.0.1", () => {
       s.write('POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"inp');
@@ -100,22 +104,50 @@ async function soakRun(path: string, body: string): Promise<void> {
     });
     s.on("error", () => {});
   }, 20);
-  const r = await autocannon({
-    url: `http://127.0.0.1:${port}/predict`, connections: 64, amount: soak,
+  const right = (text: string): boolean => {
+    try {
+      const got = (JSON.parse(text) as typeof expected).outputs[0], want = expected.outputs[0];
+      return got.label === want.label && Object.entries(want.probabilities).every(([k, v]) => Math.abs(got.probabilities[k] - v) <= 1e-5 + 1e-4 * Math.abs(v));
+    } catch {
+      return false;
+    }
+  };
+  // the good clients (56 connections) and the hostile ones (8 connections: bad JSON, 2 MB bodies,
+  // wrong types; a 413 closes its connection) at once, on the same server
+  const goodRun = autocannon({
+    url: `http://127.0.0.1:${port}/predict`, connections: 56, amount: good,
     requests: [{
-      method: "POST", headers: { "content-type": "application/json" },
+      method: "POST", headers: { "content-type": "application/json" }, body,
       setupRequest: (req: autocannon.Request) => {
-        sent++;
-        if (sent === tenth) void rss(child.pid!).then((v) => (rss10 = v));
-        return { ...req, body: sent % 10 === 0 ? hostile[(sent / 10) % hostile.length] : body };
+        goodSent++;
+        const mark = marks.get(goodSent);
+        if (mark) void rss(child.pid!).then((v) => (rssAt[mark] = v));
+        return req;
+      },
+      onResponse: (status: number, text: string) => {
+        if (status === 200 && right(text)) goodRight++;
+        else goodWrong++;
       },
     }],
-  });
+  } as autocannon.Options);
+  const hostileRun = autocannon({
+    url: `http://127.0.0.1:${port}/predict`, connections: 8, amount: soak - good,
+    requests: [{
+      method: "POST", headers: { "content-type": "application/json" },
+      setupRequest: (req: autocannon.Request) => ({ ...req, body: hostile[hostileSent++ % hostile.length] }),
+    }],
+  } as autocannon.Options);
+  const [g, h] = await Promise.all([goodRun, hostileRun]);
   clearInterval(abrupt);
   const end = await rss(child.pid!);
-  const good = soak - Math.floor(soak / 10);
-  // the hostile ones get 400/413 (non-2xx); the good ones must all be 2xx
-  console.log(JSON.stringify({ soak: soak, good, hostile: soak - good, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, goodFailed: Math.max(0, r.non2xx - (soak - good)), rssAt10pctMB: Math.round(rss10), rssEndMB: Math.round(end), rssGrowth: Math.round((end / rss10 - 1) * 1000) / 1000, rps: Math.round(r.requests.average) }));
+  const mb = (v: number) => Math.round(v);
+  // every good request must be answered, rightly; the hostile ones get 400/413 or a closed connection
+  console.log(JSON.stringify({
+    soak, good, goodRight, goodWrong, goodErrors: g.errors, goodTimeouts: g.timeouts, goodNon2xx: g.non2xx,
+    hostile: soak - good, hostileNon2xx: h.non2xx, hostileConnectionErrors: h.errors,
+    rssAt10pctMB: mb(rssAt.at10), rssAt50pctMB: mb(rssAt.at50), rssEndMB: mb(end),
+    rssGrowth10ToEnd: Math.round((end / rssAt.at10 - 1) * 1000) / 1000, rssGrowth50ToEnd: Math.round((end / rssAt.at50 - 1) * 1000) / 1000, goodRps: Math.round(g.requests.average),
+  }));
   await stop(child);
 }
 
@@ -123,7 +155,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "rnnkit-bench-serve-"));
   const results = new Results<Row>("serve-latest.json", (a, b) => a.model === b.model && a.batched === b.batched && a.concurrency === b.concurrency, (r) => r.rps);
   const ms = models(dir);
-  for (const m of ms) {
+  for (const m of duration > 0 ? ms : []) {
     const unbatched = new Map<number, number>();
     for (const batched of [false, true]) {
       const { child, port } = await start(m.path, batched);

@@ -56,6 +56,41 @@ export interface CommonTrainOptions {
   resume?: boolean;
   /** replace an existing --out file */
   force?: boolean;
+  /** the options given on the command line (camelCase), not defaults */
+  given?: ReadonlySet<string>;
+}
+
+/**
+ * The flags that describe a model's architecture or data layout, and where a saved model keeps
+ * each: with --resume the file's are used, so a flag given with another value is refused rather
+ * than silently ignored.
+ */
+const ARCHITECTURE_FLAGS: [flag: string, key: string, saved: (s: SavedModel, info: Record<string, unknown>) => unknown, fallback: unknown][] = [
+  ["cell", "cell", (s) => s.model.config.cell, undefined],
+  ["hidden", "hidden", (s) => s.model.config.hiddenSize, undefined],
+  ["layers", "layers", (s) => s.model.config.numLayers, 1],
+  ["embedding", "embedding", (s) => s.model.config.embeddingDim, undefined],
+  ["dropout", "dropout", (s) => s.model.config.dropout, 0],
+  ["bidirectional", "bidirectional", (s) => s.model.config.bidirectional, false],
+  ["pooling", "pooling", (s) => s.model.config.pooling, undefined],
+  ["attention", "attention", (s) => s.model.config.attention, undefined],
+  ["tokenizer", "tokenizer", (s) => s.tokenizer?.kind, undefined],
+  ["max-len", "maxLen", (_s, info) => info.maxLen, undefined],
+];
+
+function checkResumeFlags(o: CommonTrainOptions, saved: SavedModel, info: Record<string, unknown>): void {
+  const given = o.given;
+  if (!given) return;
+  for (const [flag, key, of, fallback] of ARCHITECTURE_FLAGS) {
+    if (!given.has(key)) continue;
+    const want = (o as unknown as Record<string, unknown>)[key];
+    const have = of(saved, info) ?? fallback;
+    if (have === undefined) continue;
+    const same = typeof have === "number" ? Number(want) === have : String(want) === String(have);
+    if (!same) {
+      throw new RnnkitError(`--resume: --${flag} ${String(want)} differs from the model in ${o.out} (${flag} ${String(have)}): a resumed model keeps its architecture; drop --${flag}, or train a new model with --force`);
+    }
+  }
 }
 
 /**
@@ -330,6 +365,7 @@ function resumeFrom(o: CommonTrainOptions, task: TaskName, backend: Backend): { 
   if (!existsSync(o.out)) throw new RnnkitError(`--resume: ${o.out} does not exist yet: run once without --resume`);
   const { saved, task: t } = open(o.out, backend);
   if (t.task !== task) throw new RnnkitError(`--resume: ${o.out} is a ${t.task} model, not ${task}`);
+  checkResumeFlags(o, saved, t.info as unknown as Record<string, unknown>);
   const ck = saved.checkpoint;
   if (!ck) throw new RnnkitError(`--resume: ${o.out} holds no optimizer state (not a training checkpoint)`);
   const tr = ck.trainer as Partial<TrainerState> & { best?: { epoch: number; step: number; loss: number } } | undefined;

@@ -169,3 +169,15 @@ test("a full disk: refused before training when the first checkpoint cannot fit;
     assert.deepEqual(readdirSync(mnt).filter((f) => f.endsWith(".tmp")), [], "no temp file left");
   });
 });
+
+test("--resume with an architecture flag that differs from the file is refused (not silently ignored); the same value is fine", () => {
+  const out = join(dir, "arch.safetensors");
+  assert.equal(run(["train", "lm", ...lmFlags, "--steps", "3", "--out", out]).status, 0);
+  for (const [flag, value] of [["--hidden", "32"], ["--cell", "gru"], ["--layers", "1"], ["--dropout", "0.5"], ["--tokenizer", "word"], ["--embedding", "9"]]) {
+    const r = run(["train", "lm", ...lmFlags.filter((f, i, a) => f !== flag && a[i - 1] !== flag), flag, value, "--steps", "6", "--out", out, "--resume"]);
+    assert.equal(r.status, 1, `${flag} ${value}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--resume: ${flag} ${value} differs from the model in .*arch\\.safetensors \\(${flag.slice(2)} [\\w.]+\\): a resumed model keeps its architecture`));
+  }
+  const same = run(["train", "lm", ...lmFlags, "--steps", "6", "--out", out, "--resume"]);
+  assert.equal(same.status, 0, same.stderr);
+});

@@ -17,6 +17,11 @@ import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassif
 import { ATTENTIONS } from "../layers/attention.js";
 
 
+/** The options the user typed (not defaults): a resumed run refuses architecture flags that differ from its file. */
+function givenFlags(cmd: Command): Set<string> {
+  return new Set(cmd.options.map((x) => x.attributeName()).filter((k) => cmd.getOptionValueSource(k) === "cli"));
+}
+
 async function backendFrom(name: string | undefined): Promise<Backend> {
   if (!name) return getBackend();
   return backendByName(name);
@@ -64,7 +69,7 @@ export function program(): Command {
     .option("--seq-len <n>", "truncated-BPTT chunk length", String(defaults.lmSeqLen))
     .option("--sample <n>", "characters to generate after training", "300")
     .option("--temperature <t>", "temperature of the sample", "0.8")
-    .action(async (o, cmd: Command) => trainLm(o, await backendFrom(cmd.opts().backend)));
+    .action(async (o, cmd: Command) => trainLm({ ...o, given: givenFlags(cmd) }, await backendFrom(cmd.opts().backend)));
   trainOptions(train.command("classify").description("a classifier on CSV/JSONL rows of text and label"), "classify")
     .requiredOption("--data <file>", "a .csv, .tsv or .jsonl file")
     .requiredOption("--text-column <name>", "the column holding the text")
@@ -75,20 +80,20 @@ export function program(): Command {
     .option("--no-bidirectional", "read left to right only")
     .addOption(new Option("--pooling <how>", "sequence summary (default: max for long texts, else last)").choices(["last", "mean", "max"]))
     .addOption(new Option("--class-weights <how>", "auto: weigh the loss by inverse label frequency (imbalanced labels)").choices(["auto", "none"]).default("none"))
-    .action(async (o, cmd: Command) => trainClassify(o, await backendFrom(cmd.opts().backend)));
+    .action(async (o, cmd: Command) => trainClassify({ ...o, given: givenFlags(cmd) }, await backendFrom(cmd.opts().backend)));
   trainOptions(train.command("tag").description("a tagger (one tag per token) on CoNLL (token<TAB>tag lines) or JSONL ({tokens, tags})"), "tag")
     .requiredOption("--data <file>", "a CoNLL file (token<TAB>tag per line, a blank line between sentences) or .jsonl")
     .option("--max-len <n>", "tokens kept per training sentence (longer ones are cut, with a warning; default: from the lengths)")
     .option("--no-bidirectional", "read left to right only (default: both ways, as a tag depends on the words after it too)")
     .option("--lowercase", "lowercase the tokens (a smaller vocabulary)")
-    .action(async (o, cmd: Command) => trainTag(o, await backendFrom(cmd.opts().backend)));
+    .action(async (o, cmd: Command) => trainTag({ ...o, given: givenFlags(cmd) }, await backendFrom(cmd.opts().backend)));
   trainOptions(train.command("forecast").description("a forecaster on CSV columns of numbers: the next --horizon values from the last --window rows"), "forecast")
     .requiredOption("--data <file>", "a .csv file")
     .requiredOption("--column <name>", "the numeric column to forecast")
     .option("--features <a,b>", "covariate columns read beside the target (each scaled on its own)")
     .option("--window <n>", "past rows the model reads", String(defaults.window))
     .option("--horizon <n>", "future values forecast at once (trained directly)", String(defaults.horizon))
-    .action(async (o, cmd: Command) => trainForecast(o, await backendFrom(cmd.opts().backend)));
+    .action(async (o, cmd: Command) => trainForecast({ ...o, given: givenFlags(cmd) }, await backendFrom(cmd.opts().backend)));
 
   trainOptions(train.command("seq2seq").description("an encoder-decoder on pairs of strings: TSV, CSV or JSONL with a source and a target column"), "seq2seq")
     .requiredOption("--data <file>", "a .tsv, .csv or .jsonl file whose header names the columns")
@@ -102,7 +107,7 @@ export function program(): Command {
     .option("--max-len <n>", "tokens kept per side (longer ones are cut, with a warning; default: from the lengths)")
     .option("--bidirectional", "a bidirectional encoder")
     .option("--skip-bad-rows", "skip (and count) pairs with a missing or empty side instead of refusing the file")
-    .action(async (o, cmd: Command) => trainSeq2seq(o, await backendFrom(cmd.opts().backend)));
+    .action(async (o, cmd: Command) => trainSeq2seq({ ...o, given: givenFlags(cmd) }, await backendFrom(cmd.opts().backend)));
 
   p.command("eval").description("evaluate a model: bits per character (lm), accuracy, macro-F1 and confusion matrix (classify), token accuracy (tag), MAE/RMSE/MAPE/sMAPE (forecast), token error rate and exact match (seq2seq)")
     .argument("<model>", "a .safetensors model file")
