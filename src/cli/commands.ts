@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { SingleBar } from "cli-progress";
 import type { Backend } from "../backend/backend.js";
-import { shuffleInPlace } from "../data/batches.js";
+import { shuffleInPlace, streamChunkCount } from "../data/batches.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { generateIds } from "../decode/sample.js";
 import { parameterTable } from "../inspect/parameters.js";
@@ -433,7 +433,7 @@ export async function trainLm(o: CommonTrainOptions & { text?: string; dataset?:
   const hidden = resume ? resume.model.config.hiddenSize : sized(parts, "hidden", o.hidden, auto.hiddenSize, auto.reasons.hiddenSize);
   const embedding = resume ? resume.model.config.embeddingDim! : sized(parts, "embedding", o.embedding, auto.embeddingDim, auto.reasons.embeddingDim);
   parts.push(`seq-len ${seqLen}`);
-  const perEpoch = Math.max(1, Math.floor((trainIds.length - 1) / (batchSize * seqLen)));
+  const perEpoch = Math.max(1, streamChunkCount(trainIds.length, batchSize, seqLen));
   const model = resume?.model ?? new SequenceModel({
     task: "lm", ...modelOptions(o, hidden), vocabSize: tokenizer.size, embeddingDim: embedding, outputSize: tokenizer.size,
   }, { backend });

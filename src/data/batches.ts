@@ -128,6 +128,11 @@ export function shuffleInPlace<T>(a: T[], rng: Rng): void {
  * 2014): the stream is cut into B parallel rows, and chunk k holds steps [k*T, (k+1)*T) of every
  * row, with the next token as target; the state is carried from chunk to chunk.
  */
+/** How many chunks `streamChunks` cuts `n` tokens into (B rows of floor((n-1)/B), chunks of T, the last shorter). */
+export function streamChunkCount(n: number, B: number, T: number): number {
+  return Math.ceil(Math.floor((n - 1) / B) / T);
+}
+
 export function streamChunks(ids: ArrayLike<number>, B: number, T: number): Batch[] {
   const rowLen = Math.floor((ids.length - 1) / B);
   if (rowLen < 1) throw new RnnkitError(`streamChunks: expected a text of more than ${B} tokens for ${B} parallel rows, got ${ids.length}`);

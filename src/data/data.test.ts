@@ -42,3 +42,10 @@ test("scalers: standard and min-max, inverse, constant columns, JSON", () => {
   assert.throws(() => Scaler.fit("standard", [1, NaN]), /row 1, feature 0/);
   assert.throws(() => Scaler.fit("standard", []), /at least one row/);
 });
+
+test("streamChunkCount is the number of chunks streamChunks cuts (the CLI's settings line quotes it)", async () => {
+  const { streamChunkCount, streamChunks } = await import("./batches.js");
+  for (const [n, B, T] of [[100, 4, 16], [5760, 32, 64], [9, 8, 1], [1000, 3, 7], [65, 4, 16]]) {
+    assert.equal(streamChunkCount(n, B, T), streamChunks(Array.from({ length: n }, (_, i) => i % 5), B, T).length, `${n} tokens, B ${B}, T ${T}`);
+  }
+});
