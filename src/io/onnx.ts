@@ -335,6 +335,8 @@ export interface OnnxExportOptions {
   opset?: number;
   /** regress: the model file's scaler, so that the graph reads and returns unscaled values (as `rnnkit predict`). */
   scaler?: Scaler;
+  /** More `metadata_props` for the graphs (the CLI adds the tokenizer and task info). */
+  metadata?: Record<string, string>;
 }
 
 type CellName = SequenceModel["config"]["cell"];
@@ -474,7 +476,7 @@ export function exportOnnx(model: Model, opts: OnnxExportOptions = {}): Uint8Arr
       g.output("values", ONNX_FLOAT, ["B", O], opts.scaler ? "the predicted values, unscaled [B, O]" : "the predicted values [B, O]");
     }
   }
-  return g.encode({ opset, doc: `rnnkit SequenceModel, task ${cfg.task}; contract: README "Deploying"`, metadata: { "rnnkit.kind": "sequence", "rnnkit.config": JSON.stringify(cfg) } });
+  return g.encode({ opset, doc: `rnnkit SequenceModel, task ${cfg.task}; contract: README "Deploying"`, metadata: { ...opts.metadata, "rnnkit.kind": "sequence", "rnnkit.config": JSON.stringify(cfg) } });
 }
 
 /**
@@ -503,7 +505,7 @@ export function exportSeq2SeqOnnx(model: Model, opts: OnnxExportOptions = {}): {
   const Le = cfg.numLayers, Ld = cfg.decoderLayers, E = cfg.embeddingDim, Vt = cfg.targetVocabSize;
   const ecell = cellType(cfg.cell), dcell = cellType(cfg.decoderCell);
   const gates = (c: CellType) => ({ resetAfter: c === "gru" ? cfg.resetAfter : undefined, recurrentActivation: c === "lstm" || c === "gru" ? cfg.recurrentActivation : undefined });
-  const meta = { "rnnkit.kind": "seq2seq", "rnnkit.config": JSON.stringify(cfg) };
+  const meta = { ...opts.metadata, "rnnkit.kind": "seq2seq", "rnnkit.config": JSON.stringify(cfg) };
 
   // ---- encoder
   const e = new OnnxGraph(`rnnkit_seq2seq_encoder_${cfg.cell}`);

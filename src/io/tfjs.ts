@@ -67,6 +67,7 @@ export interface TfjsModelJson {
   format?: string;
   generatedBy?: string;
   convertedBy?: string | null;
+  userDefinedMetadata?: Record<string, unknown>;
 }
 
 export interface TfjsImportOptions {
@@ -463,6 +464,8 @@ export interface TfjsArtifacts {
   format: "layers-model";
   generatedBy: string;
   convertedBy: null;
+  /** carried into model.json (TensorFlow.js keeps it as `userDefinedMetadata`) */
+  userDefinedMetadata?: Record<string, unknown>;
 }
 
 /**
@@ -571,5 +574,6 @@ export function tfjsModelJson(artifacts: TfjsArtifacts, paths: readonly string[]
     generatedBy: artifacts.generatedBy,
     convertedBy: artifacts.convertedBy,
     weightsManifest: [{ paths: [...paths], weights: artifacts.weightSpecs }],
+    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
   };
 }
