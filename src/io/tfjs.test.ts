@@ -261,6 +261,7 @@ test("tfjs export: each kind TF.js runs loads with tf.loadLayersModel and predic
   await exportCheck("gru reset-before tag hard", { task: "tag", cell: "gru", resetAfter: false, recurrentActivation: "hardSigmoid", vocabSize: 9, embeddingDim: 3, hiddenSize: 4, bidirectional: true, outputSize: 4 }, 21, [2, 6, 5]);
   await exportCheck("rnn lm", { task: "lm", cell: "rnn", vocabSize: 7, embeddingDim: 3, hiddenSize: 5, numLayers: 2, outputSize: 7 }, 22, [6, 4, 6]);
   await exportCheck("rnn_relu regress", { task: "regress", cell: "rnn_relu", inputSize: 2, hiddenSize: 4, outputSize: 1 }, 23, [6, 6, 6]);
+  await exportCheck("numeric bi lstm classify hard", { task: "classify", cell: "lstm", inputSize: 3, hiddenSize: 3, bidirectional: true, recurrentActivation: "hardSigmoid", outputSize: 2 }, 24, [6, 6, 6]);
 });
 
 test("tfjs export: what TF.js cannot run is refused with the reason", () => {
