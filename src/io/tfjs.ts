@@ -105,9 +105,9 @@ const RECURRENT: Record<string, KerasCell> = { SimpleRNN: "simple_rnn", LSTM: "l
 const IGNORED = new Set(["Dropout", "InputLayer"]);
 
 function layerRef(where: string, l: unknown, i: number): LayerRef {
-  if (!isObj(l) || typeof l.class_name !== "string" || !isObj(l.config)) {
-    throw new RnnkitError(`${where}: modelTopology layer ${i}: expected {class_name, config}, got ${describe(l)}`);
-  }
+  if (!isObj(l)) throw new RnnkitError(`${where}: modelTopology layer ${i}: expected {class_name, config}, got ${describe(l)}`);
+  if (typeof l.class_name !== "string") throw new RnnkitError(`${where}: modelTopology layer ${i}: class_name: expected a string, got ${describe(l.class_name)}`);
+  if (!isObj(l.config)) throw new RnnkitError(`${where}: modelTopology layer ${i} (${l.class_name}): config: expected an object, got ${describe(l.config)}`);
   const name = typeof l.config.name === "string" ? l.config.name : `#${i}`;
   return { cls: l.class_name, name, config: l.config };
 }
@@ -144,10 +144,14 @@ function weightTable(where: string, json: TfjsModelJson, weights: ArrayBuffer | 
   const specs: { spec: TfjsWeightSpec; group: number; bytes: number }[] = [];
   const groupBytes: number[] = [];
   groups.forEach((g, gi) => {
-    if (!isObj(g) || !Array.isArray(g.weights)) throw new RnnkitError(`${where}: weightsManifest[${gi}]: expected {paths, weights}, got ${describe(g)}`);
+    if (!isObj(g)) throw new RnnkitError(`${where}: weightsManifest[${gi}]: expected {paths, weights}, got ${describe(g)}`);
+    if (!Array.isArray(g.weights)) throw new RnnkitError(`${where}: weightsManifest[${gi}].weights: expected an array of {name, shape, dtype}, got ${describe(g.weights)}`);
+    if (g.paths !== undefined && (!Array.isArray(g.paths) || g.paths.some((p) => typeof p !== "string"))) throw new RnnkitError(`${where}: weightsManifest[${gi}].paths: expected an array of shard file names, got ${describe(g.paths)}`);
     let sum = 0;
-    for (const w of g.weights) {
-      if (!isObj(w) || typeof w.name !== "string" || !Array.isArray(w.shape)) throw new RnnkitError(`${where}: weightsManifest[${gi}]: expected weight entries {name, shape, dtype}, got ${describe(w)}`);
+    for (const [wi, w] of g.weights.entries()) {
+      if (!isObj(w)) throw new RnnkitError(`${where}: weightsManifest[${gi}].weights[${wi}]: expected {name, shape, dtype}, got ${describe(w)}`);
+      if (typeof w.name !== "string") throw new RnnkitError(`${where}: weightsManifest[${gi}].weights[${wi}].name: expected a string, got ${describe(w.name)}`);
+      if (!Array.isArray(w.shape)) throw new RnnkitError(`${where}: weight ${JSON.stringify(w.name)}: shape: expected an array of non-negative integers, got ${describe(w.shape)}`);
       if (w.quantization !== undefined && w.quantization !== null) throw new RnnkitError(`${where}: weight ${JSON.stringify(w.name)}: expected float32 weights, got quantized ones (${describe(w.quantization)}): save the model without quantization`);
       if (w.dtype !== "float32") throw new RnnkitError(`${where}: weight ${JSON.stringify(w.name)}: expected dtype float32, got ${describe(w.dtype)}`);
       let n = 1;
@@ -174,9 +178,10 @@ function weightTable(where: string, json: TfjsModelJson, weights: ArrayBuffer | 
     // each group's shards together hold that group's weights
     let k = 0;
     groups.forEach((g, gi) => {
-      const got = g.paths.reduce((s, _, j) => s + shards[k + j].byteLength, 0);
-      if (got !== groupBytes[gi]) throw new RnnkitError(`${where}: shards ${g.paths.join(", ")} hold ${got} bytes, their manifest group's weights need ${groupBytes[gi]}`);
-      k += g.paths.length;
+      const gp = g.paths ?? [];
+      const got = gp.reduce((s, _, j) => s + shards[k + j].byteLength, 0);
+      if (got !== groupBytes[gi]) throw new RnnkitError(`${where}: shards ${gp.join(", ") || `(none for weightsManifest[${gi}])`} hold ${got} bytes, their manifest group's weights need ${groupBytes[gi]}`);
+      k += gp.length;
     });
     data = new Uint8Array(total);
     let off = 0;
