@@ -35,7 +35,7 @@ export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, type Op
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
 export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
 export { exportOnnx, exportSeq2SeqOnnx, type OnnxExportOptions } from "./io/onnx.js";
-export { loadTfjsModel, exportTfjs, tfjsShards, tfjsModelJson, type TfjsImport, type TfjsImportOptions, type TfjsModelJson, type TfjsWeightSpec, type TfjsArtifacts } from "./io/tfjs.js";
+export { loadTfjsModel, exportTfjs, tfjsLengths, tfjsShards, tfjsModelJson, type TfjsImport, type TfjsImportOptions, type TfjsModelJson, type TfjsWeightSpec, type TfjsArtifacts } from "./io/tfjs.js";
 export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from "./data/batches.js";
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { SequenceModel, type ModelConfig } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError, type Tensor } from "../tensor.js";
-import { type TfjsModelJson, exportTfjs, loadTfjsModel, tfjsModelJson, tfjsShards } from "./tfjs.js";
+import { type TfjsModelJson, exportTfjs, loadTfjsModel, tfjsLengths, tfjsModelJson, tfjsShards } from "./tfjs.js";
 
 type TF = typeof import("@tensorflow/tfjs");
 const tf = createRequire(import.meta.url)("@tensorflow/tfjs") as TF;
@@ -98,6 +98,8 @@ async function roundTrip(name: string, m: import("@tensorflow/tfjs").LayersModel
   const { masking: _, ...cfg } = expect;
   for (const [k, v] of Object.entries(cfg)) assert.deepEqual((imp.model.config as Record<string, unknown>)[k], v, `${name}: config.${k}`);
   const x = inputs(seed + 1, o);
+  // the lengths come from the mask TF.js applies (all T without one)
+  assert.deepEqual(tfjsLengths(imp, { shape: x.tf.shape, data: x.tf.dataSync() }), imp.masking === "none" ? [T, T, T] : o.lengths, `${name}: lengths from the mask`);
   const ref = (m.predict(x.tf) as import("@tensorflow/tfjs").Tensor).dataSync() as Float32Array;
   close(name, predictLike(imp.model, x.batch, ref, sigmoid1), ref);
   return imp;
@@ -325,4 +327,13 @@ test("tfjs import: bad files are refused with the layer or weight named, before 
   // a functional model, a graph model
   refuse({ ...s.json, modelTopology: { class_name: "Functional", config: {} } }, s.data, /expected a Sequential model.*functional/);
   refuse({ ...s.json, format: "graph-model" }, s.data, /graph model/);
+});
+
+test("tfjsLengths: right padding gives lengths; a hole or an all-masked sequence is refused", () => {
+  assert.deepEqual(tfjsLengths({ masking: "zero" }, { shape: [2, 4], data: [5, 3, 0, 0, 1, 2, 3, 4] }), [2, 4]);
+  assert.deepEqual(tfjsLengths({ masking: "value", maskValue: -1 }, { shape: [2, 3, 2], data: [1, -1, -1, -1, -1, -1, 0, 0, -1, 2, -1, -1] }), [1, 2]);
+  assert.deepEqual(tfjsLengths({ masking: "none" }, { shape: [1, 3], data: [0, 0, 0] }), [3]);
+  assert.throws(() => tfjsLengths({ masking: "zero" }, { shape: [1, 4], data: [5, 0, 3, 0] }), /sequence 0: step 1 is masked before the valid step 2/);
+  assert.throws(() => tfjsLengths({ masking: "zero" }, { shape: [2, 2], data: [5, 1, 0, 0] }), /sequence 1: expected at least one unmasked step/);
+  assert.throws(() => tfjsLengths({ masking: "zero" }, { shape: [2, 2], data: [5, 1, 0] }), /expected batch-major \[B, T\] ids/);
 });

@@ -23,7 +23,7 @@
  *   expresses it with lengths: for right-padded inputs (the mask a prefix of valid steps, as
  *   padding makes it) the states, the many-to-one outputs and every valid step's output are
  *   Keras's; past a length Keras repeats the last state where rnnkit outputs zero. The import says
- *   which masking the model had (`masking`) so the caller can pass the lengths;
+ *   which masking the model had (`masking`), and `tfjsLengths` turns an input into lengths;
  * - Bidirectional `merge_mode` concat is rnnkit's layout; sum and ave are folded exactly into the
  *   next layer's input weights or the head (W [f; b] with the halves equal, or halved); mul is not
  *   linear and is refused.
@@ -459,6 +459,39 @@ export function loadTfjsModel(modelJson: TfjsModelJson | string, weights: ArrayB
   const out: TfjsImport = { model, masking, notes };
   if (maskValue !== undefined) out.maskValue = maskValue;
   return out;
+}
+
+/**
+ * The lengths rnnkit needs for a batch that the imported TF.js model would have masked:
+ * `input` is what TF.js's `predict` takes, batch-major ids [B, T] or numbers [B, T, X]. With
+ * `masking` "zero" a step is masked where the id is 0, with "value" where every feature equals
+ * `maskValue`; "none" masks nothing (every length is T). A mask must be a suffix of each
+ * sequence (right padding): a masked step before a valid one, or a sequence with no valid step,
+ * is refused, as lengths cannot express it.
+ */
+export function tfjsLengths(imp: Pick<TfjsImport, "masking" | "maskValue">, input: { shape: readonly number[]; data: ArrayLike<number> }): number[] {
+  const where = "tfjsLengths";
+  const [B, T, X = 1] = input.shape;
+  const ok = (input.shape.length === 2 || input.shape.length === 3) && input.shape.every((d) => Number.isInteger(d) && d > 0) && input.data.length === B * T * X;
+  if (!ok) throw new RnnkitError(`${where}: input: expected batch-major [B, T] ids or [B, T, X] numbers with B*T*X values, got shape [${input.shape.join(", ")}] and ${input.data.length} values`);
+  const masked = (b: number, t: number): boolean => {
+    if (imp.masking === "none") return false;
+    const o = (b * T + t) * X;
+    if (imp.masking === "zero") return input.data[o] === 0;
+    for (let k = 0; k < X; k++) if (input.data[o + k] !== imp.maskValue) return false;
+    return true;
+  };
+  const lengths: number[] = [];
+  for (let b = 0; b < B; b++) {
+    let n = T;
+    while (n > 0 && masked(b, n - 1)) n--;
+    if (n === 0) throw new RnnkitError(`${where}: sequence ${b}: expected at least one unmasked step, got every step masked`);
+    for (let t = 0; t < n; t++) {
+      if (masked(b, t)) throw new RnnkitError(`${where}: sequence ${b}: step ${t} is masked before the valid step ${n - 1}: expected the padding at the end (Keras would carry the state over the hole; lengths cannot)`);
+    }
+    lengths.push(n);
+  }
+  return lengths;
 }
 
 /** What `exportTfjs` returns: `tf.io.fromMemory(artifacts)` loads it; `tfjsModelJson` writes the model.json of its shards. */
