@@ -337,3 +337,44 @@ test("tfjsLengths: right padding gives lengths; a hole or an all-masked sequence
   assert.throws(() => tfjsLengths({ masking: "zero" }, { shape: [2, 2], data: [5, 1, 0, 0] }), /sequence 1: expected at least one unmasked step/);
   assert.throws(() => tfjsLengths({ masking: "zero" }, { shape: [2, 2], data: [5, 1, 0] }), /expected batch-major \[B, T\] ids/);
 });
+
+test("tfjs import: a Keras-converted model.json (model_config wrapper, InputLayer, Keras 2 weight names, Dense on a sequence) and Keras 3's hard_sigmoid refused", async () => {
+  const m = tf.sequential({ layers: [
+    L.embedding({ inputDim: 8, outputDim: 3, inputShape: [null], name: "embedding" }),
+    L.bidirectional({ layer: L.lstm({ units: 3, returnSequences: true, name: "lstm" }) as never, name: "bidirectional" }),
+    L.dense({ units: 4, activation: "softmax", name: "dense" }),
+  ] });
+  randomizeTf(m, 30);
+  const s = await save(m);
+  // what tensorflowjs_converter writes for tf.keras 2: names with the cell, the config wrapped, an InputLayer first
+  const rename: Record<string, string> = {
+    "embedding/embeddings": "embedding/embeddings",
+    "bidirectional/forward_lstm/kernel": "bidirectional/forward_lstm/lstm_cell/kernel",
+    "bidirectional/forward_lstm/recurrent_kernel": "bidirectional/forward_lstm/lstm_cell/recurrent_kernel",
+    "bidirectional/forward_lstm/bias": "bidirectional/forward_lstm/lstm_cell/bias",
+    "bidirectional/backward_lstm/kernel": "bidirectional/backward_lstm/lstm_cell/kernel",
+    "bidirectional/backward_lstm/recurrent_kernel": "bidirectional/backward_lstm/lstm_cell/recurrent_kernel",
+    "bidirectional/backward_lstm/bias": "bidirectional/backward_lstm/lstm_cell/bias",
+    "dense/kernel": "dense/kernel",
+    "dense/bias": "dense/bias",
+  };
+  const specs = s.json.weightSpecs!.map((w) => {
+    assert.ok(rename[w.name], `TF.js names ${w.name}`);
+    return { ...w, name: rename[w.name] };
+  });
+  const topo = s.json.modelTopology as { config: { layers: unknown[] } };
+  const keras = {
+    format: "layers-model", generatedBy: "keras v2.15.0", convertedBy: "TensorFlow.js Converter v4.22.0",
+    modelTopology: { keras_version: "2.15.0", backend: "tensorflow", model_config: { class_name: "Sequential", config: { name: "sequential", layers: [{ class_name: "InputLayer", config: { batch_input_shape: [null, null], dtype: "float32", name: "input_1" } }, ...topo.config.layers] } } },
+    weightsManifest: [{ paths: ["group1-shard1of1.bin"], weights: specs }],
+  };
+  const imp = loadTfjsModel(keras as TfjsModelJson, [s.data]);
+  assert.equal(imp.model.config.task, "tag");
+  const x = inputs(31, { vocab: 8, lengths: [6, 6, 6] });
+  const ref = (m.predict(x.tf) as import("@tensorflow/tfjs").Tensor).dataSync() as Float32Array;
+  close("keras-converted bi lstm, Dense per step", predictLike(imp.model, x.batch, ref), ref);
+  imp.model.dispose();
+  const k3 = JSON.parse(JSON.stringify(keras)) as typeof keras;
+  k3.modelTopology.keras_version = "3.3.3";
+  assert.throws(() => loadTfjsModel(k3 as TfjsModelJson, [s.data]), /layer "lstm" \(LSTM\): recurrent_activation hard_sigmoid of Keras 3.3.3/);
+});
