@@ -70,7 +70,7 @@ async function run(bytes: Uint8Array, feeds: Record<string, InstanceType<Ort["Te
 const T = 6, B = 3, lengths = [6, 2, 4];
 
 /** Runs a SequenceModel's export and its forward on one batch (padding holds random ids/numbers) and compares every output. */
-async function checkSequence(cfg: ModelConfig, seed: number, opts: { scaler?: Scaler; state?: boolean } = {}): Promise<void> {
+async function checkSequence(cfg: ModelConfig, seed: number, opts: { scaler?: Scaler; state?: boolean; opset?: number } = {}): Promise<void> {
   const model = new SequenceModel(cfg);
   randomize(model, seed);
   const rng = new Rng(seed + 1);
@@ -104,7 +104,7 @@ async function checkSequence(cfg: ModelConfig, seed: number, opts: { scaler?: Sc
     batch.condition = cond;
   }
   const ref = model.forward(batch);
-  const got = await run(exportOnnx(model, opts.scaler ? { scaler: opts.scaler } : {}), feeds);
+  const got = await run(exportOnnx(model, { ...(opts.scaler ? { scaler: opts.scaler } : {}), ...(opts.opset ? { opset: opts.opset } : {}) }), feeds);
   const O = cfg.outputSize;
   const name = `${cfg.task} ${cfg.cell}${cfg.resetAfter === false ? " reset-before" : ""}${cfg.recurrentActivation === "hardSigmoid" ? " hardSigmoid" : ""} L${L} D${D}`;
   if (cfg.task === "regress") {
@@ -135,6 +135,8 @@ test("onnx: classify with last, mean and max pooling (softmax in the graph)", as
     await checkSequence({ ...base, cell: "gru", pooling }, seed++);
   }
   await checkSequence({ ...base, cell: "rnn", pooling: "last", bidirectional: true, recurrentActivation: undefined }, seed++);
+  // the lowest and the highest opset the export writes
+  for (const opset of [14, 21]) for (const pooling of ["mean", "max"] as const) await checkSequence({ ...base, cell: "lstm", pooling, bidirectional: true }, seed++, { opset });
 });
 
 test("onnx: lm from a zero and from a carried state, and a conditioned lm, with the final state out", async () => {

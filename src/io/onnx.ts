@@ -460,7 +460,11 @@ export function exportOnnx(model: Model, opts: OnnxExportOptions = {}): Uint8Arr
         const sum = g.op("ReduceSum", [g.op("Mul", [s.out, g.op("Cast", [mask], [attr.int("to", ONNX_FLOAT)])]), g.int64s([0])], [attr.int("keepdims", 0)]);
         pooled = g.op("Div", [sum, g.op("Unsqueeze", [g.op("Cast", [lengths64], [attr.int("to", ONNX_FLOAT)]), g.int64s([1])])]);
       } else {
-        pooled = g.op("ReduceMax", [g.op("Where", [mask, s.out, g.scalar(-Infinity)])], [attr.ints("axes", [0]), attr.int("keepdims", 0)]);
+        // ReduceMax takes its axes as an attribute up to opset 17, as an input from 18
+        const masked = g.op("Where", [mask, s.out, g.scalar(-Infinity)]);
+        pooled = opset >= 18
+          ? g.op("ReduceMax", [masked, g.int64s([0])], [attr.int("keepdims", 0)])
+          : g.op("ReduceMax", [masked], [attr.ints("axes", [0]), attr.int("keepdims", 0)]);
       }
     }
     const y = g.linear(pooled, "head", head.w, head.b);
