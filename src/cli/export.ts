@@ -18,14 +18,11 @@ import { existsSync } from "node:fs";
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { loadModel, modelToBytes } from "../io/model-file.js";
-import { exportOnnx, exportSeq2SeqOnnx } from "../io/onnx.js";
 import { writeFileAtomic } from "../io/safetensors.js";
-import { exportTfjs } from "../io/tfjs.js";
 import { Seq2Seq } from "../models/seq2seq.js";
 import { RnnkitError } from "../tensor.js";
 import { note, report } from "./commands.js";
 import { claimOut, claimOutDir } from "./out.js";
-import { tfjsFileNames, writeTfjsModel } from "./tfjs-files.js";
 
 export const EXPORT_FORMATS = ["onnx", "tfjs", "safetensors"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -38,7 +35,7 @@ export interface ExportFlags {
   json?: boolean;
 }
 
-export function exportCommand(path: string, o: ExportFlags, backend: Backend): void {
+export async function exportCommand(path: string, o: ExportFlags, backend: Backend): Promise<void> {
   if (!existsSync(path)) throw new RnnkitError(`${path}: no such model file`);
   if (!EXPORT_FORMATS.includes(o.format)) throw new RnnkitError(`--format: expected one of ${EXPORT_FORMATS.join(", ")}, got ${JSON.stringify(o.format)}`);
   if (o.format === "safetensors" && !o.weightsOnly) throw new RnnkitError("--format safetensors: expected --weights-only (the file is already a .safetensors model; --weights-only drops the optimizer state)");
@@ -49,6 +46,8 @@ export function exportCommand(path: string, o: ExportFlags, backend: Backend): v
   if (saved.info) meta["rnnkit.info"] = JSON.stringify(saved.info);
   let files: string[];
   if (o.format === "onnx") {
+    // the writers (and protobufjs) load when this command runs, not at every CLI start
+    const { exportOnnx, exportSeq2SeqOnnx } = await import("../io/onnx.js");
     if (model instanceof Seq2Seq) {
       if (!o.out.endsWith(".onnx")) throw new RnnkitError(`--out: expected a path ending in .onnx, got ${JSON.stringify(o.out)}`);
       const base = o.out.slice(0, -".onnx".length);
@@ -63,6 +62,8 @@ export function exportCommand(path: string, o: ExportFlags, backend: Backend): v
       files = [o.out];
     }
   } else if (o.format === "tfjs") {
+    const { exportTfjs } = await import("../io/tfjs.js");
+    const { tfjsFileNames, writeTfjsModel } = await import("./tfjs-files.js");
     const art = exportTfjs(model);
     art.userDefinedMetadata = {
       rnnkit: { info: saved.info ?? { task: model.task }, ...(saved.tokenizer ? { tokenizer: saved.tokenizer.toJSON() } : {}), ...(saved.scaler ? { scaler: saved.scaler.toJSON() } : {}) },
@@ -92,5 +93,5 @@ export function exportCommandOn(p: Command): void {
     .requiredOption("--out <path>", "onnx: model.onnx (seq2seq: <name>.encoder.onnx and <name>.decoder.onnx); tfjs: a folder for model.json and its shards; safetensors: the file")
     .option("--force", "replace what --out names if it exists")
     .option("--json", "print the result as one JSON document")
-    .action((model: string, o: ExportFlags) => exportCommand(model, o, getBackend()));
+    .action(async (model: string, o: ExportFlags) => exportCommand(model, o, getBackend()));
 }
