@@ -246,7 +246,8 @@ function recurrentSpec(where: string, l: LayerRef, kerasVersion: string): Recurr
     merge = m;
     if (l.config.backward_layer !== undefined && l.config.backward_layer !== null) throw unsupported(where, l, "a backward_layer of its own is not supported (the backward direction must mirror the forward one)");
     inner = layerRef(where, l.config.layer, 0);
-    if (!isObj(inner.config.name) && typeof inner.config.name !== "string") inner = { ...inner, name: `${l.name}.layer` };
+    // messages name an unnamed wrapped layer by its wrapper
+    if (typeof inner.config.name !== "string") inner = { ...inner, name: `${l.name}/layer` };
   }
   const cell = RECURRENT[inner.cls];
   if (!cell) throw unsupported(where, inner, "expected SimpleRNN, LSTM or GRU inside a Bidirectional");
