@@ -111,6 +111,10 @@ export const defaults = {
   serveBodyLimit: 1048576,
   serveQueueLimit: 4096,
   serveTimeoutMs: 30000,
+  /** `exportOnnx`: the ONNX opset the graphs declare (LSTM/GRU/RNN with `layout` need 14; 17 is what ONNX Runtime 1.14+ and every current runtime read). */
+  onnxOpset: 17,
+  /** `exportTfjs`: the most bytes per weight shard (TensorFlow.js's own `model.save` default, 4 MiB). */
+  tfjsShardBytes: 4194304,
 } as const;
 
 /** What autoSizes looks at: the training part of the data. */

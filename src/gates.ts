@@ -26,3 +26,9 @@ export function gatesOf(cell: CellType): number {
 
 /** Keras GRU (z, r, h) -> PyTorch (r, z, n): PyTorch block k is Keras block perm[k]. */
 export const kerasToTorchGru = [1, 0, 2] as const;
+
+/**
+ * PyTorch -> ONNX gate blocks: ONNX block k is PyTorch block `torchToOnnx[cell][k]`
+ * (LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h; RNN one block).
+ */
+export const torchToOnnx = { lstm: [0, 3, 1, 2], gru: [1, 0, 2], rnn: [0] } as const;

@@ -34,6 +34,8 @@ export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./losses/
 export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
 export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
+export { exportOnnx, exportSeq2SeqOnnx, type OnnxExportOptions } from "./io/onnx.js";
+export { loadTfjsModel, exportTfjs, tfjsLengths, tfjsShards, tfjsModelJson, type TfjsImport, type TfjsImportOptions, type TfjsModelJson, type TfjsWeightSpec, type TfjsArtifacts } from "./io/tfjs.js";
 export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from "./data/batches.js";
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";

@@ -479,7 +479,7 @@ async function childOnnx(o) {
   for (const threads of o.threads) {
     const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
     await runCases({ ...o, modes }, cfgs, cases.forwardFlops, { peer: "onnxruntime", backend: "cpu", threads }, async (c, cell) => {
-      const session = await ort.InferenceSession.create(onnxModel(c, cell), sessionOptions);
+      const session = await ort.InferenceSession.create(await onnxModel(c, cell, o.dist), sessionOptions);
       const { batch: B, seqLen: T } = c;
       const feeds = c.vocab
         ? { tokens: new ort.Tensor("int64", BigInt64Array.from(floats(T * B, 1, 6), (v) => BigInt(Math.floor(((v + 1) / 2) * c.vocab) % c.vocab)), [T, B]) }

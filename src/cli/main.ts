@@ -15,6 +15,7 @@ import { RnnkitError } from "../tensor.js";
 import { serveCommand } from "./serve.js";
 import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
 import { ATTENTIONS } from "../layers/attention.js";
+import { exportCommandOn } from "./export.js";
 
 
 /** The options the user typed (not defaults): a resumed run refuses architecture flags that differ from its file. */
@@ -152,6 +153,7 @@ export function program(): Command {
     .argument("<model>", "a .safetensors model file")
     .option("--json", "print it as one JSON document")
     .action(async (model: string, o) => infoCommand(model, o, getBackend()));
+  exportCommandOn(p);
   p.command("serve").description("serve a model over HTTP: POST /predict {\"inputs\": [...]}, GET /health, GET /model")
     .argument("<model>", "a .safetensors model file")
     .option("--port <n>", "TCP port (0: any free one)", "8080")

@@ -18,9 +18,10 @@ import { RnnkitError } from "../tensor.js";
 
 
 /** Claims `out` for this run (see the file comment); the lock is released when the process exits. */
-export function claimOut(out: string, o: { resume?: boolean; force?: boolean }): void {
+export function claimOut(out: string, o: { resume?: boolean; force?: boolean; ext?: string; resumable?: boolean }): void {
+  const ext = o.ext ?? ".safetensors";
   if (!out) throw new RnnkitError("--out: expected the path of the model file to write, got nothing");
-  if (!out.endsWith(".safetensors")) throw new RnnkitError(`--out: expected a path ending in .safetensors, got ${JSON.stringify(out)}`);
+  if (!out.endsWith(ext) || out.length === ext.length) throw new RnnkitError(`--out: expected a path ending in ${ext}, got ${JSON.stringify(out)}`);
   if (o.resume && o.force) throw new RnnkitError("--resume and --force: expected one of them (continue the model in --out, or replace it), got both");
   const dir = dirname(out);
   try {
@@ -31,7 +32,9 @@ export function claimOut(out: string, o: { resume?: boolean; force?: boolean }):
   if (existsSync(out)) {
     if (statSync(out).isDirectory()) throw new RnnkitError(`--out: ${out} is a folder: expected the path of a model file`);
     if (!o.resume && !o.force) {
-      throw new RnnkitError(`--out: ${out} exists: pass --resume to continue training it, or --force to replace it (nothing was written)`);
+      throw new RnnkitError(o.resumable === false
+        ? `--out: ${out} exists: pass --force to replace it (nothing was written)`
+        : `--out: ${out} exists: pass --resume to continue training it, or --force to replace it (nothing was written)`);
     }
   }
   // can a file be made here at all?
@@ -43,6 +46,33 @@ export function claimOut(out: string, o: { resume?: boolean; force?: boolean }):
     throw new RnnkitError(`--out: cannot write into ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   lock(out);
+}
+
+/**
+ * Claims the folder `out` for files this run writes (`names`, e.g. a TF.js model.json and its
+ * shards): it is created if missing; it must not be a file; a folder already holding one of
+ * `names` is never written into without `--force`. Locked as claimOut locks a file.
+ */
+export function claimOutDir(out: string, names: readonly string[], o: { force?: boolean }): void {
+  if (!out) throw new RnnkitError("--out: expected the path of the folder to write, got nothing");
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) throw new RnnkitError(`--out: ${out} is a file: expected a folder (it receives ${names.join(", ")})`);
+    const there = names.filter((n) => existsSync(join(out, n)));
+    if (there.length && !o.force) throw new RnnkitError(`--out: ${out} already holds ${there.join(", ")}: pass --force to replace them (nothing was written)`);
+  }
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new RnnkitError(`--out: cannot create the folder ${out}: ${(e as Error).message}`);
+  }
+  const probe = join(out, `.rnnkit.${process.pid}.probe`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new RnnkitError(`--out: cannot write into ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  lock(out.replace(/[/\\]+$/, ""));
 }
 
 function lock(out: string): void {
