@@ -56,3 +56,9 @@ export {
   accuracy, macroF1, confusionMatrix, regressionMetrics, tokenAccuracy, editDistance, sequenceMetrics, type RegressionMetrics,
 } from "./tasks/metrics.js";
 export { parameterTable, type ParameterRow } from "./inspect/parameters.js";
+export {
+  inspect, gradientThroughTime, gateNames, DIRECTIONS, type Direction, type Inspection, type LayerTrace, type GradientThroughTime, type GradientTrace,
+  type LossFunction, type InspectOptions,
+} from "./inspect/inspect.js";
+export { parameterCounts, cellComparison, type ParameterCounts, type CellCount } from "./inspect/parameters.js";
+export type { RecurrentTrace } from "./layers/recurrent.js";
