@@ -111,7 +111,7 @@ export function gradientNormChart(series: readonly (NormSeries & { facet?: strin
   if (!faceted) return { $schema: SCHEMA, title, ...LINE, data: { values }, ...layer } as ChartSpec;
   return {
     $schema: SCHEMA, title, data: { values },
-    facet: { column: { field: "facet", type: "nominal", title: null } },
+    facet: { column: { field: "facet", type: "nominal", title: null, sort: [...new Set(series.map((s) => s.facet ?? ""))] } },
     spec: { ...LINE, ...layer },
     resolve: { scale: { y: "shared" } },
   } as ChartSpec;
@@ -223,10 +223,10 @@ export function memoryAccuracyChart(rows: readonly MemoryRow[], chance?: number)
   const layers: object[] = [{
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "delay", type: "quantitative", scale: { type: "log" }, title: "delay N (distractor steps)" },
+      x: { field: "delay", type: "quantitative", scale: { type: "log", domain: [Math.min(...rows.map((r) => r.delay)), Math.max(...rows.map((r) => r.delay))] }, axis: { values: [...new Set(rows.map((r) => r.delay))] }, title: "delay N (distractor steps)" },
       y: { field: "accuracy", type: "quantitative", scale: { domain: [0, 1] }, title: "test accuracy" },
       color: { field: "cell", type: "nominal", title: "cell" },
-      strokeDash: { field: "equal", type: "nominal", title: "equal" },
+      strokeDash: { field: "equal", type: "nominal", title: "equal", legend: { symbolType: "stroke", symbolStrokeWidth: 2 } },
       detail: { field: "series" },
       tooltip: [{ field: "cell" }, { field: "equal" }, { field: "delay" }, { field: "hidden" }, { field: "parameters" }, { field: "accuracy", format: ".3f" }],
     },
