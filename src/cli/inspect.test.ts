@@ -123,7 +123,7 @@ test("experiment memory (tiny): one row per run with its fields, the equal-param
   const rows = r.json!.rows as { cell: string; delay: number; hidden: number; parameters: number; accuracy: number; equal: string }[];
   assert.equal(rows.length, 3 * 2 + 2 * 2);
   for (const x of rows) {
-    assert.deepEqual(Object.keys(x).sort(), ["accuracy", "cell", "delay", "equal", "hidden", "parameters"]);
+    assert.deepEqual(Object.keys(x).sort(), ["accuracy", "cell", "delay", "equal", "hidden", "parameters", "seed"]);
     assert.ok(x.accuracy >= 0 && x.accuracy <= 1);
   }
   const lstm = rows.find((x) => x.cell === "lstm")!;
@@ -132,7 +132,7 @@ test("experiment memory (tiny): one row per run with its fields, the equal-param
   assert.equal(json.rows.length, rows.length);
   assert.equal(json.gradients.length, 6); // 3 cells x (init, trained) at N = 4
   assert.equal(json.gradients[0].dh.length, 5);
-  assert.match(readFileSync(join(out, "memory.md"), "utf8"), /\| lstm \| hidden \| 4 \| 4 \|/);
+  assert.match(readFileSync(join(out, "memory.md"), "utf8"), /\| lstm \| hidden \| 4 \| 4 \| 280 \| \d+ \|/);
   assert.ok(marks(readFileSync(join(out, "memory-accuracy.svg"), "utf8"), "line") >= 1);
   assert.ok(pngSize(join(out, "memory-gradient.png")).width > 300);
 });

@@ -56,7 +56,7 @@ test("setKeepGateBias: the forget gate (LSTM) / update gate (GRU) bias, b_ih = b
 test("memoryExperiment (tiny): equal-hidden runs for each delay, equal-parameter runs at the longest, gradient curves at init and after training", async () => {
   const f64 = new JsBackend({ dtype: "float64" });
   const seen: number[] = [];
-  const r = await memoryExperiment({ delays: [3, 2], hidden: 3, steps: 2, batchSize: 4, testSize: 16, gradientSamples: 2, equalParameterDelays: 1, backend: f64, onRun: (_, done) => seen.push(done) });
+  const r = await memoryExperiment({ delays: [3, 2], hidden: 3, steps: 2, batchSize: 4, testSize: 16, gradientSamples: 2, equalParameterDelays: 1, seeds: 1, backend: f64, onRun: (_, done) => seen.push(done) });
   assert.deepEqual(r.rows.map((x) => `${x.cell}/${x.equal}/${x.delay}`), ["rnn/hidden/2", "lstm/hidden/2", "gru/hidden/2", "rnn/hidden/3", "lstm/hidden/3", "gru/hidden/3", "rnn/parameters/3", "gru/parameters/3"]);
   assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
   for (const x of r.rows) {
@@ -75,5 +75,8 @@ test("memoryExperiment (tiny): equal-hidden runs for each delay, equal-parameter
   const want = [0, 1, 2, 3].map((d) => probe.reduce((s, e) => s + gradientThroughTime(m, e).layers[0].dh[3 - d] / 2, 0));
   r.gradients[0].dh.forEach((v, d) => assert.ok(Math.abs(v - want[d]) < 1e-12, `distance ${d}: ${v} vs ${want[d]}`));
   assert.equal(r.settings.chance, 1 / 8);
+  const two = await memoryExperiment({ delays: [2], hidden: 2, steps: 1, batchSize: 2, testSize: 4, gradientSamples: 1, equalParameterDelays: 0, seeds: 2, backend: f64 });
+  assert.deepEqual(two.rows.map((x) => `${x.cell}/${x.seed}`), ["rnn/42", "rnn/7961", "lstm/1042", "lstm/8961", "gru/2042", "gru/9961"]);
+  assert.equal(two.gradients.length, 6);
   await assert.rejects(memoryExperiment({ delays: [] }), /delays: expected a non-empty array/);
 });
