@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -135,4 +136,25 @@ test("experiment memory (tiny): one row per run with its fields, the equal-param
   assert.match(readFileSync(join(out, "memory.md"), "utf8"), /\| lstm \| hidden \| 4 \| 4 \| 280 \| \d+ \|/);
   assert.ok(marks(readFileSync(join(out, "memory-accuracy.svg"), "utf8"), "line") >= 1);
   assert.ok(pngSize(join(out, "memory-gradient.png")).width > 300);
+});
+
+test("plain commands do not load the drawing libraries: the static import graph of main.js has no vega, vega-lite or resvg", () => {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, "utf8");
+    // static imports only: `import ... from "x"` and `export ... from "x"` (not import("x"))
+    for (const m of src.matchAll(/^(?:import|export)\s[^;]*?from\s+"([^"]+)"/gm)) {
+      const spec = m[1];
+      if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
+      else packages.add(spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+    }
+  };
+  visit(bin);
+  assert.ok(seen.size > 20, `walked ${seen.size} files`);
+  assert.ok(packages.has("commander"));
+  for (const p of ["vega", "vega-lite", "@resvg/resvg-js"]) assert.ok(!packages.has(p), `${p} is imported statically`);
+  assert.ok(![...seen].some((f) => f.endsWith("cli/inspect.js") || f.endsWith("cli/render.js")));
 });
