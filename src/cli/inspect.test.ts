@@ -158,3 +158,31 @@ test("plain commands do not load the drawing libraries: the static import graph 
   for (const p of ["vega", "vega-lite", "@resvg/resvg-js"]) assert.ok(!packages.has(p), `${p} is imported statically`);
   assert.ok(![...seen].some((f) => f.endsWith("cli/inspect.js") || f.endsWith("cli/render.js")));
 });
+
+test("inspect a seq2seq model: encoder and decoder files, the attention map of its own translation; a forecaster from --data --row", () => {
+  const pairs = join(dir, "pairs.tsv");
+  writeFileSync(pairs, `src\ttgt\n${Array.from({ length: 40 }, (_, i) => { const w = "abcde".slice(i % 3, 3 + (i % 3)); return `${w}\t${[...w].reverse().join("")}`; }).join("\n")}\n`);
+  const s2s = join(dir, "s2s.safetensors");
+  assert.equal(rnnkit("train", "seq2seq", "--data", pairs, "--source-column", "src", "--target-column", "tgt", "--hidden", "8", "--steps", "3", "--out", s2s, "--quiet").status, 0);
+  const out = join(dir, "s2s-plots");
+  const r = rnnkit("inspect", s2s, "--input", "abc", "--out-dir", out, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  for (const n of ["encoder-l0-forward-gates", "encoder-l0-forward-states", "decoder-l0-forward-gates", "attention"]) assert.ok(pngSize(join(out, `${n}.png`)).width > 100, n);
+  const dump = JSON.parse(readFileSync(join(out, "inspect.json"), "utf8"));
+  assert.deepEqual(dump.tokens, ["a", "b", "c"]);
+  assert.equal(dump.targetTokens[dump.targetTokens.length - 1], "<eos>");
+  assert.equal(dump.inspection.attention.length, dump.targetTokens.length);
+  for (const row of dump.inspection.attention as number[][]) assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-5);
+  assert.equal(marks(readFileSync(join(out, "attention.svg"), "utf8"), "rect"), 3 * dump.targetTokens.length);
+
+  const series = join(dir, "series.csv");
+  writeFileSync(series, `y\n${Array.from({ length: 80 }, (_, t) => Math.sin(t / 4).toFixed(4)).join("\n")}\n`);
+  const fc = join(dir, "fc.safetensors");
+  assert.equal(rnnkit("train", "forecast", "--data", series, "--column", "y", "--window", "6", "--horizon", "2", "--hidden", "4", "--steps", "3", "--out", fc, "--quiet").status, 0);
+  const f = rnnkit("inspect", fc, "--data", series, "--row", "10", "--out-dir", join(dir, "fc-plots"), "--json");
+  assert.equal(f.status, 0, f.stderr);
+  assert.equal(f.json!.steps, 6);
+  assert.match(f.json!.lossIs as string, /rows 11\.\.12/);
+  const bad = rnnkit("inspect", fc, "--input", "1 2 3", "--out-dir", join(dir, "fc-bad"));
+  assert.match(bad.stderr, /a forecast model reads --data FILE --row N/);
+});
