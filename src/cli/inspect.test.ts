@@ -202,3 +202,11 @@ test("heatmaps of wide layers draw their first units only: at most defaults.insp
   const small = { ...lt, h: [[1, 2]], gates: { i: [[0.5, 0.5]] }, c: [[0, 0]], steps: 1 };
   assert.equal(drawable(small), small);
 });
+
+test("--help of inspect, plot and experiment memory names their flags", () => {
+  for (const [cmd, flag] of [[["inspect"], "--out-dir"], [["plot"], "--out-dir"], [["experiment", "memory"], "--gate-bias"], [["train", "lm"], "--history"]] as const) {
+    const r = rnnkit(...cmd, "--help");
+    assert.equal(r.status, 0);
+    assert.ok(r.stdout.includes(flag), `${cmd.join(" ")} --help lacks ${flag}`);
+  }
+});
