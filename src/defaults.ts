@@ -115,6 +115,26 @@ export const defaults = {
   onnxOpset: 17,
   /** `exportTfjs`: the most bytes per weight shard (TensorFlow.js's own `model.save` default, 4 MiB). */
   tfjsShardBytes: 4194304,
+  /** `rnnkit inspect`: the most cells (steps x units) one heatmap draws; wider layers show their first units (said on stderr). */
+  inspectMaxCells: 16384,
+  /** `rnnkit train --history`: a progress line every this many optimizer steps (and at step 1). */
+  historyEvery: 10,
+  /**
+   * The memory experiment (`rnnkit experiment memory`, src/inspect/memory.ts): K symbols, the
+   * delays N, the equal hidden size, Adam's rate, optimizer steps, batch size and seeds per configuration, and the
+   * fresh test sequences per run; `--quick` takes the quick steps and test size. Sized so that the
+   * whole experiment runs within 10 minutes on 2 shared cores (README: measured).
+   */
+  memorySymbols: 8,
+  memoryDelays: [5, 10, 20, 50, 100] as readonly number[],
+  memoryHidden: 32,
+  memoryLr: 0.01,
+  memorySteps: 300,
+  memoryQuickSteps: 40,
+  memoryBatchSize: 32,
+  memorySeeds: 2,
+  memoryTestSize: 512,
+  memoryQuickTestSize: 64,
 } as const;
 
 /** What autoSizes looks at: the training part of the data. */

@@ -58,3 +58,17 @@ export {
   accuracy, macroF1, confusionMatrix, regressionMetrics, tokenAccuracy, editDistance, sequenceMetrics, type RegressionMetrics,
 } from "./tasks/metrics.js";
 export { parameterTable, type ParameterRow } from "./inspect/parameters.js";
+export {
+  inspect, gradientThroughTime, gateNames, DIRECTIONS, type Direction, type Inspection, type LayerTrace, type GradientThroughTime, type GradientTrace,
+  type LossFunction, type InspectOptions,
+} from "./inspect/inspect.js";
+export { parameterCounts, cellComparison, type ParameterCounts, type CellCount } from "./inspect/parameters.js";
+export type { RecurrentTrace } from "./layers/recurrent.js";
+export {
+  gatesChart, statesChart, gradientSeries, gradientNormChart, attentionChart, tableChart, parameterChart, lossChart, memoryAccuracyChart,
+  type ChartSpec, type NormSeries, type HistoryPoint, type MemoryRow,
+} from "./inspect/charts.js";
+export {
+  memoryExperiment, delayedRecall, memoryModelConfig, hiddenForParameters, setKeepGateBias, MEMORY_CELLS, type MemoryCell, type MemoryOptions,
+  type MemoryResult, type MemoryGradient,
+} from "./inspect/memory.js";

@@ -110,6 +110,22 @@ export interface RecurrentInputGradients {
   dc0?: Tensor;
 }
 
+/** One layer, direction and sequence of the last forward/backward: see `Recurrent.trace`. */
+export interface RecurrentTrace {
+  /** the sequence's length: the rows of every field */
+  steps: number;
+  /** [steps][G*H] gate activations, PyTorch block order (absent for the plain RNN) */
+  gates?: number[][];
+  /** [steps][H] */
+  h: number[][];
+  /** [steps][H], LSTM only */
+  c?: number[][];
+  /** [steps][H] dL/dh_t, after a backward */
+  dh?: number[][];
+  /** [steps][H] dL/dc_t, LSTM after a backward */
+  dc?: number[][];
+}
+
 /** The packing of one batch: see the file comment. */
 interface Plan {
   T: number;
@@ -163,6 +179,7 @@ export class Recurrent implements Module {
   private plan: Plan | null = null;
   private runs: Run[] = [];
   private haveForward = false;
+  private haveBackward = false;
   private disposed = false;
 
   constructor(
@@ -344,6 +361,7 @@ export class Recurrent implements Module {
     const cn = cell.hasCellState ? ws.get("cn", L * D * B * H) : NO_ARRAY;
 
     this.runs = [];
+    this.haveBackward = false;
     let layerIn = xPacked;
     for (let l = 0; l < L; l++) {
       const inSize = l === 0 ? X : D * H;
@@ -493,6 +511,7 @@ export class Recurrent implements Module {
       if (mask) be.mul(N * D * H, dOut, 0, mask, 0, dOut, 0);
     }
 
+    this.haveBackward = true;
     const dx = ws.get("dx", T * B * X);
     be.zero(T * B * X, dx, 0);
     be.scatterRows(N, X, plan.packIdx, 0, dOut, 0, X, dx, 0, X, false);
@@ -502,6 +521,69 @@ export class Recurrent implements Module {
     };
     if (cell.hasCellState) result.dc0 = { shape: stateShape.slice(), data: dc0.slice(0, L * D * B * H) };
     return result;
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /**
+   * What the last `forward` (and `backward`, when one followed it) kept for one layer, direction
+   * and batch element, read from the very buffers the kernels wrote (src/inspect/ builds on this):
+   * per time step t in [0, lengths[b]) of the input's own order (the reverse direction's state at
+   * t is the one after reading x_{len-1} .. x_t):
+   * - `gates` [len][G*H]: the gate activations in PyTorch's block order (LSTM i, f, g, o; GRU
+   *   r, z, n), absent for the plain RNN, which has none;
+   * - `h`, `c` [len][H]: the hidden state (and the LSTM cell state) after step t;
+   * - after a backward, `dh` [len][H] = dL/dh_t, the total gradient (through the output and
+   *   through step t+1), and for the LSTM `dc` [len][H] = dL/dc_t, the total gradient w.r.t. the
+   *   cell state: the part through c_{t+1} that the backward loop accumulated plus the part through
+   *   h_t = o tanh(c_t), dh_t o (1 - tanh(c_t)^2), the `dc_t` of src/cells/lstm.ts.
+   */
+  trace(layer: number, direction: number, b: number): RecurrentTrace {
+    this.live();
+    const where = `${this.where}.trace`;
+    const plan = this.plan;
+    if (!this.haveForward || !plan) throw new RnnkitError(`${where}: expected a forward() call first, got none`);
+    const { D, G, cell } = this;
+    const H = this.hiddenSize;
+    const index = (name: string, v: number, n: number): void => {
+      if (!Number.isInteger(v) || v < 0 || v >= n) throw new RnnkitError(`${where}: ${name}: expected an integer in [0, ${n - 1}], got ${describe(v)}`);
+    };
+    index("layer", layer, this.numLayers);
+    index("direction", direction, D);
+    index("b", b, plan.B);
+    const run = this.runs[layer * D + direction];
+    let k = 0;
+    while (plan.perm[k] !== b) k++;
+    let len = 0;
+    while (len < plan.steps && plan.batchSizes[len] > k) len++;
+    const rows = (src: Floats, width: number, col = 0, cols = width): number[][] => {
+      const out: number[][] = [];
+      for (let t = 0; t < len; t++) {
+        const q = plan.offsets[t] + k;
+        const r = direction === 0 ? q : plan.revIdx[q];
+        out.push(Array.from(src.subarray(r * width + col, r * width + col + cols)));
+      }
+      return out;
+    };
+    const res: RecurrentTrace = { steps: len, h: rows(run.h, H) };
+    if (this.cellType === "lstm") res.gates = rows(run.gates, G * H);
+    else if (this.cellType === "gru") res.gates = rows(run.act, G * H);
+    if (cell.hasCellState) res.c = rows(run.c, H);
+    if (this.haveBackward) {
+      res.dh = rows(run.dh, H);
+      if (cell.hasCellState) {
+        const dc = rows(run.dc, H);
+        const o = rows(run.gates, G * H, 3 * H, H);
+        for (let t = 0; t < len; t++) {
+          for (let j = 0; j < H; j++) {
+            const tc = Math.tanh(res.c![t][j]);
+            dc[t][j] += res.dh[t][j] * o[t][j] * (1 - tc * tc);
+          }
+        }
+        res.dc = dc;
+      }
+    }
+    return res;
   }
 
   // ---------------------------------------------------------------- plumbing
