@@ -320,7 +320,7 @@ class Seq2Seq(nn.Module):
 
     @torch.no_grad()
     def greedy(self, src, lengths, max_length):
-        """Greedy decoding (rnnkit's translate without beam): ids per row, stopping at <eos> (3)."""
+        """Greedy decoding (rnnkit's translate without beam): ids per row, stopping at <eos> (3); <pad> and <bos> are never produced."""
         B = src.shape[1]
         mem, st = self.encode(src, lengths)
         prev = torch.full((B,), 2, dtype=torch.int64)
@@ -333,7 +333,9 @@ class Seq2Seq(nn.Module):
             else:
                 s, st = self.decoder.rnn(emb[None], st)
                 ctx = self.attention(s[0], mem, lengths)[0] if self.attention is not None else None
-            prev = self.output(ctx, s[0]).argmax(-1)
+            logits = self.output(ctx, s[0])
+            logits[:, [0, 2]] = float("-inf")  # never <pad> (0) or <bos> (2)
+            prev = logits.argmax(-1)
             for b in range(B):
                 if not done[b]:
                     if prev[b].item() == 3:
