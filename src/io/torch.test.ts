@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { JsBackend } from "../backend/js.js";
 import type { Batch } from "../data/batch.js";
@@ -305,4 +306,95 @@ test("rnnkit import: --from is a vocabulary (torch now), --vocab must start with
   assert.deepEqual((saved.info as { labels: string[] }).labels, ["neg", "pos"]);
   assert.ok(Tokenizer.fromJSON(saved.tokenizer!.toJSON()));
   saved.model.dispose();
+});
+
+test("rnnkit import: a forecaster (--window, identity scaler) and an encoder-decoder (--vocab, --target-vocab) open as their tasks", () => {
+  const run = (w: string, ...args: string[]) => spawnSync(process.execPath, [bin, "import", "--from", "torch", w, ...args], { encoding: "utf8" });
+  // a forecaster: 2 inputs per step (the value and one covariate), a horizon of 3
+  const fw = join(dir, "forecast-w.safetensors");
+  writeFileSync(fw, bytesOf({ ...lstmDict("lstm.", 2, 4), "out.weight": f32([3, 4]), "out.bias": f32([3]) }));
+  const wrongCols = run(fw, "--task", "forecast", "--window", "8", "--column", "sales", "--out", join(dir, "f0.safetensors"));
+  assert.equal(wrongCols.status, 1);
+  assert.match(wrongCols.stderr, /the model reads 2 input\(s\) per step: expected 2 column\(s\), got 1 \(sales\)/);
+  const f = run(fw, "--task", "forecast", "--window", "8", "--column", "sales", "--features", "price", "--pooling", "mean", "--out", join(dir, "f.safetensors"));
+  assert.equal(f.status, 0, f.stderr);
+  const fs = loadModel(join(dir, "f.safetensors"), { backend: be });
+  const ft = openTask(fs, "f");
+  assert.equal(ft.task, "forecast");
+  assert.deepEqual(fs.info, { task: "forecast", column: "sales", features: ["price"], window: 8, horizon: 3 });
+  assert.equal(fs.model.config.pooling, "mean");
+  assert.equal(fs.scaler!.transform(7.5, 1), 7.5); // the PyTorch model read raw numbers
+  fs.model.dispose();
+  // an encoder-decoder without attention; the vocabularies name both sides
+  const sw = join(dir, "s2s-w.safetensors");
+  writeFileSync(sw, bytesOf({
+    ...lstmDict("encoder.lstm.", 3, 4), ...lstmDict("decoder.lstm.", 3, 4), "encoder.embedding.weight": f32([6, 3]), "decoder.embedding.weight": f32([5, 3]),
+    "out.weight": f32([5, 4]), "out.bias": f32([5]),
+  }));
+  const sv = join(dir, "src.txt"), tv = join(dir, "tgt.txt");
+  writeFileSync(sv, "<pad>\n<unk>\n<bos>\n<eos>\na\nb\n");
+  writeFileSync(tv, "<pad>\n<unk>\n<bos>\n<eos>\nx\n");
+  const noTarget = run(sw, "--task", "seq2seq", "--vocab", sv, "--out", join(dir, "s0.safetensors"));
+  assert.equal(noTarget.status, 1);
+  assert.match(noTarget.stderr, /--target-vocab: a seq2seq model needs the output side's tokens too/);
+  const s = run(sw, "--task", "seq2seq", "--vocab", sv, "--target-vocab", tv, "--attention", "none", "--out", join(dir, "s.safetensors"), "--json");
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal((JSON.parse(s.stdout) as { kind: string }).kind, "seq2seq");
+  const ss = loadModel(join(dir, "s.safetensors"), { backend: be });
+  const st = openTask(ss, "s");
+  assert.equal(st.task, "seq2seq");
+  assert.equal(typeof (st as { predict(t: string[]): string[] }).predict(["ab"])[0], "string");
+  ss.model.dispose();
+  const wrongAtt = run(sw, "--task", "seq2seq", "--attention", "luong", "--out", join(dir, "s1.safetensors"));
+  assert.equal(wrongAtt.status, 1);
+  assert.match(wrongAtt.stderr, /attention: the tensors describe none attention, got luong/);
+});
+
+test("importTorch: a mutated state_dict (a dimension, a name, a tensor more or less) imports or is refused with an RnnkitError", () => {
+  const valid: Record<string, Tensor>[] = [
+    { ...lstmDict("lstm.", 4, 3), ...lstmDict("lstm.", 4, 3), "emb.weight": f32([10, 4]), "fc.weight": f32([2, 3]), "fc.bias": f32([2]) },
+    { ...lstmDict("encoder.lstm.", 3, 4), ...lstmDict("decoder.lstm.", 3, 4), "encoder.embedding.weight": f32([6, 3]), "decoder.embedding.weight": f32([5, 3]),
+      "attn.weight": f32([4, 4]), "combine.weight": f32([4, 8]), "out.weight": f32([5, 4]), "out.bias": f32([5]) },
+  ];
+  const names = ["lstm.weight_ih_l1", "lstm.bias_hh_l0_reverse", "emb.bias", "fc2.weight", "encoder.lstm.weight_hh_l0_reverse", "attn.bias", "init.weight", "x.y", "weight"];
+  const mutation = fc.oneof(
+    fc.record({ op: fc.constant("dim" as const), at: fc.nat(), axis: fc.nat(), to: fc.integer({ min: 1, max: 16 }) }),
+    fc.record({ op: fc.constant("drop" as const), at: fc.nat() }),
+    fc.record({ op: fc.constant("rename" as const), at: fc.nat(), to: fc.constantFrom(...names) }),
+    fc.record({ op: fc.constant("add" as const), name: fc.constantFrom(...names), shape: fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 2 }) }),
+  );
+  let imported = 0, refused = 0;
+  fc.assert(fc.property(fc.nat(1), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.constantFrom("tag", "classify") as fc.Arbitrary<"tag" | "classify">, (which, muts, seqTask) => {
+    const task = which === 1 ? "seq2seq" : seqTask;
+    const t: Record<string, Tensor> = { ...valid[which] };
+    for (const m of muts) {
+      const keys = Object.keys(t);
+      if (m.op === "add") t[m.name] = f32(m.shape);
+      else if (!keys.length) continue;
+      else if (m.op === "drop") delete t[keys[m.at % keys.length]];
+      else if (m.op === "rename") {
+        const k = keys[m.at % keys.length];
+        const v = t[k];
+        delete t[k];
+        t[m.to] = v;
+      } else {
+        const k = keys[m.at % keys.length];
+        const shape = [...t[k].shape];
+        shape[m.axis % shape.length] = m.to;
+        t[k] = f32(shape);
+      }
+    }
+    try {
+      const r = importTorch(bytesOf(t), { task, backend: be });
+      // an import uses every tensor of the file, each once
+      assert.deepEqual(r.mapping.map(([from]) => from).filter(Boolean).sort(), Object.keys(t).sort());
+      r.model.dispose();
+      imported++;
+    } catch (e) {
+      if (!(e instanceof RnnkitError)) throw e;
+      refused++;
+    }
+  }), { numRuns: 400, seed: 12 });
+  console.log(`# mutated state_dicts: ${imported} imported, ${refused} refused`);
+  assert.ok(imported > 15 && refused > 100, `imported ${imported}, refused ${refused}: the mutations should do both`);
 });
