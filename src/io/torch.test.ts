@@ -395,6 +395,6 @@ test("importTorch: a mutated state_dict (a dimension, a name, a tensor more or l
       refused++;
     }
   }), { numRuns: 400, seed: 12 });
-  console.log(`# mutated state_dicts: ${imported} imported, ${refused} refused`);
+  console.log(`mutated state_dicts: ${imported} imported, ${refused} refused`);
   assert.ok(imported > 15 && refused > 100, `imported ${imported}, refused ${refused}: the mutations should do both`);
 });
