@@ -166,6 +166,10 @@ export function importModel(path: string, o: ImportFlags, backend: Backend): voi
     ...(o.cell ? { cell: o.cell as CellName } : {}), ...(o.decoderCell ? { decoderCell: o.decoderCell as CellName } : {}),
     ...(o.pooling ? { pooling: o.pooling as Pooling } : {}), ...(o.attention ? { attention: o.attention as AttentionKind } : {}),
   });
+  const cfg = imp.model.config as Record<string, unknown>;
+  if ((cfg.cell === "rnn" && !o.cell) || (cfg.decoderCell === "rnn" && !o.decoderCell)) {
+    note("note: a plain RNN's tensors do not say its nonlinearity: imported as tanh (torch.nn.RNN's default); --cell rnn_relu (--decoder-cell) for relu");
+  }
   const extras = attach(imp, task, o, path);
   // what `rnnkit predict` will check on opening the file, checked before it is written
   if (extras.info) parseInfo(o.out, { model: imp.model, info: extras.info as Record<string, unknown>, tokenizer: extras.tokenizer, scaler: extras.scaler });
