@@ -15,7 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -179,7 +179,9 @@ test("rnnkit <-> PyTorch: every model kind, both directions, in real PyTorch", {
   const reverse = REVERSE.map((r, i) => ({ ...batchFor(rng, r.config as Record<string, number>), kind: r.kind, config: r.config, rename: r.rename, dropBias: r.dropBias ?? false, seed: i, out: join(dir, `rev${i}.safetensors`) }));
   const job = join(dir, "job.json"), result = join(dir, "result.json");
   writeFileSync(job, JSON.stringify({ forward: forward.map(({ want: _w, model: _m, name: _n, ...c }) => c), reverse }));
-  const env = { ...process.env, OMP_NUM_THREADS: "1" };
+  // Debian's OpenMP OpenBLAS (libopenblas0-openmp), where installed, is faster than the pthreads build torch picks by default
+  const blas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  const env = { ...process.env, OMP_NUM_THREADS: "1", ...(existsSync(blas) ? { LD_LIBRARY_PATH: [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } : {}) };
   const py = spawnSync(PYTHON, [join(root, "test/torch/roundtrip.py"), job, result], { encoding: "utf8", env });
   assert.equal(py.status, 0, `test/torch/roundtrip.py failed:\n${py.stderr}`);
   const out = JSON.parse(readFileSync(result, "utf8")) as PyResult;
