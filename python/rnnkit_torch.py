@@ -21,7 +21,9 @@ The safetensors format is read and written by the few lines below, which follow 
 specification (https://github.com/huggingface/safetensors#format), or by the `safetensors`
 package when it is installed (Debian has no package of it).
 
-Needs PyTorch (>= 1.13; Debian's python3-torch) and nothing else.
+rnnkit's Keras variants (the reset-before GRU, hard-sigmoid gates), which torch.nn has no module
+for, run in LoopRNN below, with the same parameter names. Needs PyTorch (>= 1.13; Debian's
+python3-torch) and nothing else.
 """
 import json
 import struct
@@ -30,7 +32,7 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["read_safetensors", "save_safetensors", "load_rnnkit", "build", "SequenceModel", "Seq2Seq", "Attention"]
+__all__ = ["read_safetensors", "save_safetensors", "load_rnnkit", "build", "SequenceModel", "Seq2Seq", "Attention", "LoopRNN"]
 
 # safetensors dtype names <-> torch dtypes (the ones a float model holds)
 _DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32}
@@ -98,16 +100,83 @@ def save_safetensors(state_dict, path, metadata=None, use_package=True):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def _gates(config):
-    """PyTorch's nn.LSTM/GRU/RNN are sigmoid-gated and reset-after: other rnnkit settings have no torch.nn twin."""
-    if config.get("recurrentActivation", "sigmoid") != "sigmoid":
-        raise NotImplementedError(f"recurrentActivation {config['recurrentActivation']!r}: torch.nn's LSTM and GRU gates are sigmoid only")
-    if config.get("resetAfter", True) is not True:
-        raise NotImplementedError("resetAfter false: torch.nn.GRU is the reset-after GRU only")
+class LoopRNN(nn.Module):
+    """
+    rnnkit's Keras variants, which torch.nn has no module for: the reset-before GRU
+    (`resetAfter: false`, n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)) and hard-sigmoid gates
+    (`recurrentActivation: "hardSigmoid"`, max(0, min(1, 0.2 x + 0.5))), as a plain time loop with
+    nn.LSTM's / nn.GRU's parameter names and layouts (weight_ih_l{k}[_reverse] [G*H, in], ...) and
+    packed-sequence semantics (outputs zero and the state frozen past each length). Called as the
+    torch.nn modules are: `(x [T, B, In], state) -> (output [T, B, D*H], state [L*D, B, H])`.
+    """
+
+    def __init__(self, cell, inp, hid, layers, bidirectional, reset_after, hard_sigmoid):
+        super().__init__()
+        self.cell, self.H, self.L, self.D = cell, hid, layers, 2 if bidirectional else 1
+        self.reset_after, self.hard = reset_after, hard_sigmoid
+        G = {"lstm": 4, "gru": 3}[cell]
+        k = hid ** -0.5
+        for l in range(layers):
+            for d in range(self.D):
+                sfx = f"_l{l}" + ("_reverse" if d else "")
+                for name, shape in ((f"weight_ih{sfx}", (G * hid, inp if l == 0 else self.D * hid)), (f"weight_hh{sfx}", (G * hid, hid)), (f"bias_ih{sfx}", (G * hid,)), (f"bias_hh{sfx}", (G * hid,))):
+                    self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-k, k)))
+
+    def _sig(self, v):
+        return torch.clamp(0.2 * v + 0.5, 0.0, 1.0) if self.hard else torch.sigmoid(v)
+
+    def _step(self, sfx, x, h, c):
+        wi, wh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
+        bi, bh = getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)
+        gi = x @ wi.t() + bi
+        if self.cell == "lstm":
+            i, f, g, o = (gi + h @ wh.t() + bh).chunk(4, -1)
+            c = self._sig(f) * c + self._sig(i) * torch.tanh(g)
+            return self._sig(o) * torch.tanh(c), c
+        H = self.H
+        gh = h @ wh[: 2 * H].t() + bh[: 2 * H]
+        r = self._sig(gi[:, :H] + gh[:, :H])
+        z = self._sig(gi[:, H:2 * H] + gh[:, H:])
+        if self.reset_after:
+            n = torch.tanh(gi[:, 2 * H:] + r * (h @ wh[2 * H:].t() + bh[2 * H:]))
+        else:
+            n = torch.tanh(gi[:, 2 * H:] + (r * h) @ wh[2 * H:].t() + bh[2 * H:])
+        return (1 - z) * n + z * h, c
+
+    def forward(self, x, state=None, lengths=None):
+        T, B = x.shape[0], x.shape[1]
+        lengths = torch.as_tensor(lengths if lengths is not None else [T] * B)
+        if state is None:
+            z = x.new_zeros(self.L * self.D, B, self.H)
+            state = (z, z.clone()) if self.cell == "lstm" else z
+        h0, c0 = (state if self.cell == "lstm" else (state, torch.zeros_like(state)))
+        hs, cs, inp = [], [], x
+        for l in range(self.L):
+            outs = []
+            for d in range(self.D):
+                sfx = f"_l{l}" + ("_reverse" if d else "")
+                h, c = h0[l * self.D + d], c0[l * self.D + d]
+                out = x.new_zeros(T, B, self.H)
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    live = (t < lengths)[:, None]
+                    hn, cn = self._step(sfx, inp[t], h, c)
+                    h, c = torch.where(live, hn, h), torch.where(live, cn, c)
+                    out[t] = torch.where(live, hn, torch.zeros_like(hn))
+                outs.append(out)
+                hs.append(h)
+                cs.append(c)
+            inp = torch.cat(outs, -1)
+        h, c = torch.stack(hs), torch.stack(cs)
+        return inp, ((h, c) if self.cell == "lstm" else h)
 
 
-def _rnn(cell, inp, hid, layers, bidirectional=False):
-    """rnnkit's cell names (src/models/model.ts CELLS) -> the torch.nn recurrent module."""
+def _rnn(cell, inp, hid, layers, bidirectional=False, config=None):
+    """rnnkit's cell names (src/models/model.ts CELLS) and gate settings -> the torch.nn recurrent module (LoopRNN for the Keras variants)."""
+    config = config or {}
+    hard = config.get("recurrentActivation", "sigmoid") == "hardSigmoid"
+    reset_after = config.get("resetAfter", True) is not False
+    if cell in ("lstm", "gru") and (hard or (cell == "gru" and not reset_after)):
+        return LoopRNN(cell, inp, hid, layers, bidirectional, reset_after, hard)
     if cell == "lstm":
         return nn.LSTM(inp, hid, num_layers=layers, bidirectional=bidirectional)
     if cell == "gru":
@@ -119,6 +188,8 @@ def _rnn(cell, inp, hid, layers, bidirectional=False):
 
 def _packed(rnn, x, lengths, state=None):
     """Runs `rnn` over x [T, B, In] with packed-sequence semantics: output [T, B, D*H] zero past each length."""
+    if isinstance(rnn, LoopRNN):
+        return rnn(x, state, lengths)
     packed = pack_padded_sequence(x, torch.as_tensor(lengths, dtype=torch.int64).cpu(), enforce_sorted=False)
     out, final = rnn(packed, state)
     out, _ = pad_packed_sequence(out, total_length=x.shape[0])
@@ -145,7 +216,6 @@ class SequenceModel(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        _gates(config)
         c = self.config = dict(config)
         self.task, self.cell = c["task"], c["cell"]
         self.L, self.D, self.H = c.get("numLayers", 1), 2 if c.get("bidirectional") else 1, c["hiddenSize"]
@@ -156,7 +226,7 @@ class SequenceModel(nn.Module):
         else:
             self.embedding = None
             inp = c["inputSize"]
-        self.rnn = _rnn(self.cell, inp, self.H, self.L, self.D == 2)
+        self.rnn = _rnn(self.cell, inp, self.H, self.L, self.D == 2, c)
         self.head = nn.Linear(self.D * self.H, c["outputSize"])
         self.init = nn.Linear(c["conditionSize"], self.L * self.D * self.H) if c.get("conditionSize") else None
 
@@ -248,7 +318,6 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        _gates(config)
         c = self.config = dict(config)
         E, H = c["embeddingDim"], c["hiddenSize"]
         self.D = 2 if c.get("bidirectional") else 1
@@ -258,9 +327,9 @@ class Seq2Seq(nn.Module):
         self.Hd = c.get("decoderHiddenSize", self.C)
         self.enc_cell, self.dec_cell = c["cell"], c.get("decoderCell", c["cell"])
         self.att = c.get("attention", "luong")
-        self.encoder = _Part(c["sourceVocabSize"], E, _rnn(self.enc_cell, E, H, self.Le, self.D == 2))
+        self.encoder = _Part(c["sourceVocabSize"], E, _rnn(self.enc_cell, E, H, self.Le, self.D == 2, c))
         dec_in = E + self.C if self.att == "bahdanau" else E
-        self.decoder = _Part(c["targetVocabSize"], E, _rnn(self.dec_cell, dec_in, self.Hd, self.Ld))
+        self.decoder = _Part(c["targetVocabSize"], E, _rnn(self.dec_cell, dec_in, self.Hd, self.Ld, False, c))
         self.bridge = _Bridge(self.C, self.Hd, self.enc_cell == "lstm" and self.dec_cell == "lstm") if self.C != self.Hd else None
         self.attention = Attention(self.att, self.Hd, self.C) if self.att != "none" else None
         self.combine = nn.Linear(self.C + self.Hd, self.Hd, bias=False) if self.att != "none" else None

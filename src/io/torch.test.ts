@@ -2,7 +2,8 @@
  * PyTorch, both directions, checked against PyTorch itself (Debian's python3-torch, run as
  * /usr/bin/python3: the `python3` first on PATH may not see Debian's packages):
  * - rnnkit -> PyTorch: a model file of every kind (lm, tag, classify with each pooling, regress,
- *   a conditioned lm, seq2seq with every attention) loads into python/rnnkit_torch.py with
+ *   a conditioned lm, seq2seq with every attention; the Keras variants: reset-before GRU,
+ *   hard-sigmoid gates) loads into python/rnnkit_torch.py with
  *   load_state_dict(strict=True) and gives rnnkit's logits (and attention weights, and greedy
  *   decodes) within 1e-5 + 1e-4 |ref|;
  * - PyTorch -> rnnkit: state_dicts under the names users give their modules (`encoder.` for the
@@ -114,6 +115,8 @@ const SEQ: [string, ModelConfig][] = [
   ["classify gru 2 layers bidirectional max", { task: "classify", cell: "gru", vocabSize: 9, embeddingDim: 4, hiddenSize: 3, numLayers: 2, bidirectional: true, outputSize: 3, pooling: "max" }],
   ["regress lstm numeric last", { task: "regress", cell: "lstm", inputSize: 3, hiddenSize: 4, outputSize: 2 }],
   ["regress tanh rnn 2 layers bidirectional mean", { task: "regress", cell: "rnn", inputSize: 2, hiddenSize: 4, numLayers: 2, bidirectional: true, outputSize: 1, pooling: "mean" }],
+  ["tag reset-before gru (Keras) bidirectional", { task: "tag", cell: "gru", resetAfter: false, vocabSize: 9, embeddingDim: 4, hiddenSize: 5, bidirectional: true, outputSize: 4 }],
+  ["classify hard-sigmoid lstm (TF.js) 2 layers bidirectional mean", { task: "classify", cell: "lstm", recurrentActivation: "hardSigmoid", vocabSize: 9, embeddingDim: 4, hiddenSize: 3, numLayers: 2, bidirectional: true, outputSize: 2, pooling: "mean" }],
   ["conditioned lm gru", { task: "lm", cell: "gru", vocabSize: 8, embeddingDim: 4, hiddenSize: 5, numLayers: 2, conditionSize: 3, outputSize: 8 }],
 ];
 const S2S: [string, Seq2SeqConfig][] = [
@@ -121,6 +124,7 @@ const S2S: [string, Seq2SeqConfig][] = [
   ["seq2seq gru bahdanau bridge 2->1 layers", { cell: "gru", attention: "bahdanau", numLayers: 2, decoderLayers: 1, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 4, decoderHiddenSize: 5, embeddingDim: 3 }],
   ["seq2seq lstm luong-dot 2 layers", { cell: "lstm", attention: "luong-dot", numLayers: 2, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 5, embeddingDim: 4 }],
   ["seq2seq rnn none bridge lstm decoder", { cell: "rnn", decoderCell: "lstm", attention: "none", bidirectional: true, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 3, decoderHiddenSize: 4, embeddingDim: 3 }],
+  ["seq2seq reset-before hard-sigmoid gru bahdanau", { cell: "gru", attention: "bahdanau", resetAfter: false, recurrentActivation: "hardSigmoid", bidirectional: true, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 3, decoderHiddenSize: 4, embeddingDim: 3 }],
   ["seq2seq lstm bahdanau bidirectional bridge h and c", { cell: "lstm", attention: "bahdanau", bidirectional: true, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 3, decoderHiddenSize: 4, embeddingDim: 3 }],
 ];
 
