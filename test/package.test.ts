@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -27,8 +27,9 @@ test("the build keeps the bin executable", () => {
   assert.ok((statSync(main).mode & 0o111) !== 0, `${main} is not executable (npx rnnkit would say "Permission denied")`);
 });
 
-test("npm pack -> npm install in a fresh folder: import, require, the bin and strict types work; no tests in the tarball", { timeout: 180_000 }, () => {
+test("npm pack -> npm install in a fresh folder: import, require, the bin and strict types work; no tests in the tarball", { timeout: 180_000 }, (t) => {
   const work = mkdtempSync(join(tmpdir(), "rnnkit-pack-"));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
   // --ignore-scripts: the tarball of what `npm run build` made (prepack would build again)
   const packed = JSON.parse(run(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", work], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0].files.map((f) => f.path);

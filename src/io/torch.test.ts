@@ -16,10 +16,10 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { JsBackend } from "../backend/js.js";
@@ -40,6 +40,7 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = join(root, "dist/src/cli/main.js");
 const dir = mkdtempSync(join(tmpdir(), "rnnkit-torch-"));
 const be = new JsBackend();
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function torchMissing(): string | null {
   const r = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" });
