@@ -60,6 +60,14 @@ def read_safetensors(path, use_package=True):
     header = json.loads(data[8:8 + n].decode("utf-8"))
     body = memoryview(data)[8 + n:]
     metadata = header.pop("__metadata__", None) or {}
+    # the tensors cover the buffer exactly: contiguous, no holes, no overlaps
+    at = 0
+    for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        if e["data_offsets"][0] != at:
+            raise ValueError(f"{path}: {name}: data starts at {e['data_offsets'][0]}, expected {at} (holes or overlaps)")
+        at = e["data_offsets"][1]
+    if at != len(body):
+        raise ValueError(f"{path}: the tensors cover {at} bytes of data, the file has {len(body)}")
     tensors = {}
     for name, e in header.items():
         begin, end = e["data_offsets"]

@@ -149,6 +149,8 @@ const REVERSE: Reverse[] = [
     rename: [], options: { task: "classify", cell: "rnn_relu", pooling: "mean" } },
   { name: "regressor: a bare nn.LSTM state_dict beside linear", kind: "sequence", config: { task: "regress", cell: "lstm", inputSize: 3, hiddenSize: 4, outputSize: 2 },
     rename: [["rnn.", ""], ["head.", "linear."]], options: { task: "regress" } },
+  { name: "DataParallel's module. prefix: module.gru, module.fc", kind: "sequence", config: { task: "regress", cell: "gru", inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true, outputSize: 1, pooling: "max" },
+    rename: [["rnn.", "module.gru."], ["head.", "module.fc."]], options: { task: "regress", pooling: "max" } },
   { name: "seq2seq luong: enc_emb, encoder_lstm, attn, attn_combine, out", kind: "seq2seq", config: { cell: "lstm", attention: "luong", bidirectional: true, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 3, decoderHiddenSize: 6, embeddingDim: 4 },
     rename: [["encoder.embedding.", "enc_emb."], ["encoder.rnn.", "encoder_lstm."], ["decoder.embedding.", "dec_emb."], ["decoder.rnn.", "decoder_lstm."], ["attention.", "attn."], ["combine.", "attn_combine."], ["head.", "out."], ["bridge.h.", "init_h."], ["bridge.c.", "init_c."]],
     options: { task: "seq2seq" } },
