@@ -82,9 +82,9 @@ def read_safetensors(path, use_package=True):
     return tensors, metadata
 
 
-def save_safetensors(state_dict, path, metadata=None, use_package=True):
-    """Writes tensors (a state_dict) to a .safetensors file, float tensors as F32."""
-    tensors = {k: (v.detach().to(torch.float32) if v.is_floating_point() else v.detach()).contiguous().cpu() for k, v in state_dict.items()}
+def save_safetensors(state_dict, path, metadata=None, use_package=True, dtype=torch.float32):
+    """Writes tensors (a state_dict) to a .safetensors file, float tensors as `dtype` (F32; F16, BF16 and F64 also import into rnnkit)."""
+    tensors = {k: (v.detach().to(dtype) if v.is_floating_point() else v.detach()).contiguous().cpu() for k, v in state_dict.items()}
     if use_package:
         try:
             from safetensors.torch import save_file
@@ -98,7 +98,8 @@ def save_safetensors(state_dict, path, metadata=None, use_package=True):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for k, v in tensors.items():
-        b = v.numpy().astype(v.numpy().dtype.newbyteorder("<"), copy=False).tobytes()
+        # numpy has no bfloat16: its bits are the top half of a float32 (little-endian)
+        b = (v.float().numpy().view("<u4") >> 16).astype("<u2").tobytes() if v.dtype == torch.bfloat16 else v.numpy().astype(v.numpy().dtype.newbyteorder("<"), copy=False).tobytes()
         header[k] = {"dtype": names[v.dtype], "shape": list(v.shape), "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)

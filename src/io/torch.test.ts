@@ -136,6 +136,8 @@ interface Reverse {
   config: Record<string, unknown>;
   rename: [string, string][];
   dropBias?: boolean;
+  /** how the file stores the weights (default F32) */
+  dtype?: "F16" | "BF16";
   options: Parameters<typeof importTorch>[1];
 }
 const REVERSE: Reverse[] = [
@@ -149,6 +151,10 @@ const REVERSE: Reverse[] = [
     rename: [], options: { task: "classify", cell: "rnn_relu", pooling: "mean" } },
   { name: "regressor: a bare nn.LSTM state_dict beside linear", kind: "sequence", config: { task: "regress", cell: "lstm", inputSize: 3, hiddenSize: 4, outputSize: 2 },
     rename: [["rnn.", ""], ["head.", "linear."]], options: { task: "regress" } },
+  { name: "a .half() model (F16)", kind: "sequence", config: { task: "tag", cell: "gru", vocabSize: 8, embeddingDim: 4, hiddenSize: 4, outputSize: 3 },
+    rename: [["rnn.", "gru."], ["head.", "fc."]], dtype: "F16", options: { task: "tag" } },
+  { name: "a .bfloat16() model (BF16)", kind: "sequence", config: { task: "lm", cell: "lstm", vocabSize: 8, embeddingDim: 4, hiddenSize: 4, outputSize: 8 },
+    rename: [["head.", "fc."]], dtype: "BF16", options: { task: "lm" } },
   { name: "DataParallel's module. prefix: module.gru, module.fc", kind: "sequence", config: { task: "regress", cell: "gru", inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true, outputSize: 1, pooling: "max" },
     rename: [["rnn.", "module.gru."], ["head.", "module.fc."]], options: { task: "regress", pooling: "max" } },
   { name: "seq2seq luong: enc_emb, encoder_lstm, attn, attn_combine, out", kind: "seq2seq", config: { cell: "lstm", attention: "luong", bidirectional: true, sourceVocabSize: 9, targetVocabSize: 8, hiddenSize: 3, decoderHiddenSize: 6, embeddingDim: 4 },
@@ -183,7 +189,7 @@ test("rnnkit <-> PyTorch: every model kind, both directions, in real PyTorch", {
     const c = batchFor(rng, cfg as unknown as Record<string, number>);
     forward.push({ ...c, file, name, want: logitsOf(model, c), model });
   });
-  const reverse = REVERSE.map((r, i) => ({ ...batchFor(rng, r.config as Record<string, number>), kind: r.kind, config: r.config, rename: r.rename, dropBias: r.dropBias ?? false, seed: i, out: join(dir, `rev${i}.safetensors`) }));
+  const reverse = REVERSE.map((r, i) => ({ ...batchFor(rng, r.config as Record<string, number>), kind: r.kind, config: r.config, rename: r.rename, dropBias: r.dropBias ?? false, dtype: r.dtype ?? "F32", seed: i, out: join(dir, `rev${i}.safetensors`) }));
   const job = join(dir, "job.json"), result = join(dir, "result.json");
   writeFileSync(job, JSON.stringify({ forward: forward.map(({ want: _w, model: _m, name: _n, ...c }) => c), reverse }));
   // Debian's OpenMP OpenBLAS (libopenblas0-openmp), where installed, is faster than the pthreads build torch picks by default

@@ -370,7 +370,7 @@ function load(model: SequenceModel | Seq2Seq, dict: Record<string, Tensor>, mapp
 /**
  * The bytes of a `.safetensors` file saved from a PyTorch model (`save_file(model.state_dict(),
  * ...)`, or python/rnnkit_torch.py `save_safetensors`) -> the rnnkit model that computes the same.
- * Its weights are F32 or F64. The result has no tokenizer or labels: it works on ids from the
+ * Its weights are F32, F64, F16 or BF16 (read as float32). The result has no tokenizer or labels: it works on ids from the
  * API; `rnnkit import` attaches a vocabulary and labels for the command line.
  */
 export function importTorch(bytes: Uint8Array, options: TorchImportOptions): TorchImport {

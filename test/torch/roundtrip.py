@@ -10,7 +10,8 @@ Batch: T, B, lengths, tokens or inputs, condition; seq2seq: U, targets, targetLe
   logits of the batch are returned (seq2seq: also attention and greedy ids for `greedy` steps).
 - reverse: a PyTorch model of `kind`/`config` with random weights (seed), its state_dict renamed
   by `rename` ([old prefix, new prefix] pairs, the names a user's own module would have), biases
-  zeroed and dropped when `dropBias`, saved to `out` as .safetensors; returns its logits.
+  zeroed and dropped when `dropBias`, saved to `out` as .safetensors (as `dtype`: F32, F16 or
+  BF16); returns its logits.
 """
 import json
 import os
@@ -79,10 +80,14 @@ def reverse(case):
                 k = new + k[len(old):]
                 break
         renamed[k] = v
-    rnnkit_torch.save_safetensors(renamed, case["out"], use_package=False)
+    dtype = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[case.get("dtype", "F32")]
+    with torch.no_grad():  # the outputs are those of the weights as saved
+        for v in renamed.values():
+            v.copy_(v.to(dtype).float())
+    rnnkit_torch.save_safetensors(renamed, case["out"], use_package=False, dtype=dtype)
     # the file reads back, with this reader, as the same tensors
     back, _ = rnnkit_torch.read_safetensors(case["out"], use_package=False)
-    assert sorted(back) == sorted(renamed) and all(torch.equal(back[k], renamed[k].float()) for k in back)
+    assert sorted(back) == sorted(renamed) and all(back[k].dtype == dtype and torch.equal(back[k].float(), renamed[k]) for k in back)
     res = run(model, case)
     res["names"] = sorted(renamed)
     return res
