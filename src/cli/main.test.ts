@@ -26,7 +26,7 @@ function rnnkit(...args: string[]): { status: number | null; stdout: string; std
 }
 
 test("--help on every command; unknown commands fail", () => {
-  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["train", "tag"], ["train", "seq2seq"], ["eval"], ["generate"], ["predict"], ["info"]]) {
+  for (const cmd of [[], ["train"], ["train", "lm"], ["train", "classify"], ["train", "forecast"], ["train", "tag"], ["train", "seq2seq"], ["eval"], ["generate"], ["predict"], ["info"], ["import"]]) {
     const r = rnnkit(...cmd, "--help");
     assert.equal(r.status, 0, `${cmd.join(" ")} --help`);
     assert.match(r.stdout, /Usage: rnnkit/);

@@ -12,8 +12,8 @@ import { defaults } from "../defaults.js";
 import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
-import { serveCommand } from "./serve.js";
 import { lookCommands } from "./look.js";
+import { importCommand } from "./import.js";
 import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
 import { ATTENTIONS } from "../layers/attention.js";
 import { exportCommandOn } from "./export.js";
@@ -167,8 +167,10 @@ export function program(): Command {
     .option("--timeout-ms <ms>", "the longest a request waits for its answer", String(defaults.serveTimeoutMs))
     .option("--cors <origin>", "allow this origin to call from a browser (off by default)")
     .option("--backend <name>", "js or wasm")
-    .action(async (model: string, o) => serveCommand(model, o, await backendFrom(o.backend)));
+    // fastify loads only for `rnnkit serve`: the other commands never pay for the HTTP stack
+    .action(async (model: string, o) => (await import("./serve.js")).serveCommand(model, o, await backendFrom(o.backend)));
   lookCommands(p);
+  importCommand(p, backendFrom);
   return p;
 }
 

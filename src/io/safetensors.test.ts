@@ -96,3 +96,22 @@ test("a write that cannot happen says why in words and changes nothing; temp fil
   saveSafetensors(path, { w: { shape: [1], data: [1] } });
   assert.deepEqual(readdirSync(dir).sort(), [`.k.safetensors.${process.ppid}.456.tmp`, "k.safetensors", "m.safetensors"]);
 });
+
+test("F16 and BF16 tensors (a PyTorch model saved after .half() or .bfloat16()) read as float32, special values included", () => {
+  // binary16: 1, -2, 0.5, 65504 (the largest), 2^-24 (the smallest subnormal), -0, Infinity, NaN
+  const f16 = [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00, 0x7e00];
+  // bfloat16: 1, -2.5, 3.140625, 2^-133 (a subnormal), -Infinity
+  const bf16 = [0x3f80, 0xc020, 0x4049, 0x0001, 0xff80];
+  const body = new Uint8Array(2 * (f16.length + bf16.length));
+  const v = new DataView(body.buffer);
+  [...f16, ...bf16].forEach((h, i) => v.setUint16(2 * i, h, true));
+  const f = decodeSafetensors(withHeader({
+    h: { dtype: "F16", shape: [2, 4], data_offsets: [0, 16] }, b: { dtype: "BF16", shape: [5], data_offsets: [16, 26] },
+  }, body));
+  assert.deepEqual(f.tensors.h.shape, [2, 4]);
+  assert.deepEqual(Array.from(f.tensors.h.data), [1, -2, 0.5, 65504, 2 ** -24, -0, Infinity, NaN]);
+  assert.ok(Object.is(f.tensors.h.data[5], -0));
+  assert.deepEqual(Array.from(f.tensors.b.data), [1, -2.5, 3.140625, Math.fround(2 ** -133), -Infinity]);
+  // a size that does not fit the dtype is refused as before
+  assert.throws(() => decodeSafetensors(withHeader({ h: { dtype: "F16", shape: [3], data_offsets: [0, 4] } }, new Uint8Array(4))), /shape \[3\] of F16 needs 6 bytes, data_offsets span 4/);
+});

@@ -7,7 +7,8 @@
  *     the rest     the byte buffer; offsets are relative to its start, tensors are contiguous,
  *                  row-major, little-endian, and cover the buffer without holes or overlaps
  *
- * rnnkit writes F32 tensors and reads F32 (and F64, converted) tensors. Every claim of the
+ * rnnkit writes F32 tensors and reads F32 tensors, and F64, F16 and BF16 ones (converted to
+ * float32: a PyTorch model saved after `.half()` or `.bfloat16()` imports as it is). Every claim of the
  * header is checked against the file before anything is allocated. Writes are atomic: a temp
  * file in the same folder, fsync, rename, fsync of the folder, so a crash never leaves a
  * half-written model where a good one was.
@@ -22,7 +23,7 @@ export interface SafetensorsFile {
 
 /** Refuse headers larger than this (the reference implementation uses 100 MB). */
 const MAX_HEADER = 100 * 1024 * 1024;
-const BYTES: Record<string, number> = { F32: 4, F64: 8 };
+const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2 };
 
 /** Encodes tensors (as float32) and string metadata into the bytes of a .safetensors file. */
 export function encodeSafetensors(tensors: Record<string, TensorLike>, metadata: Record<string, string> = {}): Uint8Array {
@@ -93,7 +94,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== "object") throw bad(`${name}: expected {dtype, shape, data_offsets}`);
     if (typeof e.dtype !== "string" || !Object.hasOwn(BYTES, e.dtype)) {
-      throw bad(`${name}: dtype ${JSON.stringify(e.dtype)} is not supported (expected F32 or F64)`);
+      throw bad(`${name}: dtype ${JSON.stringify(e.dtype)} is not supported (expected F32, F64, F16 or BF16)`);
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw bad(`${name}: shape ${JSON.stringify(e.shape)} is not a list of non-negative integers`);
@@ -125,10 +126,28 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors"): Sa
     const data = new Float32Array(n);
     const base = body + e.begin;
     if (e.dtype === "F32") for (let i = 0; i < n; i++) data[i] = view.getFloat32(base + 4 * i, true);
-    else for (let i = 0; i < n; i++) data[i] = view.getFloat64(base + 8 * i, true);
+    else if (e.dtype === "F64") for (let i = 0; i < n; i++) data[i] = view.getFloat64(base + 8 * i, true);
+    else if (e.dtype === "F16") for (let i = 0; i < n; i++) data[i] = float16(view.getUint16(base + 2 * i, true));
+    // bfloat16 is the top half of a float32
+    else {
+      for (let i = 0; i < n; i++) {
+        bits.setUint32(0, view.getUint16(base + 2 * i, true) << 16);
+        data[i] = bits.getFloat32(0);
+      }
+    }
     tensors[e.name] = { shape: e.shape, data };
   }
   return { tensors, metadata };
+}
+
+const bits = new DataView(new ArrayBuffer(4));
+
+/** IEEE 754 binary16 (1 sign, 5 exponent, 10 fraction bits) -> a number. */
+function float16(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero and subnormals
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 /**
