@@ -35,7 +35,7 @@ export function claimFiles(paths: readonly string[], force: boolean | undefined)
 /** The SVG text of a Vega-Lite spec. */
 export async function toSvg(spec: ChartSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
+  const view = new vega.View(vega.parse(vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

@@ -26,14 +26,14 @@ function compiles(spec: object): void {
 
 test("gatesChart / statesChart: one heatmap per gate (and h, c) holding every [T][H] value, tokens on the axis", () => {
   const lt = ins.layers[0];
-  const g = gatesChart(lt, ["a", "b", " ", "d", "e"]) as { vconcat: { title: string; data: { values: { step: string; t: number; unit: number; value: number }[] } }[] };
+  const g = gatesChart(lt, ["a", "b", " ", "d", "e"]) as unknown as { vconcat: { title: string; data: { values: { step: string; t: number; unit: number; value: number }[] } }[] };
   assert.deepEqual(g.vconcat.map((v) => v.title), ["i", "f", "g", "o"]);
   const f = g.vconcat[1].data.values;
   assert.equal(f.length, 5 * 4);
   for (const v of f) assert.equal(v.value, lt.gates.f[v.t][v.unit]);
   assert.deepEqual([...new Set(f.map((v) => v.step))], ["0:a", "1:b", "2:␣", "3:d", "4:e"]);
   compiles(g);
-  const s = statesChart(lt) as { vconcat: { title: string }[] };
+  const s = statesChart(lt) as unknown as { vconcat: { title: string }[] };
   assert.deepEqual(s.vconcat.map((v) => v.title), ["h", "c"]);
   compiles(s);
 });
@@ -43,7 +43,7 @@ test("gradientSeries: distance = T-1-t for the forward direction; the chart is l
   assert.deepEqual(s.map((x) => x.label), ["rnn l0 forward |dL/dh|", "rnn l0 forward |dL/dc|"]);
   assert.deepEqual(s[0].points.map((p) => p.distance), [4, 3, 2, 1, 0]);
   assert.deepEqual(s[0].points.map((p) => p.norm), grads.layers[0].dh);
-  const c = gradientNormChart(s) as { encoding: { y: { scale: { type: string } } }; data: { values: unknown[] } };
+  const c = gradientNormChart(s) as unknown as { encoding: { y: { scale: { type: string } } }; data: { values: unknown[] } };
   assert.equal(c.encoding.y.scale.type, "log");
   assert.equal(c.data.values.length, 10);
   compiles(c);
@@ -51,11 +51,11 @@ test("gradientSeries: distance = T-1-t for the forward direction; the chart is l
 });
 
 test("attentionChart, parameterChart, lossChart, memoryAccuracyChart compile and carry their numbers", () => {
-  const a = attentionChart([[0.25, 0.75], [1, 0]], ["x", "y"], ["p", "q"]) as { data: { values: { weight: number }[] } };
+  const a = attentionChart([[0.25, 0.75], [1, 0]], ["x", "y"], ["p", "q"]) as unknown as { data: { values: { weight: number }[] } };
   assert.deepEqual(a.data.values.map((v) => v.weight), [0.25, 0.75, 1, 0]);
   compiles(a);
   const counts = parameterCounts(model.config as never);
-  const p = parameterChart(counts) as { layer: { data: { values: { text: string }[] } }[] };
+  const p = parameterChart(counts) as unknown as { layer: { data: { values: { text: string }[] } }[] };
   assert.ok(p.layer[1].data.values.some((v) => v.text === String(counts.total)));
   compiles(p);
   compiles(lossChart([{ step: 1, loss: 2 }, { step: 10, loss: 1.5 }, { step: 10, validation: 1.7, metric: "loss" }]));

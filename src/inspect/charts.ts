@@ -6,11 +6,15 @@
  *
  * Every builder returns a complete top-level spec (schema, title, data, marks), JSON-serialisable.
  */
-import type { TopLevelSpec } from "vega-lite";
 import type { GradientThroughTime, LayerTrace } from "./inspect.js";
 import type { ParameterCounts } from "./parameters.js";
 
-export type ChartSpec = TopLevelSpec;
+/**
+ * A Vega-Lite specification (JSON). Our own type, not vega-lite's `TopLevelSpec`: vega-lite is an
+ * optional peer dependency, and the published types must not need it (charts.test.ts compiles
+ * every builder's output with vega-lite, warnings counted as failures).
+ */
+export type ChartSpec = { $schema: string } & Record<string, unknown>;
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 /** Sizes of one heatmap cell and of a line chart, in pixels. */
