@@ -174,6 +174,34 @@ test("the playground: trains in a worker, draws, saves, opens a CLI model and ge
     const hits = predicted.filter((p, i) => p === "abcdefgh"[i]).length;
     assert.ok(hits >= 6, `the saved model recalls ${hits} of 8 symbols after 5 steps in rnnkit predict: ${predicted.join(" ")}`);
 
+    // ---- the names task: samples as it learns; the saved file generates in the CLI as on the page
+    await page.selectOption("#task", "names");
+    await page.fill("#hidden", "48");
+    await page.click("#train");
+    await page.waitForFunction(() => window.playground.losses.length > 0, null, { timeout: 20_000 });
+    await page.waitForTimeout(3000);
+    await page.click("#stop");
+    await page.waitForFunction(() => !window.playground.training, null, { timeout: 20_000 });
+    s = await pg();
+    const names = s.lastSample.split("\n");
+    assert.equal(names.length, 6, `six sampled names, got ${JSON.stringify(s.lastSample)}`);
+    assert.ok(names.every((n) => /^[A-Za-z'-]{0,24}$/.test(n)) && names.some((n) => n.length >= 2), `sampled names: ${JSON.stringify(names)}`);
+    assert.ok(mean(s.losses.slice(-10).map((p) => p.loss)) < mean(s.losses.slice(0, 10).map((p) => p.loss)), "the names loss fell");
+    await page.fill("#prompt", "Ma");
+    await page.fill("#gen-length", "30");
+    await page.fill("#temperature", "0");
+    await page.click("#generate");
+    await page.waitForFunction(() => (document.getElementById("generated")!.textContent ?? "").length > 0, null, { timeout: 20_000 });
+    const pageNames = await page.textContent("#generated");
+    const [namesDownload] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+    const namesFile = join(tmp, "names.safetensors");
+    await namesDownload.saveAs(namesFile);
+    const cliNames = (JSON.parse(rnnkit(["generate", namesFile, "--prompt", "Ma", "--length", "30", "--temperature", "0", "--backend", "wasm", "--json"])) as { text: string }).text;
+    assert.equal("Ma" + pageNames, cliNames, "rnnkit generate on the page's saved names model equals the page's greedy generation");
+    await page.evaluate(() => {
+      document.getElementById("generated")!.textContent = "";
+    });
+
     // ---- open the CLI's model by drag and drop, generate greedily
     const bytes = [...readFileSync(modelFile)];
     await page.evaluate((b) => {

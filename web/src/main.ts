@@ -6,10 +6,10 @@
  * `?threads=N` sets the wasm backend's thread count in the worker (default: rnnkit's, 2 on a
  * cross-origin isolated page); the end-to-end test trains on one thread, so the page keeps a core.
  */
-import { draw } from "./draw.js";
+import { draw, update } from "./draw.js";
 import type { Init, ModelSummary, Reply, Request, TrainSettings, WorkerEnv } from "./protocol.js";
 import { PLAYGROUND_TASKS, NAME_LISTS } from "./protocol.js";
-import { gradientChart, heatmapCharts, lossChart, parameterTableHtml } from "./specs.js";
+import { LOSS_DATA, binned, gradientChart, heatmapCharts, lossChart, parameterTableHtml } from "./specs.js";
 
 /** What the page knows, on `window.playground` for tests and the curious. */
 export interface PlaygroundState {
@@ -80,11 +80,13 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
         (r.env.crossOriginIsolated ? "cross-origin isolated" : "not cross-origin isolated (one thread)");
       $<HTMLButtonElement>("train").disabled = false;
       return;
-    case "progress":
-      state.losses.push({ step: r.step, loss: r.loss });
-      status = `step ${r.step} · epoch ${r.epoch} · loss ${r.loss.toFixed(4)} · ${Math.round(r.itemsPerSec)} ${r.unit} · ${r.elapsed.toFixed(1)} s`;
+    case "progress": {
+      for (const p of r.points) state.losses.push(p);
+      const p = r.points[r.points.length - 1];
+      status = `step ${p.step} · epoch ${r.epoch} · loss ${p.loss.toFixed(4)} · ${Math.round(r.itemsPerSec)} ${r.unit} · ${r.elapsed.toFixed(1)} s`;
       schedule();
       return;
+    }
     case "sample":
       state.lastSample = r.text;
       $("samples").textContent = `step ${r.step}\n${r.text}`;
@@ -92,7 +94,7 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
     case "done":
       state.training = false;
       state.trainEnd = performance.now();
-      $("status").textContent = `${status} · stopped (${r.stoppedBy})`;
+      $("status").textContent = `${status} · ${r.stoppedBy === "signal" ? "stopped" : `stopped (${r.stoppedBy})`}`;
       setModel(r.model);
       trainingButtons(false);
       schedule();
@@ -124,8 +126,17 @@ function schedule(): void {
     timer = null;
     lastDraw = performance.now();
     $("status").textContent = state.training ? status : $("status").textContent;
-    if (state.losses.length > 0) void drawChart("loss-chart", lossChart(state.losses));
+    if (state.losses.length > 0) void drawLoss();
   }, wait);
+}
+
+async function drawLoss(): Promise<void> {
+  try {
+    await update($("loss-chart"), lossChart(state.losses), LOSS_DATA, binned(state.losses));
+    state.drawn["loss-chart"] = (state.drawn["loss-chart"] ?? 0) + 1;
+  } catch (e) {
+    showError(`drawing the loss curve: ${(e as Error).message}`);
+  }
 }
 
 async function drawChart(id: string, spec: Parameters<typeof draw>[1], renderer: "svg" | "canvas" = "svg"): Promise<void> {
@@ -311,3 +322,5 @@ $("generate-form").addEventListener("submit", (e) => {
 showTaskFields();
 $<HTMLButtonElement>("train").disabled = true;
 void counts();
+// the empty chart at once: its axes show where the curve will be
+void draw($("loss-chart"), lossChart([]));

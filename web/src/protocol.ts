@@ -74,7 +74,8 @@ export interface ModelSummary {
 
 export type Reply =
   | { type: "ready"; env: WorkerEnv }
-  | { type: "progress"; step: number; epoch: number; loss: number; itemsPerSec: number; unit: string; elapsed: number }
+  /** the steps since the last progress message (at most every 50 ms), and where the run is */
+  | { type: "progress"; points: { step: number; loss: number }[]; epoch: number; itemsPerSec: number; unit: string; elapsed: number }
   | { type: "sample"; step: number; text: string }
   | { type: "done"; stoppedBy: string; steps: number; model: ModelSummary }
   | { type: "generated"; id: number; text: string }

@@ -18,15 +18,18 @@ export function binned(points: readonly { step: number; loss: number }[], n = 30
   return out;
 }
 
+/** The loss curve's dataset: `update` replaces it as training goes. */
+export const LOSS_DATA = "points";
+
 export function lossChart(points: readonly { step: number; loss: number }[]): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width: 320, height: 160,
-    data: { values: binned(points) },
+    data: { name: LOSS_DATA, values: binned(points) },
     mark: { type: "line", strokeWidth: 1.5 },
     encoding: {
       x: { field: "step", type: "quantitative", title: "step" },
-      y: { field: "loss", type: "quantitative", title: "training loss", scale: { zero: false } },
+      y: { field: "loss", type: "quantitative", title: "training loss", scale: { type: "log" } },
     },
   };
 }
@@ -72,15 +75,20 @@ export interface GradientComparison {
 
 export function gradientChart(value: unknown): TopLevelSpec {
   const g = value as GradientComparison;
-  const values = g.series.flatMap((s) => s.trace.dh.map((v, t) => ({ model: s.label, distance: s.trace.steps - 1 - t, norm: v })));
+  // relative to the gradient at the last step, so that models with different losses compare:
+  // how much of the gradient reaches t steps back
+  const values = g.series.flatMap((s) => {
+    const end = s.trace.dh[s.trace.steps - 1];
+    return s.trace.dh.map((v, t) => ({ model: s.label, distance: s.trace.steps - 1 - t, norm: end > 0 ? v / end : v }));
+  });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width: 320, height: 180,
     data: { values },
     mark: { type: "line", point: false },
     encoding: {
-      x: { field: "distance", type: "quantitative", title: "steps before the loss" },
-      y: { field: "norm", type: "quantitative", title: "‖dL/dh_t‖", scale: { type: "log" } },
+      x: { field: "distance", type: "quantitative", title: "steps before the loss", axis: { tickMinStep: 1, format: "d" } },
+      y: { field: "norm", type: "quantitative", title: "‖dL/dh_t‖ / ‖dL/dh_T‖", scale: { type: "log" } },
       color: { field: "model", type: "nominal", title: null, legend: { orient: "bottom", direction: "vertical" } },
     },
   };

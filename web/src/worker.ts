@@ -89,12 +89,23 @@ async function train(s: TrainSettings): Promise<void> {
       check = (step) => sampleText(h, s.task, step);
     }
     replace(h);
-    let lastSample = -Infinity;
+    let lastSample = -Infinity, posted = 0;
+    let points: { step: number; loss: number }[] = [];
+    let last: Progress | null = null;
+    const flush = () => {
+      if (!last || points.length === 0) return;
+      post({ type: "progress", points, epoch: last.epoch, itemsPerSec: last.itemsPerSec, unit, elapsed: last.elapsed });
+      points = [];
+      posted = performance.now();
+    };
     const r = await fit(h.model, data, {
       epochs: 1_000_000, batchSize, seqLen: s.seqLen, optimizerOptions: { lr: s.lr }, schedule: { kind: "constant" },
       warmupSteps: 0, seed: s.seed, signal: controller.signal,
       onProgress: (p: Progress) => {
-        post({ type: "progress", step: p.step, epoch: p.epoch, loss: p.loss, itemsPerSec: p.itemsPerSec, unit, elapsed: p.elapsed });
+        // the page gets the steps in bunches: a message per step would be thousands a second
+        points.push({ step: p.step, loss: p.loss });
+        last = p;
+        if (performance.now() - posted >= 50) flush();
         // a sample (or the test accuracy) every 2 seconds of training: generation as it learns
         if (p.elapsed - lastSample >= 2) {
           lastSample = p.elapsed;
@@ -103,6 +114,7 @@ async function train(s: TrainSettings): Promise<void> {
         while (queue.length > 0) void handle(queue.shift()!);
       },
     });
+    flush();
     post({ type: "sample", step: r.steps, text: check(r.steps) });
     if (s.task === "memory") memoryModels.set(s.cell, h);
     post({ type: "done", stoppedBy: r.stoppedBy, steps: r.steps, model: h.summary });
