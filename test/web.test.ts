@@ -68,7 +68,7 @@ test("the playground: trains in a worker, draws, saves, opens a CLI model and ge
   const out = join(root, "test-output");
   mkdirSync(out, { recursive: true });
   // the site, built as `npm run web:build` builds it
-  await build({ configFile: join(root, "web/vite.config.ts"), logLevel: "warn" });
+  await build({ configFile: join(root, "web/vite.config.ts"), logLevel: "error" });
 
   // a character model made by the CLI, and its greedy generation (wasm backend)
   const text = "the cat sat on the mat. the dog sat on the log. a cat and a dog sat on a mat and a log. ".repeat(12);
@@ -225,7 +225,9 @@ test("the playground: trains in a worker, draws, saves, opens a CLI model and ge
       await page.waitForTimeout(300);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `${width} px: the page is ${overflow} px wider than the window`);
-      await page.screenshot({ path: join(out, `playground-${width}.png`), fullPage: true });
+      // what the window shows (docs/ keeps a copy), and the whole page
+      await page.screenshot({ path: join(out, `playground-${width}.png`) });
+      await page.screenshot({ path: join(out, `playground-${width}-full.png`), fullPage: true });
     }
     s = await pg();
     assert.deepEqual(s.errors, [], "errors shown on the page");
