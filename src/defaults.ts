@@ -111,6 +111,23 @@ export const defaults = {
   serveBodyLimit: 1048576,
   serveQueueLimit: 4096,
   serveTimeoutMs: 30000,
+  /** `rnnkit train --history`: a progress line every this many optimizer steps (and at step 1). */
+  historyEvery: 10,
+  /**
+   * The memory experiment (`rnnkit experiment memory`, src/inspect/memory.ts): K symbols, the
+   * delays N, the equal hidden size, Adam's rate, optimizer steps and batch size per run, and the
+   * fresh test sequences per run; `--quick` takes the quick steps and test size. Sized so that the
+   * whole experiment runs within 10 minutes on 2 shared cores (README: measured).
+   */
+  memorySymbols: 8,
+  memoryDelays: [5, 10, 20, 50, 100] as readonly number[],
+  memoryHidden: 32,
+  memoryLr: 0.01,
+  memorySteps: 300,
+  memoryQuickSteps: 40,
+  memoryBatchSize: 32,
+  memoryTestSize: 512,
+  memoryQuickTestSize: 64,
 } as const;
 
 /** What autoSizes looks at: the training part of the data. */

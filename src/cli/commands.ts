@@ -30,6 +30,7 @@ import type { Optimizer, OptimizerName, ScheduleOption } from "../train/optimize
 import { type BestState, type EpochReport, type FitOptions, type FitResult, type Metrics, type Progress, type TrainerState, evaluate, fit } from "../train/trainer.js";
 import { type DataStats, autoSizes, defaults, lengthStats, sizeRules } from "../defaults.js";
 import { checkSpace, claimOut } from "./out.js";
+import { openHistory } from "./history.js";
 import { checkColumn, column, mobyDick, numericColumn, readRecords, readRecordsWithLines, readText } from "./data.js";
 
 export interface CommonTrainOptions {
@@ -56,6 +57,8 @@ export interface CommonTrainOptions {
   resume?: boolean;
   /** replace an existing --out file */
   force?: boolean;
+  /** --history: a JSON Lines training history (src/cli/history.ts) */
+  history?: string;
 }
 
 /**
@@ -203,6 +206,7 @@ async function trainLoop(
   // the first checkpoint holds the weights and Adam's two moments (float32), and its metadata
   checkSpace(o.out, model.parameters().reduce((n, p) => n + p.value.data.length, 0) * 12 + (1 << 20));
   const bar = progress(o.quiet, unit);
+  const history = o.history !== undefined ? openHistory(o.history, o, `${unit}/s`) : null;
   const ac = new AbortController();
   const onSigint = () => {
     bar.onEpochLine("stopping after this batch (Ctrl-C again to quit at once); the model is being saved");
@@ -226,8 +230,8 @@ async function trainLoop(
       seed: int("seed", o.seed, 0),
       keepBest: keepOf(o) === "best",
       signal: ac.signal,
-      onProgress: bar.onProgress,
-      onEpoch: (e) => bar.onEpochLine(epochLine(e, model.config.task)),
+      onProgress: history ? (p) => { history.progress(p); bar.onProgress(p); } : bar.onProgress,
+      onEpoch: (e) => { history?.epoch(e); bar.onEpochLine(epochLine(e, model.config.task)); },
       onCheckpoint: (i) => {
         saved = checkpointExtras(model, i);
         save(saved);

@@ -13,6 +13,7 @@ import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
 import { RnnkitError } from "../tensor.js";
 import { serveCommand } from "./serve.js";
+import { lookCommands } from "./look.js";
 import { evalCommand, generateCommand, infoCommand, predictCommand, trainClassify, trainForecast, trainLm, trainSeq2seq, trainTag } from "./commands.js";
 import { ATTENTIONS } from "../layers/attention.js";
 
@@ -46,6 +47,7 @@ function trainOptions(cmd: Command, task: keyof typeof defaults.lr): Command {
     .option("--backend <name>", "js or wasm (default: the fastest available)")
     .requiredOption("--out <model.safetensors>", "the model file, rewritten atomically at each checkpoint")
     .option("--quiet", "no progress output")
+    .option("--history <run.jsonl>", "write the training history as JSON Lines (loss, lr, throughput every few steps; validation per epoch): rnnkit plot draws it")
     .option("--json", "print only the final result on stdout, as one JSON document (messages go to stderr)");
 }
 
@@ -159,6 +161,7 @@ export function program(): Command {
     .option("--cors <origin>", "allow this origin to call from a browser (off by default)")
     .option("--backend <name>", "js or wasm")
     .action(async (model: string, o) => serveCommand(model, o, await backendFrom(o.backend)));
+  lookCommands(p);
   return p;
 }
 

@@ -1,0 +1,231 @@
+/**
+ * The memory experiment: delayed recall, the argument for gated cells made measurable.
+ *
+ * Task (after Hochreiter & Schmidhuber 1997, §5's long-time-lag experiments): one of K symbols is
+ * shown, then N steps of a distractor symbol (distinct from the K), and after the last one the
+ * network must name the first symbol. Inputs are one-hot vectors of K + 1 features (index K is the
+ * distractor); the sequence has N + 1 steps; the model is a many-to-one classifier over K classes
+ * read from the final state. Chance is 1/K.
+ *
+ * A plain tanh RNN carries the symbol through N multiplications by W_hh and tanh', so its
+ * gradient dL/dh_t shrinks (or grows) geometrically with the distance N - t (Bengio et al. 1994;
+ * Pascanu et al. 2013); the LSTM's cell state c_t = f c_{t-1} + i g is a running sum whose
+ * gradient is scaled only by the forget gate. `memoryExperiment` trains the three cells at equal
+ * hidden size for each N, and the RNN and GRU again at the LSTM's parameter count for the longest
+ * delays, measures test accuracy on fresh sequences, and measures the gradient norm against the
+ * distance at initialisation and after training, from the real backward pass
+ * (`gradientThroughTime`).
+ */
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/index.js";
+import type { Example } from "../data/batches.js";
+import { defaults } from "../defaults.js";
+import { type ModelConfig, SequenceModel } from "../models/sequence-model.js";
+import { Rng } from "../rng.js";
+import { RnnkitError, checkPositiveInt, describe } from "../tensor.js";
+import { evaluate, fit } from "../train/trainer.js";
+import type { MemoryRow } from "./charts.js";
+import { gradientThroughTime } from "./inspect.js";
+import { parameterCounts } from "./parameters.js";
+
+/** The cells the experiment compares (the tanh RNN is "rnn"). */
+export const MEMORY_CELLS = ["rnn", "lstm", "gru"] as const;
+export type MemoryCell = (typeof MEMORY_CELLS)[number];
+
+/**
+ * `count` delayed-recall examples: inputs [N+1][K+1] one-hot (symbol at step 0, the distractor K
+ * at steps 1..N), target the symbol in [0, K). Seeded: the same seed gives the same examples.
+ */
+export function delayedRecall(opts: { symbols?: number; delay: number; count: number; seed?: number }): Example[] {
+  const where = "delayedRecall";
+  const K = checkPositiveInt(where, "symbols", opts.symbols ?? defaults.memorySymbols);
+  if (K < 2) throw new RnnkitError(`${where}: symbols: expected at least 2 symbols to choose from, got ${K}`);
+  const N = opts.delay;
+  if (!Number.isInteger(N) || N < 0) throw new RnnkitError(`${where}: delay: expected an integer >= 0 (distractor steps), got ${describe(N)}`);
+  const count = checkPositiveInt(where, "count", opts.count);
+  const rng = new Rng(opts.seed ?? defaults.seed);
+  const out: Example[] = [];
+  for (let e = 0; e < count; e++) {
+    const s = Math.floor(rng.next() * K);
+    const inputs: number[][] = [];
+    for (let t = 0; t <= N; t++) {
+      const row = new Array<number>(K + 1).fill(0);
+      row[t === 0 ? s : K] = 1;
+      inputs.push(row);
+    }
+    out.push({ inputs, target: s });
+  }
+  return out;
+}
+
+/** The classifier config of the task for a cell and hidden size. */
+export function memoryModelConfig(cell: MemoryCell, hidden: number, symbols: number, seed: number): ModelConfig {
+  return { task: "classify", cell, inputSize: symbols + 1, hiddenSize: hidden, outputSize: symbols, pooling: "last", seed };
+}
+
+/** The hidden size whose parameter count is closest to `target` for `cell` (ties: the smaller). */
+export function hiddenForParameters(cell: MemoryCell, target: number, symbols: number): number {
+  let best = 1, bestGap = Infinity;
+  for (let H = 1; H <= defaults.maxHiddenSize; H++) {
+    const n = parameterCounts(memoryModelConfig(cell, H, symbols, 0)).total;
+    const gap = Math.abs(n - target);
+    if (gap < bestGap) {
+      best = H;
+      bestGap = gap;
+    }
+    if (n > target) break;
+  }
+  return best;
+}
+
+export interface MemoryOptions {
+  /** the same runs with fewer steps, test sequences and gradient samples (a smoke run under a minute) */
+  quick?: boolean;
+  /** N values (default defaults.memoryDelays = 5, 10, 20, 50, 100) */
+  delays?: number[];
+  /** K (default 8) */
+  symbols?: number;
+  /** the equal hidden size of all cells (default defaults.memoryHidden) */
+  hidden?: number;
+  /** how many of the longest delays also get the runs at equal parameter count (default 2) */
+  equalParameterDelays?: number;
+  /** optimizer steps per run (default from defaults.memorySteps, fewer under quick) */
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  /** fresh test sequences per run (default defaults.memoryTestSize; fewer under quick) */
+  testSize?: number;
+  /** sequences whose gradient norms are averaged (default 16; 4 under quick) */
+  gradientSamples?: number;
+  /**
+   * Bias of the gate that keeps the state, added at initialisation (default 0: PyTorch's init):
+   * the LSTM's forget gate (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1) and the GRU's
+   * update gate z (h' = (1-z) n + z h), as b_ih of that block, with b_hh of it zeroed. The RNN has
+   * no gate and is unchanged.
+   */
+  gateBias?: number;
+  seed?: number;
+  backend?: Backend;
+  /** called after each run */
+  onRun?: (row: MemoryRow & { seconds: number }, done: number, total: number) => void;
+}
+
+/** Mean ||dL/dh_t|| (and ||dL/dc_t||) against the distance N - t from the loss, for one cell at one delay. */
+export interface MemoryGradient {
+  cell: MemoryCell;
+  delay: number;
+  hidden: number;
+  phase: "init" | "trained";
+  /** index = distance N - t, 0..N */
+  dh: number[];
+  dc?: number[];
+}
+
+export interface MemoryResult {
+  rows: (MemoryRow & { seconds: number; steps: number; finalLoss: number })[];
+  gradients: MemoryGradient[];
+  settings: { gateBias: number; symbols: number; delays: number[]; hidden: number; steps: number; batchSize: number; lr: number; testSize: number; gradientSamples: number; chance: number; backend: string; quick: boolean };
+  seconds: number;
+}
+
+/** Sets the bias of the LSTM forget gate / GRU update gate (block 1 of both) to `bias`: b_ih = bias, b_hh = 0, every layer. */
+export function setKeepGateBias(model: SequenceModel, bias: number): void {
+  const cell = model.config.cell;
+  if (cell !== "lstm" && cell !== "gru") return;
+  const H = model.config.hiddenSize;
+  for (const p of model.parameters()) {
+    const own = p.name.slice(p.name.lastIndexOf(".") + 1);
+    if (!p.name.startsWith("rnn.") || !own.startsWith("bias_")) continue;
+    p.value.data.fill(own.startsWith("bias_ih") ? bias : 0, H, 2 * H);
+  }
+}
+
+function meanGradients(model: SequenceModel, examples: readonly Example[], N: number): { dh: number[]; dc?: number[] } {
+  const dh = new Array<number>(N + 1).fill(0);
+  let dc: number[] | undefined;
+  for (const e of examples) {
+    const g = gradientThroughTime(model, e).layers[0];
+    for (let t = 0; t <= N; t++) dh[N - t] += g.dh[t] / examples.length;
+    if (g.dc) {
+      dc ??= new Array<number>(N + 1).fill(0);
+      for (let t = 0; t <= N; t++) dc[N - t] += g.dc[t] / examples.length;
+    }
+  }
+  return dc ? { dh, dc } : { dh };
+}
+
+/**
+ * Runs the delayed-recall experiment (see the file comment): one row per run
+ * `{cell, delay, hidden, parameters, accuracy, equal}`, plus the gradient norms against distance
+ * at initialisation and after training for the longest delay at equal hidden size.
+ * Every run trains on fresh sequences from the generator and is tested on other fresh ones.
+ */
+export async function memoryExperiment(options: MemoryOptions = {}): Promise<MemoryResult> {
+  const where = "memoryExperiment";
+  if (options === null || typeof options !== "object") throw new RnnkitError(`${where}: expected an options object, got ${describe(options)}`);
+  const quick = options.quick ?? false;
+  const K = checkPositiveInt(where, "symbols", options.symbols ?? defaults.memorySymbols);
+  const delays = options.delays ?? [...defaults.memoryDelays];
+  if (!Array.isArray(delays) || delays.length === 0) throw new RnnkitError(`${where}: delays: expected a non-empty array of integers >= 1, got ${describe(delays)}`);
+  delays.forEach((d) => checkPositiveInt(where, "delays[]", d));
+  const hidden = checkPositiveInt(where, "hidden", options.hidden ?? defaults.memoryHidden);
+  const steps = checkPositiveInt(where, "steps", options.steps ?? (quick ? defaults.memoryQuickSteps : defaults.memorySteps));
+  const batchSize = checkPositiveInt(where, "batchSize", options.batchSize ?? defaults.memoryBatchSize);
+  const testSize = checkPositiveInt(where, "testSize", options.testSize ?? (quick ? defaults.memoryQuickTestSize : defaults.memoryTestSize));
+  const gradientSamples = checkPositiveInt(where, "gradientSamples", options.gradientSamples ?? (quick ? 4 : 16));
+  const lr = options.lr ?? defaults.memoryLr;
+  if (typeof lr !== "number" || !(lr > 0)) throw new RnnkitError(`${where}: lr: expected a positive number, got ${describe(lr)}`);
+  const nEqual = options.equalParameterDelays ?? 2;
+  if (!Number.isInteger(nEqual) || nEqual < 0) throw new RnnkitError(`${where}: equalParameterDelays: expected an integer >= 0, got ${describe(nEqual)}`);
+  const seed = options.seed ?? defaults.seed;
+  const gateBias = options.gateBias ?? 0;
+  if (typeof gateBias !== "number" || !Number.isFinite(gateBias)) throw new RnnkitError(`${where}: gateBias: expected a finite number, got ${describe(gateBias)}`);
+  const backend = options.backend ?? getBackend();
+  const sorted = [...delays].sort((a, b) => a - b);
+  const longest = sorted[sorted.length - 1];
+  const equalDelays = new Set(sorted.slice(Math.max(0, sorted.length - nEqual)));
+  const lstmCount = parameterCounts(memoryModelConfig("lstm", hidden, K, seed)).total;
+
+  const plan: { cell: MemoryCell; delay: number; hidden: number; equal: "hidden" | "parameters" }[] = [];
+  for (const delay of sorted) {
+    for (const cell of MEMORY_CELLS) plan.push({ cell, delay, hidden, equal: "hidden" });
+    if (equalDelays.has(delay)) {
+      for (const cell of ["rnn", "gru"] as const) plan.push({ cell, delay, hidden: hiddenForParameters(cell, lstmCount, K), equal: "parameters" });
+    }
+  }
+
+  const t0 = performance.now();
+  const rows: MemoryResult["rows"] = [];
+  const gradients: MemoryGradient[] = [];
+  for (const [i, run] of plan.entries()) {
+    const t1 = performance.now();
+    const runSeed = seed + 1000 * i;
+    const model = new SequenceModel(memoryModelConfig(run.cell, run.hidden, K, runSeed), { backend });
+    if (gateBias !== 0) setKeepGateBias(model, gateBias);
+    const probe = run.delay === longest && run.equal === "hidden"
+      ? delayedRecall({ symbols: K, delay: run.delay, count: gradientSamples, seed: runSeed + 3 })
+      : null;
+    if (probe) gradients.push({ cell: run.cell, delay: run.delay, hidden: run.hidden, phase: "init", ...meanGradients(model, probe, run.delay) });
+    // the pool is capped: with one distractor symbol there are only K distinct sequences anyway
+    const train = delayedRecall({ symbols: K, delay: run.delay, count: Math.min(steps * batchSize, 1024), seed: runSeed + 1 });
+    const r = await fit(model, { kind: "examples", train }, { steps, batchSize, optimizerOptions: { lr }, clipNorm: defaults.clipNorm, seed: runSeed });
+    const test = delayedRecall({ symbols: K, delay: run.delay, count: testSize, seed: runSeed + 2 });
+    const m = evaluate(model, { kind: "examples", examples: test }, { batchSize: 256 });
+    if (probe) gradients.push({ cell: run.cell, delay: run.delay, hidden: run.hidden, phase: "trained", ...meanGradients(model, probe, run.delay) });
+    const parameters = parameterCounts(model.config).total;
+    const last = r.epochs[r.epochs.length - 1];
+    const row = {
+      cell: run.cell, delay: run.delay, hidden: run.hidden, parameters, accuracy: m.accuracy ?? 0, equal: run.equal,
+      seconds: (performance.now() - t1) / 1000, steps: r.steps, finalLoss: last ? last.train.loss : NaN,
+    };
+    model.dispose();
+    rows.push(row);
+    options.onRun?.(row, i + 1, plan.length);
+  }
+  return {
+    rows,
+    gradients,
+    settings: { gateBias, symbols: K, delays: sorted, hidden, steps, batchSize, lr, testSize, gradientSamples, chance: 1 / K, backend: backend.name, quick },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
