@@ -1,39 +1,42 @@
 /**
- * Draws a Vega-Lite spec into an element: vega-lite compiles it to a Vega spec, and a `vega.View`
- * renders that (SVG for small charts, canvas for the big heatmaps, which would be thousands of
- * SVG nodes).
- *
- * The page's thread must stay responsive while the worker trains, so a chart that changes (the
- * loss curve) is compiled and parsed once: later updates only replace its named dataset and
- * re-render. Compiling, parsing and rendering run as separate tasks.
+ * Drawing Vega-Lite specs into the page, two ways:
+ *  - `drawSvg`: rendered to SVG markup by the charts worker (charts-worker.ts), off the page's
+ *    thread; a keyed chart is compiled once and later updates only replace its named dataset.
+ *    The loss curve, redrawn while the model trains, goes this way; so does the gradient plot.
+ *  - `drawCanvas`: a `vega.View` on the page renders into a canvas. The gate and state heatmaps
+ *    go this way: as SVG they would be thousands of nodes.
  */
 import { View, parse } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import type { ChartReply, ChartRequest } from "./charts-worker.js";
 
-const views = new WeakMap<Element, { view: View; spec: TopLevelSpec }>();
+const charts = new Worker(new URL("./charts-worker.ts", import.meta.url), { type: "module" });
+let nextId = 1;
+const pending = new Map<number, (r: ChartReply) => void>();
+charts.onmessage = (e: MessageEvent<ChartReply>) => {
+  pending.get(e.data.id)?.(e.data);
+  pending.delete(e.data.id);
+};
 
-const nextTask = () => new Promise<void>((ok) => setTimeout(ok, 0));
+type Ask = ChartRequest extends infer Q ? Q extends { id: number } ? Omit<Q, "id"> : never : never;
 
-/** Renders `spec` into `el`, replacing what was drawn there; resolves when it is drawn. */
-export async function draw(el: HTMLElement, spec: TopLevelSpec, renderer: "svg" | "canvas" = "svg"): Promise<void> {
-  views.get(el)?.view.finalize();
-  views.delete(el);
-  const vg = compile(spec).spec;
-  await nextTask();
-  const runtime = parse(vg);
-  await nextTask();
-  const view = new View(runtime, { renderer, container: el, hover: false, logLevel: 1 });
-  views.set(el, { view, spec });
-  await view.runAsync();
+/** Renders `spec` (or, for a chart drawn before under `key`, only its new `data`) as SVG into `el`. */
+export async function drawSvg(el: HTMLElement, q: Ask): Promise<void> {
+  const id = nextId++;
+  const r = await new Promise<ChartReply>((ok) => {
+    pending.set(id, ok);
+    charts.postMessage({ ...q, id });
+  });
+  if ("error" in r) throw new Error(r.error);
+  el.innerHTML = r.svg;
 }
 
-/**
- * Updates the dataset `name` of the chart drawn into `el` with `values`, or draws `spec` (whose
- * data is `{ name, values }`) there if nothing is drawn yet.
- */
-export async function update(el: HTMLElement, spec: TopLevelSpec, name: string, values: object[]): Promise<void> {
-  const drawn = views.get(el);
-  if (!drawn) return draw(el, spec);
-  drawn.view.data(name, values);
-  await drawn.view.runAsync();
+const views = new WeakMap<Element, View>();
+
+/** Renders `spec` into a canvas in `el`, replacing what was drawn there. */
+export async function drawCanvas(el: HTMLElement, spec: TopLevelSpec): Promise<void> {
+  views.get(el)?.finalize();
+  const view = new View(parse(compile(spec).spec), { renderer: "canvas", container: el, hover: false, logLevel: 1 });
+  views.set(el, view);
+  await view.runAsync();
 }

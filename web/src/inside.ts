@@ -6,7 +6,7 @@
  */
 import {
   type CellName, type ClassifyInfo, type Example, type Model, type ModelConfig, RnnkitError, SequenceModel, Tokenizer,
-  cellComparison, gradientThroughTime, inspect,
+  cellComparison, defaults, delayedRecall, gradientThroughTime, inspect,
 } from "rnnkit";
 import { female, male } from "virtual:names";
 import { PLAYGROUND_CELLS, type TrainSettings } from "./protocol.js";
@@ -20,36 +20,48 @@ export interface HeldModel {
 
 // ------------------------------------------------------------------ the memory task
 
-/** K = 8 symbols, shown as the letters a..h; the distractor is "." (so "c....." asks for c after 5 steps). */
-export const MEMORY_SYMBOLS = "abcdefgh";
+/**
+ * The memory task is the library's delayed recall (`delayedRecall`, src/inspect/memory.ts: one of
+ * K symbols, then N distractor steps, then name the symbol), with the symbols shown as letters
+ * (a, b, c, ...) and the distractor as ".": "c....." asks for c after 5 steps. The one-hot
+ * vectors of the generator become the ids of a character tokenizer, so that the model is a
+ * token classifier with its tokenizer, a file `rnnkit predict` reads (an embedding of a one-hot
+ * input is the same linear map as an input weight).
+ */
+export const MEMORY_SYMBOLS = "abcdefghijklmnopqrstuvwxyz".slice(0, defaults.memorySymbols);
 export const MEMORY_DISTRACTOR = ".";
+/** Training sequences per run (the fit loop goes over them in epochs); the test set is defaults.memoryTestSize fresh ones. */
 export const MEMORY_TRAIN = 2048;
-export const MEMORY_TEST = 512;
 
 export function memoryTokenizer(): Tokenizer {
   return Tokenizer.build("char", MEMORY_SYMBOLS + MEMORY_DISTRACTOR);
 }
 
-/** The task info of a memory model file: a classifier of sequences like "c....." into a..h. */
+/** The task info of a memory model file: a classifier of sequences like "c....." into the symbols. */
 export function memoryInfo(delay: number): ClassifyInfo {
   return { task: "classify", labels: [...MEMORY_SYMBOLS], textColumn: "sequence", labelColumn: "symbol", maxLen: delay + 1 };
 }
 
-/** One delayed-recall sequence: the symbol, then `delay` distractors; the target is the symbol's class. */
-function memoryExample(tok: Tokenizer, symbol: number, delay: number): Example {
-  return { tokens: tok.encode(MEMORY_SYMBOLS[symbol] + MEMORY_DISTRACTOR.repeat(delay)), target: symbol };
+/** The generator's one-hot sequences as text ("c.....") and token ids. */
+function memoryExamples(tok: Tokenizer, delay: number, count: number, seed: number): Example[] {
+  const K = MEMORY_SYMBOLS.length;
+  return delayedRecall({ symbols: K, delay, count, seed }).map((e) => {
+    const text = e.inputs!.map((row) => {
+      const k = row.indexOf(1);
+      return k < K ? MEMORY_SYMBOLS[k] : MEMORY_DISTRACTOR;
+    }).join("");
+    return { tokens: tok.encode(text), target: e.target };
+  });
 }
 
 /** A training set and a fresh test set (another seed) at one delay. */
 export function memoryData(delay: number, seed: number): { train: Example[]; test: Example[]; classes: number } {
   const tok = memoryTokenizer();
-  let s = (seed >>> 0) || 1;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % MEMORY_SYMBOLS.length;
+  return {
+    train: memoryExamples(tok, delay, MEMORY_TRAIN, seed),
+    test: memoryExamples(tok, delay, defaults.memoryTestSize, seed + 1_000_003),
+    classes: MEMORY_SYMBOLS.length,
   };
-  const make = (n: number) => Array.from({ length: n }, () => memoryExample(tok, next(), delay));
-  return { train: make(MEMORY_TRAIN), test: make(MEMORY_TEST), classes: MEMORY_SYMBOLS.length };
 }
 
 /** The model the memory task trains: embedding, recurrent layers, and a classifier on the last state. */
@@ -96,23 +108,36 @@ export function inspectInput(h: HeldModel, text: string): InspectedInput {
 }
 
 /**
- * ||dL/dh_t|| on one memory sequence at `delay` for each of RNN, LSTM and GRU: the model last
- * trained on the memory task with that cell, or a fresh one at the held sizes (at
- * initialisation) where there is none.
+ * The gradient through time of an RNN, an LSTM and a GRU at the held sizes on memory sequences at
+ * `delay` (one per symbol, the norms averaged): each at initialisation, and, for a cell trained
+ * on the memory task here, after its training. Norms are relative to the last step's, so that
+ * models with very different losses compare: the fraction of the gradient that reaches t steps back.
  */
 export function memoryGradients(trained: ReadonlyMap<string, HeldModel>, delay: number, sizes: TrainSettings | undefined): GradientComparison {
   const tok = memoryTokenizer();
-  const example = memoryExample(tok, 2, delay);
+  const examples = [...MEMORY_SYMBOLS].map((sym, k) => ({ tokens: tok.encode(sym + MEMORY_DISTRACTOR.repeat(delay)), target: k }));
   const series: GradientComparison["series"] = [];
+  const relative = (model: Model): { distance: number; norm: number }[] => {
+    const mean = new Array<number>(delay + 1).fill(0);
+    for (const e of examples) {
+      const dh = gradientThroughTime(model, e).layers[0].dh;
+      for (let t = 0; t <= delay; t++) mean[delay - t] += dh[t] / examples.length;
+    }
+    return mean.map((norm, distance) => ({ distance, norm: mean[0] > 0 ? norm / mean[0] : norm }));
+  };
+  const notes: string[] = [];
   for (const cell of PLAYGROUND_CELLS) {
     const t = trained.get(cell);
-    const fresh = t ? null : memoryModel(cell, sizes?.hidden ?? 64, sizes?.layers ?? 1, 1);
-    const g = gradientThroughTime(t?.model ?? fresh!, example);
-    fresh?.dispose();
-    const label = t ? `${cell.toUpperCase()} trained (N = ${t.settings?.delay})` : `${cell.toUpperCase()} at initialisation`;
-    series.push({ cell, label, trace: g.layers[0] });
+    const cfg = t ? (t.model.config as unknown as { hiddenSize: number; numLayers: number }) : null;
+    const fresh = memoryModel(cell, cfg?.hiddenSize ?? sizes?.hidden ?? 64, cfg?.numLayers ?? sizes?.layers ?? 1, 1);
+    series.push({ label: cell.toUpperCase(), facet: "at initialisation", points: relative(fresh) });
+    fresh.dispose();
+    if (t) {
+      series.push({ label: cell.toUpperCase(), facet: "trained here", points: relative(t.model) });
+      notes.push(`${cell.toUpperCase()} trained at N = ${t.settings?.delay}, hidden ${cfg!.hiddenSize}`);
+    }
   }
-  return { delay, series };
+  return { delay, series, notes };
 }
 
 /** Parameter counts of the three cells at the chosen sizes (the whole model: embedding, recurrent layers, head). */

@@ -6,10 +6,10 @@
  * `?threads=N` sets the wasm backend's thread count in the worker (default: rnnkit's, 2 on a
  * cross-origin isolated page); the end-to-end test trains on one thread, so the page keeps a core.
  */
-import { draw, update } from "./draw.js";
+import { drawCanvas, drawSvg } from "./draw.js";
 import type { Init, ModelSummary, Reply, Request, TrainSettings, WorkerEnv } from "./protocol.js";
 import { PLAYGROUND_TASKS, NAME_LISTS } from "./protocol.js";
-import { LOSS_DATA, binned, gradientChart, heatmapCharts, lossChart, parameterTableHtml } from "./specs.js";
+import { LOSS_DATA, gradientSpec, heatmapCharts, lossSpec, parameterTableHtml } from "./specs.js";
 
 /** What the page knows, on `window.playground` for tests and the curious. */
 export interface PlaygroundState {
@@ -132,16 +132,22 @@ function schedule(): void {
 
 async function drawLoss(): Promise<void> {
   try {
-    await update($("loss-chart"), lossChart(state.losses), LOSS_DATA, binned(state.losses));
+    const { spec, values } = lossSpec(state.losses, chartWidth("loss-chart"));
+    await drawSvg($("loss-chart"), { key: "loss", spec, data: { name: LOSS_DATA, values } });
     state.drawn["loss-chart"] = (state.drawn["loss-chart"] ?? 0) + 1;
   } catch (e) {
     showError(`drawing the loss curve: ${(e as Error).message}`);
   }
 }
 
-async function drawChart(id: string, spec: Parameters<typeof draw>[1], renderer: "svg" | "canvas" = "svg"): Promise<void> {
+/** The width a chart in `id` may take, in px, leaving room for its axes and legend. */
+function chartWidth(id: string): number {
+  return Math.max(200, Math.min(480, $(id).clientWidth - 90));
+}
+
+async function drawChart(id: string, draw: (el: HTMLElement) => Promise<void>): Promise<void> {
   try {
-    await draw($(id), spec, renderer);
+    await draw($(id));
     state.drawn[id] = (state.drawn[id] ?? 0) + 1;
   } catch (e) {
     showError(`drawing ${id}: ${(e as Error).message}`);
@@ -219,7 +225,7 @@ $("inspect-form").addEventListener("submit", (e) => {
       if (r.type !== "inspected") return;
       const box = $("heatmaps");
       box.replaceChildren();
-      const charts = heatmapCharts(r.value);
+      const charts = heatmapCharts(r.value, chartWidth("heatmaps"));
       for (const [i, c] of charts.entries()) {
         const fig = document.createElement("figure");
         const cap = document.createElement("figcaption");
@@ -228,7 +234,7 @@ $("inspect-form").addEventListener("submit", (e) => {
         holder.id = `heatmap-${i}`;
         fig.append(cap, holder);
         box.append(fig);
-        await drawChart(holder.id, c.spec, "canvas");
+        await drawChart(holder.id, (el) => drawCanvas(el, c.spec));
       }
       state.drawn.heatmaps = charts.length;
     } catch (err) {
@@ -242,7 +248,10 @@ $("gradients").addEventListener("click", () => {
   void (async () => {
     try {
       const r = await ask({ type: "gradients", delay: num("delay") });
-      if (r.type === "gradients") await drawChart("gradient-chart", gradientChart(r.value));
+      if (r.type !== "gradients") return;
+      const g = gradientSpec(r.value, chartWidth("gradient-chart"));
+      $("gradient-notes").textContent = g.notes.join("; ");
+      await drawChart("gradient-chart", (el) => drawSvg(el, { spec: g.spec }));
     } catch (err) {
       showError((err as Error).message);
     }
@@ -323,4 +332,4 @@ showTaskFields();
 $<HTMLButtonElement>("train").disabled = true;
 void counts();
 // the empty chart at once: its axes show where the curve will be
-void draw($("loss-chart"), lossChart([]));
+void drawSvg($("loss-chart"), { spec: lossSpec([], chartWidth("loss-chart")).spec });

@@ -1,8 +1,10 @@
 /**
- * What the page draws, as Vega-Lite specs, from what the worker sends back.
+ * What the page draws. The charts are the library's Vega-Lite specs (src/inspect/charts.ts, the
+ * same the CLI renders to SVG and PNG: `rnnkit inspect`, `rnnkit plot`), sized here to the page.
  */
-import type { TopLevelSpec } from "vega-lite";
-import type { CellCount, GradientTrace, Inspection } from "rnnkit";
+import {
+  type CellCount, type ChartSpec, type Inspection, type NormSeries, gatesChart, gradientNormChart, lossChart, statesChart,
+} from "rnnkit";
 
 /** At most `n` points: the mean loss of equal runs of steps (a curve of 10 000 steps stays light to draw). */
 export function binned(points: readonly { step: number; loss: number }[], n = 300): { step: number; loss: number }[] {
@@ -18,20 +20,21 @@ export function binned(points: readonly { step: number; loss: number }[], n = 30
   return out;
 }
 
-/** The loss curve's dataset: `update` replaces it as training goes. */
-export const LOSS_DATA = "points";
+type Sized = { width?: number; height?: number };
+type Layered = ChartSpec & Sized & { layer: { data: { name?: string; values: object[] }; mark: { point?: boolean } }[] };
 
-export function lossChart(points: readonly { step: number; loss: number }[]): TopLevelSpec {
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: 320, height: 160,
-    data: { name: LOSS_DATA, values: binned(points) },
-    mark: { type: "line", strokeWidth: 1.5 },
-    encoding: {
-      x: { field: "step", type: "quantitative", title: "step" },
-      y: { field: "loss", type: "quantitative", title: "training loss", scale: { type: "log" } },
-    },
-  };
+/** The loss curve's dataset: `update` (draw.ts) replaces it as training goes, without compiling the spec again. */
+export const LOSS_DATA = "loss";
+
+/** `lossChart` of the binned steps, `width` px wide, its training-loss data named LOSS_DATA; and that data. */
+export function lossSpec(points: readonly { step: number; loss: number }[], width: number): { spec: ChartSpec; values: object[] } {
+  const spec = lossChart(binned(points), "training loss") as Layered;
+  spec.width = width;
+  spec.height = Math.round(width * 0.5);
+  spec.layer[0].data.name = LOSS_DATA;
+  // compiled once and then fed more and more steps: a line without a dot per step
+  spec.layer[0].mark.point = false;
+  return { spec, values: spec.layer[0].data.values };
 }
 
 export interface InspectedInput {
@@ -39,59 +42,55 @@ export interface InspectedInput {
   inspection: Inspection;
 }
 
-/** One heatmap per layer, direction and quantity (each gate, h, c): x = input token, y = unit. */
-export function heatmapCharts(value: unknown): { title: string; spec: TopLevelSpec }[] {
-  const { tokens, inspection } = value as InspectedInput;
-  const charts: { title: string; spec: TopLevelSpec }[] = [];
-  for (const l of inspection.layers) {
-    const quantities: [string, number[][]][] = [...l.gateNames.map((g) => [`gate ${g}`, l.gates[g]] as [string, number[][]]), ["h", l.h]];
-    if (l.c) quantities.push(["c", l.c]);
-    for (const [name, m] of quantities) {
-      const values: { t: number; token: string; unit: number; value: number }[] = [];
-      m.forEach((row, t) => row.forEach((v, unit) => values.push({ t, token: `${t}:${tokens[t] ?? ""}`, unit, value: v })));
-      charts.push({
-        title: `layer ${l.layer} ${l.direction} · ${name}`,
-        spec: {
-          $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-          width: Math.min(640, 14 * m.length), height: Math.min(240, 4 * (m[0]?.length ?? 1)),
-          data: { values },
-          mark: "rect",
-          encoding: {
-            x: { field: "token", type: "ordinal", sort: null, title: "input", axis: { labelAngle: 0, labelExpr: "split(datum.value, ':')[1]" } },
-            y: { field: "unit", type: "ordinal", title: "unit", axis: null },
-            color: { field: "value", type: "quantitative", scale: { scheme: "blueorange", domainMid: 0 } },
-          },
-        },
-      });
+type Heatmap = Sized & { encoding?: { y?: { axis?: object | null } } };
+
+/**
+ * Each heatmap of a vconcat at most `width` x `height` px (the library's are 14 px per step and
+ * unit); where the units no longer fit a label each, the unit axis keeps only its title.
+ */
+function fit(spec: ChartSpec, width: number, height: number): ChartSpec {
+  for (const v of (spec as { vconcat?: Heatmap[] }).vconcat ?? []) {
+    if (v.width !== undefined) v.width = Math.min(v.width, width);
+    if (v.height !== undefined && v.height > height) {
+      v.height = height;
+      if (v.encoding?.y) v.encoding.y.axis = { labels: false, ticks: false };
     }
+  }
+  return spec;
+}
+
+/** Per layer and direction: the gates chart (not for a plain RNN, which has none) and the states chart. */
+export function heatmapCharts(value: unknown, width: number): { title: string; spec: ChartSpec }[] {
+  const { tokens, inspection } = value as InspectedInput;
+  const charts: { title: string; spec: ChartSpec }[] = [];
+  for (const l of inspection.layers) {
+    const name = `layer ${l.layer} ${l.direction}`;
+    if (l.gateNames.length > 0) charts.push({ title: `${name}: gates ${l.gateNames.join(", ")}`, spec: fit(gatesChart(l, tokens), width, 120) });
+    charts.push({ title: `${name}: ${l.c ? "h and c" : "h"}`, spec: fit(statesChart(l, tokens), width, 120) });
   }
   return charts;
 }
 
 export interface GradientComparison {
   delay: number;
-  series: { cell: string; label: string; trace: GradientTrace }[];
+  series: (NormSeries & { facet: string })[];
+  notes: string[];
 }
 
-export function gradientChart(value: unknown): TopLevelSpec {
+/** The gradient-norm chart of the comparison: panels at initialisation and trained, a line per cell. */
+export function gradientSpec(value: unknown, width: number): { spec: ChartSpec; notes: string[] } {
   const g = value as GradientComparison;
-  // relative to the gradient at the last step, so that models with different losses compare:
-  // how much of the gradient reaches t steps back
-  const values = g.series.flatMap((s) => {
-    const end = s.trace.dh[s.trace.steps - 1];
-    return s.trace.dh.map((v, t) => ({ model: s.label, distance: s.trace.steps - 1 - t, norm: end > 0 ? v / end : v }));
-  });
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: 320, height: 180,
-    data: { values },
-    mark: { type: "line", point: false },
-    encoding: {
-      x: { field: "distance", type: "quantitative", title: "steps before the loss", axis: { tickMinStep: 1, format: "d" } },
-      y: { field: "norm", type: "quantitative", title: "‖dL/dh_t‖ / ‖dL/dh_T‖", scale: { type: "log" } },
-      color: { field: "model", type: "nominal", title: null, legend: { orient: "bottom", direction: "vertical" } },
-    },
-  };
+  const spec = gradientNormChart(g.series, `‖dL/dh_t‖ relative to the last step, N = ${g.delay}`) as ChartSpec & { spec?: Sized } & Sized;
+  const panels = new Set(g.series.map((s) => s.facet)).size;
+  const w = Math.max(140, Math.floor((width - 40 * panels) / panels));
+  if (spec.spec) {
+    spec.spec.width = w;
+    spec.spec.height = 180;
+  } else {
+    spec.width = w;
+    spec.height = 180;
+  }
+  return { spec, notes: g.notes };
 }
 
 /** The parameter counts of RNN, LSTM and GRU at the chosen sizes, as an HTML table. */
