@@ -116,7 +116,12 @@ async function train(s: TrainSettings): Promise<void> {
     });
     flush();
     post({ type: "sample", step: r.steps, text: check(r.steps) });
-    if (s.task === "memory") memoryModels.set(s.cell, h);
+    if (s.task === "memory") {
+      // the cell's previous memory model leaves the comparison (and is freed unless held)
+      const before = memoryModels.get(s.cell);
+      memoryModels.set(s.cell, h);
+      if (before && before.model !== held?.model) before.model.dispose();
+    }
     post({ type: "done", stoppedBy: r.stoppedBy, steps: r.steps, model: h.summary });
   } finally {
     training = null;
