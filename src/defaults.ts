@@ -115,7 +115,7 @@ export const defaults = {
   historyEvery: 10,
   /**
    * The memory experiment (`rnnkit experiment memory`, src/inspect/memory.ts): K symbols, the
-   * delays N, the equal hidden size, Adam's rate, optimizer steps and batch size per run, and the
+   * delays N, the equal hidden size, Adam's rate, optimizer steps, batch size and seeds per configuration, and the
    * fresh test sequences per run; `--quick` takes the quick steps and test size. Sized so that the
    * whole experiment runs within 10 minutes on 2 shared cores (README: measured).
    */
@@ -126,6 +126,7 @@ export const defaults = {
   memorySteps: 300,
   memoryQuickSteps: 40,
   memoryBatchSize: 32,
+  memorySeeds: 2,
   memoryTestSize: 512,
   memoryQuickTestSize: 64,
 } as const;

@@ -198,14 +198,14 @@ export async function plotCommand(path: string, o: { outDir: string; force?: boo
 }
 
 interface MemoryFlags {
-  quick?: boolean; delays: string; hidden: string; symbols: string; steps?: string; lr: string; gateBias: string; seed: string;
+  quick?: boolean; delays: string; hidden: string; symbols: string; steps?: string; seeds?: string; lr: string; gateBias: string; seed: string;
   outDir?: string; force?: boolean; json?: boolean;
 }
 
 /** The experiment's table, in Markdown: one row per run. */
 export function memoryTable(r: MemoryResult): string {
-  const lines = ["| cell | equal | delay N | hidden | parameters | accuracy | seconds |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"];
-  for (const x of r.rows) lines.push(`| ${x.cell} | ${x.equal} | ${x.delay} | ${x.hidden} | ${x.parameters} | ${x.accuracy.toFixed(3)} | ${x.seconds.toFixed(1)} |`);
+  const lines = ["| cell | equal | delay N | hidden | parameters | seed | accuracy | seconds |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"];
+  for (const x of r.rows) lines.push(`| ${x.cell} | ${x.equal} | ${x.delay} | ${x.hidden} | ${x.parameters} | ${x.seed} | ${x.accuracy.toFixed(3)} | ${x.seconds.toFixed(1)} |`);
   return lines.join("\n");
 }
 
@@ -227,9 +227,9 @@ export async function memoryCommand(o: MemoryFlags, backend: Backend): Promise<v
   if (dir) claimFiles(names.map((n) => join(dir, n)), o.force);
   const r = await memoryExperiment({
     quick: o.quick, delays, hidden: int("hidden", o.hidden, 1, defaults.maxHiddenSize), symbols: int("symbols", o.symbols, 2, 1000),
-    steps: o.steps !== undefined ? int("steps", o.steps) : undefined, lr: num("lr", o.lr, 0, 10, true), gateBias: num("gate-bias", o.gateBias, -100, 100),
+    steps: o.steps !== undefined ? int("steps", o.steps) : undefined, seeds: o.seeds !== undefined ? int("seeds", o.seeds, 1, 100) : undefined, lr: num("lr", o.lr, 0, 10, true), gateBias: num("gate-bias", o.gateBias, -100, 100),
     seed: int("seed", o.seed, 0), backend,
-    onRun: (row, done, total) => process.stderr.write(`[${done}/${total}] ${row.cell.padEnd(4)} equal ${row.equal.padEnd(10)} N=${String(row.delay).padStart(3)} H=${String(row.hidden).padStart(3)} params ${row.parameters}: accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(1)}s)\n`),
+    onRun: (row, done, total) => process.stderr.write(`[${done}/${total}] ${row.cell.padEnd(4)} equal ${row.equal.padEnd(10)} N=${String(row.delay).padStart(3)} H=${String(row.hidden).padStart(3)} params ${row.parameters} seed ${row.seed}: accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(1)}s)\n`),
   });
   const table = memoryTable(r);
   const files: string[] = [];
@@ -241,5 +241,5 @@ export async function memoryCommand(o: MemoryFlags, backend: Backend): Promise<v
     files.push(...(await writeChart(dir, "memory-gradient", gradientNormChart(memoryGradientSeries(r), `gradient norm against distance, N = ${longest}, H = ${r.settings.hidden} (${MEMORY_CELLS.join(", ")})`))));
   }
   const human = `${table}\n\nchance ${r.settings.chance.toFixed(3)}; ${r.rows.length} runs in ${r.seconds.toFixed(0)}s on ${r.settings.backend}${files.length ? `; wrote ${files.join(", ")}` : ""}`;
-  report({ rows: r.rows.map(({ cell, delay, hidden, parameters, accuracy, equal }) => ({ cell, delay, hidden, parameters, accuracy, equal })), gradients: r.gradients, settings: r.settings, seconds: r.seconds, files }, o.json, human);
+  report({ rows: r.rows.map(({ cell, delay, hidden, parameters, accuracy, equal, seed }) => ({ cell, delay, hidden, parameters, accuracy, equal, seed })), gradients: r.gradients, settings: r.settings, seconds: r.seconds, files }, o.json, human);
 }

@@ -33,6 +33,7 @@ export function lookCommands(p: Command): void {
     .option("--hidden <n>", "the equal hidden size", String(defaults.memoryHidden))
     .option("--symbols <k>", "K symbols", String(defaults.memorySymbols))
     .option("--steps <n>", `optimizer steps per run (default ${defaults.memorySteps}; --quick ${defaults.memoryQuickSteps})`)
+    .option("--seeds <n>", `independent runs of each configuration (default ${defaults.memorySeeds}; --quick 1)`)
     .option("--lr <rate>", "Adam's learning rate", String(defaults.memoryLr))
     .option("--gate-bias <b>", "initial bias of the LSTM forget gate and the GRU update gate (0: PyTorch's init)", "0")
     .option("--seed <n>", "random seed", String(defaults.seed))

@@ -111,7 +111,7 @@ export function gradientNormChart(series: readonly (NormSeries & { facet?: strin
   if (!faceted) return { $schema: SCHEMA, title, ...LINE, data: { values }, ...layer } as ChartSpec;
   return {
     $schema: SCHEMA, title, data: { values },
-    facet: { column: { field: "facet", type: "nominal", title: null } },
+    facet: { column: { field: "facet", type: "nominal", title: null, sort: [...new Set(series.map((s) => s.facet ?? ""))] } },
     spec: { ...LINE, ...layer },
     resolve: { scale: { y: "shared" } },
   } as ChartSpec;
@@ -217,20 +217,34 @@ export interface MemoryRow {
   equal: string;
 }
 
-/** Accuracy against the delay N, per cell; dashed lines for the runs at equal parameter count. */
+/**
+ * Accuracy against the delay N, per cell: the mean over the runs (seeds) of each configuration as
+ * a line, every run as a point; dashed lines for the runs at equal parameter count.
+ */
 export function memoryAccuracyChart(rows: readonly MemoryRow[], chance?: number): ChartSpec {
   const values = rows.map((r) => ({ ...r, series: `${r.cell} (equal ${r.equal})` }));
-  const layers: object[] = [{
-    mark: { type: "line", point: true },
-    encoding: {
-      x: { field: "delay", type: "quantitative", scale: { type: "log" }, title: "delay N (distractor steps)" },
-      y: { field: "accuracy", type: "quantitative", scale: { domain: [0, 1] }, title: "test accuracy" },
-      color: { field: "cell", type: "nominal", title: "cell" },
-      strokeDash: { field: "equal", type: "nominal", title: "equal" },
-      detail: { field: "series" },
-      tooltip: [{ field: "cell" }, { field: "equal" }, { field: "delay" }, { field: "hidden" }, { field: "parameters" }, { field: "accuracy", format: ".3f" }],
+  const delays = [...new Set(rows.map((r) => r.delay))].sort((a, b) => a - b);
+  const x = { field: "delay", type: "quantitative", scale: { type: "log", domain: [delays[0], delays[delays.length - 1]] }, axis: { values: delays }, title: "delay N (distractor steps)" };
+  const y = { type: "quantitative", scale: { domain: [0, 1] }, title: "test accuracy" };
+  const layers: object[] = [
+    {
+      mark: { type: "line" },
+      encoding: {
+        x, y: { ...y, field: "accuracy", aggregate: "mean" },
+        color: { field: "cell", type: "nominal", title: "cell" },
+        strokeDash: { field: "equal", type: "nominal", title: "equal", legend: { symbolType: "stroke", symbolStrokeWidth: 2 } },
+        detail: { field: "series" },
+      },
     },
-  }];
+    {
+      mark: { type: "point", filled: true, opacity: 0.7 },
+      encoding: {
+        x, y: { ...y, field: "accuracy" },
+        color: { field: "cell", type: "nominal" },
+        tooltip: [{ field: "cell" }, { field: "equal" }, { field: "delay" }, { field: "hidden" }, { field: "parameters" }, { field: "accuracy", format: ".3f" }],
+      },
+    },
+  ];
   if (chance !== undefined) layers.push({ data: { values: [{ chance }] }, mark: { type: "rule", strokeDash: [2, 2], color: "gray" }, encoding: { y: { field: "chance", type: "quantitative" } } });
-  return { $schema: SCHEMA, title: "delayed recall: accuracy against delay", ...LINE, data: { values }, layer: layers } as ChartSpec;
+  return { $schema: SCHEMA, title: "delayed recall: accuracy against delay (line: mean over seeds)", ...LINE, data: { values }, layer: layers } as ChartSpec;
 }

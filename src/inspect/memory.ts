@@ -95,6 +95,8 @@ export interface MemoryOptions {
   lr?: number;
   /** fresh test sequences per run (default defaults.memoryTestSize; fewer under quick) */
   testSize?: number;
+  /** independent runs (seeds) of every configuration (default defaults.memorySeeds; 1 under quick) */
+  seeds?: number;
   /** sequences whose gradient norms are averaged (default 16; 4 under quick) */
   gradientSamples?: number;
   /**
@@ -107,7 +109,7 @@ export interface MemoryOptions {
   seed?: number;
   backend?: Backend;
   /** called after each run */
-  onRun?: (row: MemoryRow & { seconds: number }, done: number, total: number) => void;
+  onRun?: (row: MemoryRow & { seed: number; seconds: number }, done: number, total: number) => void;
 }
 
 /** Mean ||dL/dh_t|| (and ||dL/dc_t||) against the distance N - t from the loss, for one cell at one delay. */
@@ -122,9 +124,9 @@ export interface MemoryGradient {
 }
 
 export interface MemoryResult {
-  rows: (MemoryRow & { seconds: number; steps: number; finalLoss: number })[];
+  rows: (MemoryRow & { seed: number; seconds: number; steps: number; finalLoss: number })[];
   gradients: MemoryGradient[];
-  settings: { gateBias: number; symbols: number; delays: number[]; hidden: number; steps: number; batchSize: number; lr: number; testSize: number; gradientSamples: number; chance: number; backend: string; quick: boolean };
+  settings: { seeds: number; gateBias: number; symbols: number; delays: number[]; hidden: number; steps: number; batchSize: number; lr: number; testSize: number; gradientSamples: number; chance: number; backend: string; quick: boolean };
   seconds: number;
 }
 
@@ -173,6 +175,7 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
   const batchSize = checkPositiveInt(where, "batchSize", options.batchSize ?? defaults.memoryBatchSize);
   const testSize = checkPositiveInt(where, "testSize", options.testSize ?? (quick ? defaults.memoryQuickTestSize : defaults.memoryTestSize));
   const gradientSamples = checkPositiveInt(where, "gradientSamples", options.gradientSamples ?? (quick ? 4 : 16));
+  const seeds = checkPositiveInt(where, "seeds", options.seeds ?? (quick ? 1 : defaults.memorySeeds));
   const lr = options.lr ?? defaults.memoryLr;
   if (typeof lr !== "number" || !(lr > 0)) throw new RnnkitError(`${where}: lr: expected a positive number, got ${describe(lr)}`);
   const nEqual = options.equalParameterDelays ?? 2;
@@ -186,23 +189,25 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
   const equalDelays = new Set(sorted.slice(Math.max(0, sorted.length - nEqual)));
   const lstmCount = parameterCounts(memoryModelConfig("lstm", hidden, K, seed)).total;
 
-  const plan: { cell: MemoryCell; delay: number; hidden: number; equal: "hidden" | "parameters" }[] = [];
+  const configs: { cell: MemoryCell; delay: number; hidden: number; equal: "hidden" | "parameters" }[] = [];
   for (const delay of sorted) {
-    for (const cell of MEMORY_CELLS) plan.push({ cell, delay, hidden, equal: "hidden" });
+    for (const cell of MEMORY_CELLS) configs.push({ cell, delay, hidden, equal: "hidden" });
     if (equalDelays.has(delay)) {
-      for (const cell of ["rnn", "gru"] as const) plan.push({ cell, delay, hidden: hiddenForParameters(cell, lstmCount, K), equal: "parameters" });
+      for (const cell of ["rnn", "gru"] as const) configs.push({ cell, delay, hidden: hiddenForParameters(cell, lstmCount, K), equal: "parameters" });
     }
   }
+  // run k of configuration i has the seed seed + 1000 i + 7919 k; the gradient curves are run 0's
+  const plan = configs.flatMap((c, i) => Array.from({ length: seeds }, (_, k) => ({ ...c, runSeed: seed + 1000 * i + 7919 * k, first: k === 0 })));
 
   const t0 = performance.now();
   const rows: MemoryResult["rows"] = [];
   const gradients: MemoryGradient[] = [];
   for (const [i, run] of plan.entries()) {
     const t1 = performance.now();
-    const runSeed = seed + 1000 * i;
+    const runSeed = run.runSeed;
     const model = new SequenceModel(memoryModelConfig(run.cell, run.hidden, K, runSeed), { backend });
     if (gateBias !== 0) setKeepGateBias(model, gateBias);
-    const probe = run.delay === longest && run.equal === "hidden"
+    const probe = run.delay === longest && run.equal === "hidden" && run.first
       ? delayedRecall({ symbols: K, delay: run.delay, count: gradientSamples, seed: runSeed + 3 })
       : null;
     if (probe) gradients.push({ cell: run.cell, delay: run.delay, hidden: run.hidden, phase: "init", ...meanGradients(model, probe, run.delay) });
@@ -215,7 +220,7 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
     const parameters = parameterCounts(model.config).total;
     const last = r.epochs[r.epochs.length - 1];
     const row = {
-      cell: run.cell, delay: run.delay, hidden: run.hidden, parameters, accuracy: m.accuracy ?? 0, equal: run.equal,
+      cell: run.cell, delay: run.delay, hidden: run.hidden, parameters, accuracy: m.accuracy ?? 0, equal: run.equal, seed: runSeed,
       seconds: (performance.now() - t1) / 1000, steps: r.steps, finalLoss: last ? last.train.loss : NaN,
     };
     model.dispose();
@@ -225,7 +230,7 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
   return {
     rows,
     gradients,
-    settings: { gateBias, symbols: K, delays: sorted, hidden, steps, batchSize, lr, testSize, gradientSamples, chance: 1 / K, backend: backend.name, quick },
+    settings: { seeds, gateBias, symbols: K, delays: sorted, hidden, steps, batchSize, lr, testSize, gradientSamples, chance: 1 / K, backend: backend.name, quick },
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -1,0 +1,82 @@
+/**
+ * The delayed-recall generator against its definition, the equal-parameter sizing, the keep-gate
+ * bias, and a tiny memoryExperiment: its plan of runs and its gradient curves from the real backward.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { JsBackend } from "../backend/js.js";
+import { SequenceModel } from "../models/sequence-model.js";
+import { RnnkitError } from "../tensor.js";
+import { gradientThroughTime } from "./inspect.js";
+import { delayedRecall, hiddenForParameters, memoryExperiment, memoryModelConfig, setKeepGateBias } from "./memory.js";
+import { parameterCounts } from "./parameters.js";
+
+test("delayedRecall: a one-hot symbol, then N one-hot distractors (index K), the symbol as the target; seeded", () => {
+  const ex = delayedRecall({ symbols: 5, delay: 3, count: 200, seed: 9 });
+  const seen = new Set<number>();
+  for (const e of ex) {
+    const s = e.target as number;
+    seen.add(s);
+    assert.equal(e.inputs!.length, 4);
+    e.inputs!.forEach((row, t) => assert.deepEqual(row, Array.from({ length: 6 }, (_, k) => (k === (t === 0 ? s : 5) ? 1 : 0))));
+  }
+  assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4]);
+  assert.deepEqual(delayedRecall({ symbols: 5, delay: 3, count: 200, seed: 9 }), ex);
+  assert.notDeepEqual(delayedRecall({ symbols: 5, delay: 3, count: 200, seed: 10 }), ex);
+  assert.throws(() => delayedRecall({ symbols: 1, delay: 3, count: 2 }), RnnkitError);
+  assert.throws(() => delayedRecall({ delay: -1, count: 2 }), /delay: expected an integer >= 0/);
+});
+
+test("hiddenForParameters: the RNN and GRU sized to the LSTM's count are the closest sizes", () => {
+  const target = parameterCounts(memoryModelConfig("lstm", 32, 8, 0)).total;
+  for (const cell of ["rnn", "gru"] as const) {
+    const H = hiddenForParameters(cell, target, 8);
+    const n = (h: number) => parameterCounts(memoryModelConfig(cell, h, 8, 0)).total;
+    assert.ok(Math.abs(n(H) - target) <= Math.abs(n(H - 1) - target) && Math.abs(n(H) - target) <= Math.abs(n(H + 1) - target), `${cell} H=${H}`);
+  }
+  assert.equal(hiddenForParameters("lstm", target, 8), 32);
+});
+
+test("setKeepGateBias: the forget gate (LSTM) / update gate (GRU) bias, b_ih = b, b_hh = 0, other blocks untouched", () => {
+  const f64 = new JsBackend({ dtype: "float64" });
+  for (const cell of ["lstm", "gru"] as const) {
+    const m = new SequenceModel(memoryModelConfig(cell, 4, 3, 1), { backend: f64 });
+    const before = m.stateDict();
+    setKeepGateBias(m, 2.5);
+    const after = m.stateDict();
+    const G = cell === "lstm" ? 4 : 3;
+    for (let j = 0; j < G * 4; j++) {
+      const keep = j >= 4 && j < 8;
+      assert.equal(after["rnn.bias_ih_l0"].data[j], keep ? 2.5 : before["rnn.bias_ih_l0"].data[j]);
+      assert.equal(after["rnn.bias_hh_l0"].data[j], keep ? 0 : before["rnn.bias_hh_l0"].data[j]);
+    }
+  }
+});
+
+test("memoryExperiment (tiny): equal-hidden runs for each delay, equal-parameter runs at the longest, gradient curves at init and after training", async () => {
+  const f64 = new JsBackend({ dtype: "float64" });
+  const seen: number[] = [];
+  const r = await memoryExperiment({ delays: [3, 2], hidden: 3, steps: 2, batchSize: 4, testSize: 16, gradientSamples: 2, equalParameterDelays: 1, seeds: 1, backend: f64, onRun: (_, done) => seen.push(done) });
+  assert.deepEqual(r.rows.map((x) => `${x.cell}/${x.equal}/${x.delay}`), ["rnn/hidden/2", "lstm/hidden/2", "gru/hidden/2", "rnn/hidden/3", "lstm/hidden/3", "gru/hidden/3", "rnn/parameters/3", "gru/parameters/3"]);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
+  for (const x of r.rows) {
+    assert.equal(x.parameters, parameterCounts(memoryModelConfig(x.cell as "rnn", x.hidden, 8, 0)).total);
+    assert.equal(x.steps, 2);
+    assert.ok(x.accuracy >= 0 && x.accuracy <= 1);
+  }
+  assert.deepEqual(r.gradients.map((g) => `${g.cell}/${g.phase}`), ["rnn/init", "rnn/trained", "lstm/init", "lstm/trained", "gru/init", "gru/trained"]);
+  for (const g of r.gradients) {
+    assert.equal(g.dh.length, 4);
+    assert.equal(g.dc !== undefined, g.cell === "lstm");
+  }
+  // the init curve is the mean of gradientThroughTime over the probe sequences, by distance
+  const m = new SequenceModel(memoryModelConfig("rnn", 3, 8, r.settings.delays.length * 0 + 42 + 1000 * 3), { backend: f64 });
+  const probe = delayedRecall({ delay: 3, count: 2, seed: 42 + 1000 * 3 + 3 });
+  const want = [0, 1, 2, 3].map((d) => probe.reduce((s, e) => s + gradientThroughTime(m, e).layers[0].dh[3 - d] / 2, 0));
+  r.gradients[0].dh.forEach((v, d) => assert.ok(Math.abs(v - want[d]) < 1e-12, `distance ${d}: ${v} vs ${want[d]}`));
+  assert.equal(r.settings.chance, 1 / 8);
+  const two = await memoryExperiment({ delays: [2], hidden: 2, steps: 1, batchSize: 2, testSize: 4, gradientSamples: 1, equalParameterDelays: 0, seeds: 2, backend: f64 });
+  assert.deepEqual(two.rows.map((x) => `${x.cell}/${x.seed}`), ["rnn/42", "rnn/7961", "lstm/1042", "lstm/8961", "gru/2042", "gru/9961"]);
+  assert.equal(two.gradients.length, 6);
+  await assert.rejects(memoryExperiment({ delays: [] }), /delays: expected a non-empty array/);
+});
