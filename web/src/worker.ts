@@ -73,7 +73,8 @@ async function train(s: TrainSettings): Promise<void> {
       unit = "seq/s";
       check = () => {
         const acc = evaluate(model, { kind: "examples", examples: m.test }, { batchSize: 128 }).accuracy!;
-        return `delay N = ${s.delay}: accuracy ${(100 * acc).toFixed(1)}% on ${m.test.length} fresh sequences (chance ${(100 / m.classes).toFixed(1)}%)`;
+        // the distractor never varies, so at one N there are only K distinct sequences: this is recall, not generalisation
+        return `delay N = ${s.delay}: accuracy ${(100 * acc).toFixed(1)}% on ${m.test.length} fresh sequences (${m.classes} distinct ones; chance ${(100 / m.classes).toFixed(1)}%)`;
       };
     } else {
       const { text, source } = lmText(s);
