@@ -202,6 +202,18 @@ test("the playground: trains in a worker, draws, saves, opens a CLI model and ge
       document.getElementById("generated")!.textContent = "";
     });
 
+    // ---- a file that is not a model: the page says why, and keeps working
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])], "notes.safetensors"));
+      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => window.playground.errors.length > 0, null, { timeout: 20_000 });
+    s = await pg();
+    assert.match(s.errors[0], /notes\.safetensors/, "the error names the file");
+    assert.equal(s.model?.task, "names", "the model held before is kept");
+    await page.evaluate(() => void window.playground.errors.splice(0));
+
     // ---- open the CLI's model by drag and drop, generate greedily
     const bytes = [...readFileSync(modelFile)];
     await page.evaluate((b) => {
