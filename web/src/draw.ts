@@ -18,6 +18,12 @@ charts.onmessage = (e: MessageEvent<ChartReply>) => {
   pending.delete(e.data.id);
 };
 
+// a worker that fails (to load, say) fails every chart waiting on it, which the page then shows
+charts.onerror = (e) => {
+  for (const [id, done] of pending) done({ id, error: `the charts worker failed: ${e.message}` });
+  pending.clear();
+};
+
 type Ask = ChartRequest extends infer Q ? Q extends { id: number } ? Omit<Q, "id"> : never : never;
 
 /** Renders `spec` (or, for a chart drawn before under `key`, only its new `data`) as SVG into `el`. */
