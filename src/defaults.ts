@@ -111,6 +111,8 @@ export const defaults = {
   serveBodyLimit: 1048576,
   serveQueueLimit: 4096,
   serveTimeoutMs: 30000,
+  /** `rnnkit inspect`: the most cells (steps x units) one heatmap draws; wider layers show their first units (said on stderr). */
+  inspectMaxCells: 16384,
   /** `rnnkit train --history`: a progress line every this many optimizer steps (and at step 1). */
   historyEvery: 10,
   /**

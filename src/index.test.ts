@@ -6,7 +6,8 @@ import { test } from "node:test";
 
 test("the public API resolves through the package exports", async () => {
   const api = await import("rnnkit");
-  for (const name of ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "JsBackend", "setBackend", "getBackend", "RnnkitError", "defaults", "gateOrder", "kerasToTorch", "torchToKeras"]) {
+  for (const name of ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "JsBackend", "setBackend", "getBackend", "RnnkitError", "defaults", "gateOrder", "kerasToTorch", "torchToKeras",
+    "inspect", "gradientThroughTime", "parameterCounts", "cellComparison", "memoryExperiment", "delayedRecall", "gatesChart", "gradientNormChart", "lossChart"]) {
     assert.ok(name in api, `missing export ${name}`);
   }
   const lstm = new api.LSTM({ inputSize: 2, hiddenSize: 3 });

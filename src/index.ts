@@ -62,12 +62,11 @@ export {
 } from "./inspect/inspect.js";
 export { parameterCounts, cellComparison, type ParameterCounts, type CellCount } from "./inspect/parameters.js";
 export type { RecurrentTrace } from "./layers/recurrent.js";
-// the memory experiment's generator and the chart specs, for the playground (web/), which imports
-// only the shipped bundle
-export {
-  delayedRecall, memoryExperiment, memoryModelConfig, hiddenForParameters, MEMORY_CELLS, type MemoryCell, type MemoryOptions, type MemoryResult, type MemoryGradient,
-} from "./inspect/memory.js";
 export {
   gatesChart, statesChart, gradientSeries, gradientNormChart, attentionChart, tableChart, parameterChart, lossChart, memoryAccuracyChart,
   type ChartSpec, type NormSeries, type HistoryPoint, type MemoryRow,
 } from "./inspect/charts.js";
+export {
+  memoryExperiment, delayedRecall, memoryModelConfig, hiddenForParameters, setKeepGateBias, MEMORY_CELLS, type MemoryCell, type MemoryOptions,
+  type MemoryResult, type MemoryGradient,
+} from "./inspect/memory.js";

@@ -186,3 +186,27 @@ test("inspect a seq2seq model: encoder and decoder files, the attention map of i
   const bad = rnnkit("inspect", fc, "--input", "1 2 3", "--out-dir", join(dir, "fc-bad"));
   assert.match(bad.stderr, /a forecast model reads --data FILE --row N/);
 });
+
+test("heatmaps of wide layers draw their first units only: at most defaults.inspectMaxCells cells", async () => {
+  const { drawable } = await import("./inspect.js");
+  const { defaults } = await import("../defaults.js");
+  const T = 100, H = 300;
+  const m = () => Array.from({ length: T }, (_, t) => Array.from({ length: H }, (_, j) => t + j / 1000));
+  const lt = { part: "rnn", layer: 0, direction: "forward" as const, cell: "lstm" as const, steps: T, gateNames: ["i"], gates: { i: m() }, h: m(), c: m() };
+  const d = drawable(lt);
+  const keep = Math.floor(defaults.inspectMaxCells / T);
+  assert.equal(d.h[0].length, keep);
+  assert.equal(d.gates.i[99].length, keep);
+  assert.equal(d.c![0][keep - 1], (keep - 1) / 1000);
+  assert.equal(lt.h[0].length, H); // the input is not changed
+  const small = { ...lt, h: [[1, 2]], gates: { i: [[0.5, 0.5]] }, c: [[0, 0]], steps: 1 };
+  assert.equal(drawable(small), small);
+});
+
+test("--help of inspect, plot and experiment memory names their flags", () => {
+  for (const [cmd, flag] of [[["inspect"], "--out-dir"], [["plot"], "--out-dir"], [["experiment", "memory"], "--gate-bias"], [["train", "lm"], "--history"]] as const) {
+    const r = rnnkit(...cmd, "--help");
+    assert.equal(r.status, 0);
+    assert.ok(r.stdout.includes(flag), `${cmd.join(" ")} --help lacks ${flag}`);
+  }
+});

@@ -17,7 +17,7 @@ import {
   type ChartSpec, type HistoryPoint, type NormSeries, attentionChart, gatesChart, gradientNormChart, gradientSeries, lossChart, memoryAccuracyChart,
   parameterChart, statesChart,
 } from "../inspect/charts.js";
-import { type LossFunction, gradientThroughTime, inspect } from "../inspect/inspect.js";
+import { type LayerTrace, type LossFunction, gradientThroughTime, inspect } from "../inspect/inspect.js";
 import { MEMORY_CELLS, type MemoryResult, memoryExperiment } from "../inspect/memory.js";
 import { parameterCounts } from "../inspect/parameters.js";
 import type { Model } from "../models/model.js";
@@ -113,6 +113,18 @@ function prepare(t: TaskModel, o: InspectFlags): Prepared {
   }
 }
 
+/** The trace cut to its first units so that a heatmap has at most defaults.inspectMaxCells cells (a note says so). */
+export function drawable(lt: LayerTrace): LayerTrace {
+  const H = lt.h[0]?.length ?? 0;
+  const keep = Math.max(1, Math.min(H, Math.floor(defaults.inspectMaxCells / Math.max(1, lt.steps))));
+  if (keep >= H) return lt;
+  process.stderr.write(`note: ${lt.part} layer ${lt.layer} ${lt.direction}: the heatmaps show units 0..${keep - 1} of ${H} (defaults.inspectMaxCells = ${defaults.inspectMaxCells} cells; inspect.json has all)\n`);
+  const cut = (m: number[][]) => m.map((row) => row.slice(0, keep));
+  const gates: Record<string, number[][]> = {};
+  for (const g of lt.gateNames) gates[g] = cut(lt.gates[g]);
+  return { ...lt, gates, h: cut(lt.h), ...(lt.c ? { c: cut(lt.c) } : {}) };
+}
+
 /** The base name of a layer's files: "l0-forward", "encoder-l1-reverse", ... */
 function layerName(part: string, layer: number, direction: string): string {
   const prefix = part === "rnn" ? "" : `${part.split(".")[0]}-`;
@@ -129,7 +141,8 @@ export async function inspectCommand(path: string, o: InspectFlags, backend: Bac
   const counts = parameterCounts(model.config as never);
 
   const charts: [string, ChartSpec][] = [];
-  for (const lt of ins.layers) {
+  for (const full of ins.layers) {
+    const lt = drawable(full);
     const labels = lt.part === "decoder.rnn" ? p.targetTokens : p.tokens;
     const name = layerName(lt.part, lt.layer, lt.direction);
     if (lt.gateNames.length) charts.push([`${name}-gates`, gatesChart(lt, labels)]);
