@@ -1,0 +1,643 @@
+// The native backend's Node-API addon (node-addon-api): the JavaScript entry points of the kernels
+// and the thread pool. src/backend/native/native.ts is its only caller and documents each kernel's
+// JavaScript signature; this file checks every array against the extent the kernel will touch
+// (a bad offset or size is a RangeError, never a write outside the array) and calls the kernel
+// table of the instruction set chosen at load (kernels.cc).
+//
+// Arrays are Float32Array / Int32Array of any origin (JavaScript-allocated ArrayBuffers included);
+// the addon reads their data pointer (napi_get_typedarray_info) and copies nothing.
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+using rnnkit::KernelTable;
+
+namespace {
+
+const KernelTable* tables[4];
+int tableCount = 0;
+const KernelTable* K = nullptr;
+
+// ---- per-thread GEMM workspace (64-byte aligned, grown on demand) ----
+
+float* workspace(long floats) {
+  thread_local float* ws = nullptr;
+  thread_local long have = 0;
+  if (have < floats) {
+    std::free(ws);
+    ws = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
+    have = ws ? floats : 0;
+    if (!ws) throw std::bad_alloc();
+  }
+  return ws;
+}
+
+// ---- the thread pool ----
+
+/**
+ * A fixed set of worker threads that run one job at a time together with the calling thread.
+ * A job is a function of the thread index; the caller runs index 0. Idle workers spin briefly
+ * (waking a sleeping thread costs tens of microseconds, as long as a small GEMM) and then sleep
+ * on a condition variable.
+ */
+class Pool {
+ public:
+  ~Pool() { resize(1); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int threads) {
+    if (threads < 1) threads = 1;
+    if (threads == size()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+      gen_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    quit_ = false;
+    for (int t = 1; t < threads; t++) workers_.emplace_back([this, t] { loop(t); });
+  }
+
+  /** Runs fn(t) for t < threads (threads <= size()), the caller taking t = 0; returns when all are done. */
+  template <class F>
+  void run(int threads, F&& fn) {
+    if (threads > size()) threads = size();
+    if (threads <= 1) {
+      fn(0);
+      return;
+    }
+    std::function<void(int)> job = fn;
+    job_ = &job;
+    jobThreads_ = threads;
+    pending_.store(threads - 1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    std::exception_ptr err;
+    try {
+      fn(0);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    while (pending_.load(std::memory_order_acquire) != 0) cpuRelax();
+    job_ = nullptr;
+    if (err) std::rethrow_exception(err);
+  }
+
+ private:
+  static void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  void loop(int t) {
+    uint64_t seen = gen_.load();
+    for (;;) {
+      uint64_t g = gen_.load(std::memory_order_acquire);
+      for (int spin = 0; g == seen && spin < 20000; spin++) {
+        cpuRelax();
+        g = gen_.load(std::memory_order_acquire);
+      }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return gen_.load() != seen; });
+        g = gen_.load();
+      }
+      seen = g;
+      if (quit_) return;
+      if (t < jobThreads_ && job_) {
+        try {
+          (*job_)(t);
+        } catch (...) {
+          // kernels do not throw; a failed workspace allocation leaves this part undone
+        }
+        pending_.fetch_sub(1, std::memory_order_release);
+      }
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> gen_{0};
+  std::atomic<int> pending_{0};
+  std::function<void(int)>* job_ = nullptr;
+  int jobThreads_ = 0;
+  bool quit_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+Pool* pool = nullptr;
+/** m*n*k from which a GEMM is split across the pool (set from JavaScript, defaults.ts). */
+double parallelWork = 1 << 20;
+/** GEMMs that ran split (diagnostics and tests). */
+double splitGemms = 0;
+
+// ---- argument helpers ----
+
+[[noreturn]] void fail(napi_env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+
+long num(const Napi::CallbackInfo& info, size_t i) {
+  int64_t v = 0;
+  if (napi_get_value_int64(info.Env(), info[i], &v) != napi_ok) fail(info.Env(), "native backend: argument " + std::to_string(i) + ": expected a number");
+  return static_cast<long>(v);
+}
+double dbl(const Napi::CallbackInfo& info, size_t i) {
+  double v = 0;
+  if (napi_get_value_double(info.Env(), info[i], &v) != napi_ok) fail(info.Env(), "native backend: argument " + std::to_string(i) + ": expected a number");
+  return v;
+}
+bool flag(const Napi::CallbackInfo& info, size_t i) {
+  bool v = false;
+  if (napi_get_value_bool(info.Env(), info[i], &v) != napi_ok) fail(info.Env(), "native backend: argument " + std::to_string(i) + ": expected a boolean");
+  return v;
+}
+
+/**
+ * The data of typed array info[i] (element type `type`) at element `off`, checked to hold
+ * `extent` elements from there; `what` names it in the error.
+ */
+void* arrayAt(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, long off, long extent, const char* what) {
+  napi_env env = info.Env();
+  napi_typedarray_type t;
+  size_t length = 0, byteOffset = 0;
+  void* data = nullptr;
+  napi_value ab;
+  bool isTa = false;
+  napi_is_typedarray(env, info[i], &isTa);
+  if (!isTa || napi_get_typedarray_info(env, info[i], &t, &length, &data, &ab, &byteOffset) != napi_ok || t != type) {
+    fail(env, std::string("native backend: ") + what + ": expected a " +
+                  (type == napi_float32_array ? "Float32Array" : "Int32Array"));
+  }
+  if (extent <= 0) return data;
+  if (off < 0 || static_cast<unsigned long>(off + extent) > length) {
+    fail(env, std::string("native backend: ") + what + ": expected elements [" + std::to_string(off) + ", " +
+                  std::to_string(off + extent) + "), got an array of length " + std::to_string(length));
+  }
+  return static_cast<char*>(data) + 4 * off;
+}
+
+float* F(const Napi::CallbackInfo& info, size_t i, long off, long extent, const char* what) {
+  return static_cast<float*>(arrayAt(info, i, napi_float32_array, off, extent, what));
+}
+int32_t* I(const Napi::CallbackInfo& info, size_t i, long off, long extent, const char* what) {
+  return static_cast<int32_t*>(arrayAt(info, i, napi_int32_array, off, extent, what));
+}
+
+/** Elements a row-major window of `rows` x `cols` with row stride `ld` spans. */
+long span(long rows, long cols, long ld) { return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0; }
+
+void checkLd(const Napi::CallbackInfo& info, const char* what, long ld, long cols) {
+  if (ld < cols) fail(info.Env(), std::string("native backend: ") + what + ": expected a leading dimension >= " + std::to_string(cols) + ", got " + std::to_string(ld));
+}
+
+Napi::Value undef(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
+
+// ---- GEMM ----
+
+/** C = alpha op(A) op(B) + beta C, split across the pool by column or row blocks when large. */
+void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float* a, long lda, const float* b, long ldb,
+             float beta, float* c, long ldc) {
+  const KernelTable* kt = K;
+  const double work = static_cast<double>(m) * n * k;
+  const int threads = pool ? pool->size() : 1;
+  // one split GEMM at a time: another JavaScript thread (a worker_threads Worker) that calls
+  // meanwhile runs on its own thread rather than waiting for the pool
+  static std::atomic<bool> busy{false};
+  if (threads <= 1 || k <= 0 || work < parallelWork || busy.exchange(true)) {
+    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    return;
+  }
+  // cut the larger of m and n into chunks of whole micro-tiles, claimed from one counter
+  const bool byCols = n >= m;
+  const long unit = byCols ? kt->nr : kt->mr;
+  const long total = byCols ? n : m;
+  const long units = (total + unit - 1) / unit;
+  const int used = static_cast<int>(units < threads ? units : threads);
+  struct Release {
+    ~Release() { busy.store(false); }
+  } release;
+  if (used <= 1) {
+    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    return;
+  }
+  long chunkUnits = (units + 2 * used - 1) / (2 * used);  // two chunks per thread: a late thread does less
+  const long minUnits = byCols ? 4 : 8;
+  if (chunkUnits < minUnits) chunkUnits = minUnits;
+  const long chunk = chunkUnits * unit;
+  const long chunks = (total + chunk - 1) / chunk;
+  std::atomic<long> next{0};
+  splitGemms++;
+  pool->run(used, [&](int) {
+    float* ws = workspace(kt->gemmWorkspaceFloats);
+    for (long q = next.fetch_add(1); q < chunks; q = next.fetch_add(1)) {
+      const long s0 = q * chunk;
+      const long len = total - s0 < chunk ? total - s0 : chunk;
+      if (byCols) {
+        kt->gemm(tA, tB, m, len, k, alpha, a, lda, b + (tB ? s0 * ldb : s0), ldb, beta, c + s0, ldc, ws);
+      } else {
+        kt->gemm(tA, tB, len, n, k, alpha, a + (tA ? s0 : s0 * lda), lda, b, ldb, beta, c + s0 * ldc, ldc, ws);
+      }
+    }
+  });
+}
+
+// gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  const bool tA = flag(info, 0), tB = flag(info, 1);
+  const long m = num(info, 2), n = num(info, 3), k = num(info, 4);
+  const float alpha = static_cast<float>(dbl(info, 5));
+  const long lda = num(info, 8), ldb = num(info, 11), ldc = num(info, 15);
+  const float beta = static_cast<float>(dbl(info, 12));
+  if (m <= 0 || n <= 0) return undef(info);
+  const long aRows = tA ? k : m, aCols = tA ? m : k, bRows = tB ? n : k, bCols = tB ? k : n;
+  const bool reads = k > 0 && alpha != 0;
+  if (reads) {
+    checkLd(info, "gemm A", lda, aCols);
+    checkLd(info, "gemm B", ldb, bCols);
+  }
+  checkLd(info, "gemm C", ldc, n);
+  const float* a = F(info, 6, num(info, 7), reads ? span(aRows, aCols, lda) : 0, "gemm A");
+  const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, "gemm B");
+  float* c = F(info, 13, num(info, 14), span(m, n, ldc), "gemm C");
+  gemmAny(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return undef(info);
+}
+
+// ---- rows and vectors ----
+
+// broadcastRows(rows, cols, v, vOff, dst, dOff, ldd, accumulate)
+Napi::Value BroadcastRows(const Napi::CallbackInfo& info) {
+  const long rows = num(info, 0), cols = num(info, 1), ldd = num(info, 6);
+  if (rows <= 0 || cols <= 0) return undef(info);
+  checkLd(info, "broadcastRows dst", ldd, cols);
+  K->broadcastRows(rows, cols, F(info, 2, num(info, 3), cols, "broadcastRows v"), F(info, 4, num(info, 5), span(rows, cols, ldd), "broadcastRows dst"), ldd, flag(info, 7));
+  return undef(info);
+}
+
+// sumRows(rows, cols, a, aOff, lda, out, oOff)
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  const long rows = num(info, 0), cols = num(info, 1), lda = num(info, 4);
+  if (rows <= 0 || cols <= 0) return undef(info);
+  checkLd(info, "sumRows a", lda, cols);
+  K->sumRows(rows, cols, F(info, 2, num(info, 3), span(rows, cols, lda), "sumRows a"), lda, F(info, 5, num(info, 6), cols, "sumRows out"));
+  return undef(info);
+}
+
+// gatherRows / scatterRows(rows, cols, idx, idxOff, src, sOff, lds, dst, dOff, ldd, accumulate)
+Napi::Value RowsCopy(const Napi::CallbackInfo& info, bool gather) {
+  const long rows = num(info, 0), cols = num(info, 1), lds = num(info, 6), ldd = num(info, 9);
+  if (rows <= 0 || cols <= 0) return undef(info);
+  const char* name = gather ? "gatherRows" : "scatterRows";
+  checkLd(info, name, lds, cols);
+  checkLd(info, name, ldd, cols);
+  const int32_t* idx = I(info, 2, num(info, 3), rows, gather ? "gatherRows idx" : "scatterRows idx");
+  long maxIdx = 0;
+  for (long i = 0; i < rows; i++) {
+    if (idx[i] < 0) fail(info.Env(), std::string("native backend: ") + name + ": expected row indices >= 0, got " + std::to_string(idx[i]));
+    if (idx[i] > maxIdx) maxIdx = idx[i];
+  }
+  // the indexed side spans maxIdx + 1 rows, the other side `rows` rows
+  const long sRows = gather ? maxIdx + 1 : rows, dRows = gather ? rows : maxIdx + 1;
+  const float* src = F(info, 4, num(info, 5), span(sRows, cols, lds), gather ? "gatherRows src" : "scatterRows src");
+  float* dst = F(info, 7, num(info, 8), span(dRows, cols, ldd), gather ? "gatherRows dst" : "scatterRows dst");
+  if (gather) K->gatherRows(rows, cols, idx, src, lds, dst, ldd, flag(info, 10));
+  else K->scatterRows(rows, cols, idx, src, lds, dst, ldd, flag(info, 10));
+  return undef(info);
+}
+Napi::Value GatherRows(const Napi::CallbackInfo& info) { return RowsCopy(info, true); }
+Napi::Value ScatterRows(const Napi::CallbackInfo& info) { return RowsCopy(info, false); }
+
+// copy(n, src, sOff, dst, dOff)
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  const float* s = F(info, 1, num(info, 2), n, "copy src");
+  float* d = F(info, 3, num(info, 4), n, "copy dst");
+  std::memmove(d, s, 4 * n);
+  return undef(info);
+}
+
+// axpy(n, alpha, src, sOff, dst, dOff)
+Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->axpy(n, static_cast<float>(dbl(info, 1)), F(info, 2, num(info, 3), n, "axpy src"), F(info, 4, num(info, 5), n, "axpy dst"));
+  return undef(info);
+}
+
+// zero(n, a, aOff)
+Napi::Value Zero(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  std::memset(F(info, 1, num(info, 2), n, "zero a"), 0, 4 * n);
+  return undef(info);
+}
+
+// mathFn(fn, n, x, xOff, out, oOff): exp (0), sigmoid (1), tanh (2) as the cell kernels compute them
+Napi::Value MathFn(const Napi::CallbackInfo& info) {
+  const long n = num(info, 1);
+  if (n <= 0) return undef(info);
+  K->mathFn(static_cast<int>(num(info, 0)), n, F(info, 2, num(info, 3), n, "mathFn x"), F(info, 4, num(info, 5), n, "mathFn out"));
+  return undef(info);
+}
+
+// ---- fused cell kernels: the arguments as in backend.ts, each array followed by its offset ----
+
+// rnnForward(n, H, relu, pre, pOff, h, hOff)
+Napi::Value RnnForward(const Napi::CallbackInfo& info) {
+  const long c = num(info, 0) * num(info, 1);
+  if (c <= 0) return undef(info);
+  K->rnnForward(c, flag(info, 2), F(info, 3, num(info, 4), c, "rnnForward pre"), F(info, 5, num(info, 6), c, "rnnForward h"));
+  return undef(info);
+}
+
+// rnnBackward(n, H, relu, h, hOff, dh, dhOff, dPre, dpOff)
+Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
+  const long c = num(info, 0) * num(info, 1);
+  if (c <= 0) return undef(info);
+  K->rnnBackward(c, flag(info, 2), F(info, 3, num(info, 4), c, "rnnBackward h"), F(info, 5, num(info, 6), c, "rnnBackward dh"),
+                 F(info, 7, num(info, 8), c, "rnnBackward dPre"));
+  return undef(info);
+}
+
+// lstmForward(n, H, gates, gOff, cPrev, cpOff, c, cOff, h, hOff, hard)
+Napi::Value LstmForward(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->lstmForward(n, H, F(info, 2, num(info, 3), 4 * e, "lstmForward gates"), F(info, 4, num(info, 5), e, "lstmForward cPrev"),
+                 F(info, 6, num(info, 7), e, "lstmForward c"), F(info, 8, num(info, 9), e, "lstmForward h"), flag(info, 10));
+  return undef(info);
+}
+
+// lstmBackward(n, H, gates, gOff, cPrev, cpOff, c, cOff, dh, dhOff, dc, dcOff, dG, dgOff, dcPrev, dcpOff, hard)
+Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->lstmBackward(n, H, F(info, 2, num(info, 3), 4 * e, "lstmBackward gates"), F(info, 4, num(info, 5), e, "lstmBackward cPrev"),
+                  F(info, 6, num(info, 7), e, "lstmBackward c"), F(info, 8, num(info, 9), e, "lstmBackward dh"),
+                  F(info, 10, num(info, 11), e, "lstmBackward dc"), F(info, 12, num(info, 13), 4 * e, "lstmBackward dG"),
+                  F(info, 14, num(info, 15), e, "lstmBackward dcPrev"), flag(info, 16));
+  return undef(info);
+}
+
+// gruForward(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff, hard)
+Napi::Value GruForward(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruForward(n, H, F(info, 2, num(info, 3), 3 * e, "gruForward gx"), F(info, 4, num(info, 5), 3 * e, "gruForward gh"),
+                F(info, 6, num(info, 7), e, "gruForward hPrev"), F(info, 8, num(info, 9), 3 * e, "gruForward act"),
+                F(info, 10, num(info, 11), e, "gruForward h"), flag(info, 12));
+  return undef(info);
+}
+
+// gruBackward(n, H, act, aOff, gh, ghOff, hPrev, hpOff, dh, dhOff, dGx, dgxOff, dGh, dghOff, dhPrev, dhpOff, hard)
+Napi::Value GruBackward(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruBackward(n, H, F(info, 2, num(info, 3), 3 * e, "gruBackward act"), F(info, 4, num(info, 5), 3 * e, "gruBackward gh"),
+                 F(info, 6, num(info, 7), e, "gruBackward hPrev"), F(info, 8, num(info, 9), e, "gruBackward dh"),
+                 F(info, 10, num(info, 11), 3 * e, "gruBackward dGx"), F(info, 12, num(info, 13), 3 * e, "gruBackward dGh"),
+                 F(info, 14, num(info, 15), e, "gruBackward dhPrev"), flag(info, 16));
+  return undef(info);
+}
+
+// gruResetBeforeGates(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, rh, rhOff, hard)
+Napi::Value GruResetBeforeGates(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruResetBeforeGates(n, H, F(info, 2, num(info, 3), 3 * e, "gruResetBeforeGates gx"), F(info, 4, num(info, 5), 3 * e, "gruResetBeforeGates gh"),
+                         F(info, 6, num(info, 7), e, "gruResetBeforeGates hPrev"), F(info, 8, num(info, 9), 3 * e, "gruResetBeforeGates act"),
+                         F(info, 10, num(info, 11), e, "gruResetBeforeGates rh"), flag(info, 12));
+  return undef(info);
+}
+
+// gruResetBeforeOutput(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff)
+Napi::Value GruResetBeforeOutput(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruResetBeforeOutput(n, H, F(info, 2, num(info, 3), 3 * e, "gruResetBeforeOutput gx"), F(info, 4, num(info, 5), 3 * e, "gruResetBeforeOutput gh"),
+                          F(info, 6, num(info, 7), e, "gruResetBeforeOutput hPrev"), F(info, 8, num(info, 9), 3 * e, "gruResetBeforeOutput act"),
+                          F(info, 10, num(info, 11), e, "gruResetBeforeOutput h"));
+  return undef(info);
+}
+
+// gruResetBeforeBackwardOutput(n, H, act, aOff, hPrev, hpOff, dh, dhOff, dG, dgOff, dhPrev, dhpOff, hard)
+Napi::Value GruResetBeforeBackwardOutput(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruResetBeforeBackwardOutput(n, H, F(info, 2, num(info, 3), 3 * e, "gruResetBeforeBackwardOutput act"),
+                                  F(info, 4, num(info, 5), e, "gruResetBeforeBackwardOutput hPrev"), F(info, 6, num(info, 7), e, "gruResetBeforeBackwardOutput dh"),
+                                  F(info, 8, num(info, 9), 3 * e, "gruResetBeforeBackwardOutput dG"),
+                                  F(info, 10, num(info, 11), e, "gruResetBeforeBackwardOutput dhPrev"), flag(info, 12));
+  return undef(info);
+}
+
+// gruResetBeforeBackwardGates(n, H, act, aOff, hPrev, hpOff, drh, drhOff, dG, dgOff, dhPrev, dhpOff, hard)
+Napi::Value GruResetBeforeBackwardGates(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0), H = num(info, 1);
+  if (n <= 0 || H <= 0) return undef(info);
+  const long e = n * H;
+  K->gruResetBeforeBackwardGates(n, H, F(info, 2, num(info, 3), 3 * e, "gruResetBeforeBackwardGates act"),
+                                 F(info, 4, num(info, 5), e, "gruResetBeforeBackwardGates hPrev"), F(info, 6, num(info, 7), e, "gruResetBeforeBackwardGates drh"),
+                                 F(info, 8, num(info, 9), 3 * e, "gruResetBeforeBackwardGates dG"),
+                                 F(info, 10, num(info, 11), e, "gruResetBeforeBackwardGates dhPrev"), flag(info, 12));
+  return undef(info);
+}
+
+// ---- losses and elementwise helpers ----
+
+// softmaxCrossEntropy(rows, V, logits, lOff, targets, tOff, ignoreIndex, scale, dLogits, dOff) -> loss
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  const long rows = num(info, 0), V = num(info, 1);
+  if (rows <= 0 || V <= 0) return Napi::Number::New(info.Env(), 0);
+  const double loss = K->softmaxCrossEntropy(rows, V, F(info, 2, num(info, 3), rows * V, "softmaxCrossEntropy logits"),
+                                             I(info, 4, num(info, 5), rows, "softmaxCrossEntropy targets"), static_cast<int32_t>(num(info, 6)),
+                                             static_cast<float>(dbl(info, 7)), F(info, 8, num(info, 9), rows * V, "softmaxCrossEntropy dLogits"));
+  return Napi::Number::New(info.Env(), loss);
+}
+
+// softmax(rows, V, temperature, x, xOff, out, oOff)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  const long rows = num(info, 0), V = num(info, 1);
+  if (rows <= 0 || V <= 0) return undef(info);
+  K->softmax(rows, V, static_cast<float>(dbl(info, 2)), F(info, 3, num(info, 4), rows * V, "softmax x"), F(info, 5, num(info, 6), rows * V, "softmax out"));
+  return undef(info);
+}
+
+// mse / bceWithLogits(n, p, pOff, t, tOff, w | null, wOff, scale, grad, gOff) -> loss
+Napi::Value Loss(const Napi::CallbackInfo& info, bool bce) {
+  const long n = num(info, 0);
+  if (n <= 0) return Napi::Number::New(info.Env(), 0);
+  const char* nm = bce ? "bceWithLogits" : "mse";
+  const float* p = F(info, 1, num(info, 2), n, nm);
+  const float* t = F(info, 3, num(info, 4), n, nm);
+  const float* w = info[5].IsNull() ? nullptr : F(info, 5, num(info, 6), n, nm);
+  const float s = static_cast<float>(dbl(info, 7));
+  float* g = F(info, 8, num(info, 9), n, nm);
+  return Napi::Number::New(info.Env(), bce ? K->bceWithLogits(n, p, t, w, s, g) : K->mse(n, p, t, w, s, g));
+}
+Napi::Value Mse(const Napi::CallbackInfo& info) { return Loss(info, false); }
+Napi::Value Bce(const Napi::CallbackInfo& info) { return Loss(info, true); }
+
+// sumSquares(n, a, aOff) -> float64
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), K->sumSquares(n, F(info, 1, num(info, 2), n, "sumSquares a")));
+}
+
+// scale(n, alpha, a, aOff)
+Napi::Value Scale(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->scale(n, static_cast<float>(dbl(info, 1)), F(info, 2, num(info, 3), n, "scale a"));
+  return undef(info);
+}
+
+// mul(n, a, aOff, b, bOff, out, oOff)
+Napi::Value Mul(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->mul(n, F(info, 1, num(info, 2), n, "mul a"), F(info, 3, num(info, 4), n, "mul b"), F(info, 5, num(info, 6), n, "mul out"));
+  return undef(info);
+}
+
+// ---- optimizers: arrays at offset 0, each of n elements ----
+
+// sgdStep(n, p, g, buf, lr, momentum, nesterov, weightDecay, first)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  const float momentum = static_cast<float>(dbl(info, 5));
+  float* buf = momentum != 0 ? F(info, 3, 0, n, "sgdStep buf") : nullptr;
+  K->sgdStep(n, F(info, 1, 0, n, "sgdStep p"), F(info, 2, 0, n, "sgdStep g"), buf, static_cast<float>(dbl(info, 4)), momentum,
+             flag(info, 6), static_cast<float>(dbl(info, 7)), flag(info, 8));
+  return undef(info);
+}
+
+// adamStep(n, p, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->adamStep(n, F(info, 1, 0, n, "adamStep p"), F(info, 2, 0, n, "adamStep g"), F(info, 3, 0, n, "adamStep m"), F(info, 4, 0, n, "adamStep v"),
+              static_cast<float>(dbl(info, 5)), static_cast<float>(dbl(info, 6)), static_cast<float>(dbl(info, 7)),
+              static_cast<float>(dbl(info, 8)), static_cast<float>(dbl(info, 9)), flag(info, 10), static_cast<float>(dbl(info, 11)),
+              static_cast<float>(dbl(info, 12)));
+  return undef(info);
+}
+
+// rmspropStep(n, p, g, s, lr, alpha, eps, weightDecay)
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->rmspropStep(n, F(info, 1, 0, n, "rmspropStep p"), F(info, 2, 0, n, "rmspropStep g"), F(info, 3, 0, n, "rmspropStep s"),
+                 static_cast<float>(dbl(info, 4)), static_cast<float>(dbl(info, 5)), static_cast<float>(dbl(info, 6)), static_cast<float>(dbl(info, 7)));
+  return undef(info);
+}
+
+// adagradStep(n, p, g, s, lr, eps, weightDecay)
+Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
+  const long n = num(info, 0);
+  if (n <= 0) return undef(info);
+  K->adagradStep(n, F(info, 1, 0, n, "adagradStep p"), F(info, 2, 0, n, "adagradStep g"), F(info, 3, 0, n, "adagradStep s"),
+                 static_cast<float>(dbl(info, 4)), static_cast<float>(dbl(info, 5)), static_cast<float>(dbl(info, 6)));
+  return undef(info);
+}
+
+// ---- configuration ----
+
+/** isas() -> the instruction sets this CPU runs, best first. */
+Napi::Value Isas(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), tableCount);
+  for (int i = 0; i < tableCount; i++) out.Set(i, Napi::String::New(info.Env(), tables[i]->isa));
+  return out;
+}
+
+/** setIsa(name) -> the kernels used from now on (one of isas(); tests run each). */
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  for (int i = 0; i < tableCount; i++) {
+    if (want == tables[i]->isa) {
+      K = tables[i];
+      return undef(info);
+    }
+  }
+  std::string have;
+  for (int i = 0; i < tableCount; i++) have += (i ? ", " : "") + std::string(tables[i]->isa);
+  fail(info.Env(), "native backend: unknown or unsupported instruction set \"" + want + "\": expected one of " + have);
+}
+
+/** isa() -> the instruction set in use. */
+Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), K->isa); }
+
+/** setThreads(n): the pool's size (the calling thread included). */
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  long n = num(info, 0);
+  if (n < 1 || n > 256) fail(info.Env(), "native backend: setThreads: expected 1 to 256 threads, got " + std::to_string(n));
+  pool->resize(static_cast<int>(n));
+  return undef(info);
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pool->size()); }
+
+/** setParallelWork(w): m*n*k from which a GEMM is split across the pool. */
+Napi::Value SetParallelWork(const Napi::CallbackInfo& info) {
+  parallelWork = dbl(info, 0);
+  return undef(info);
+}
+
+Napi::Value SplitGemms(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitGemms); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (tableCount == 0) {
+    tableCount = rnnkit::kernelTables(tables, 4);
+    K = tables[0];
+    pool = new Pool();  // one per process, shared by every backend instance (no oversubscription)
+  }
+  const struct {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  } fns[] = {
+      {"gemm", Gemm}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
+      {"scatterRows", ScatterRows}, {"copy", Copy}, {"axpy", Axpy}, {"zero", Zero}, {"mathFn", MathFn},
+      {"rnnForward", RnnForward}, {"rnnBackward", RnnBackward}, {"lstmForward", LstmForward}, {"lstmBackward", LstmBackward},
+      {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"gruResetBeforeGates", GruResetBeforeGates},
+      {"gruResetBeforeOutput", GruResetBeforeOutput}, {"gruResetBeforeBackwardOutput", GruResetBeforeBackwardOutput},
+      {"gruResetBeforeBackwardGates", GruResetBeforeBackwardGates}, {"softmaxCrossEntropy", SoftmaxCrossEntropy},
+      {"softmax", Softmax}, {"mse", Mse}, {"bceWithLogits", Bce}, {"sumSquares", SumSquares}, {"scale", Scale}, {"mul", Mul},
+      {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"rmspropStep", RmspropStep}, {"adagradStep", AdagradStep},
+      {"isas", Isas}, {"isa", Isa}, {"setIsa", SetIsa}, {"setThreads", SetThreads}, {"threads", Threads},
+      {"setParallelWork", SetParallelWork}, {"splitGemms", SplitGemms},
+  };
+  for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rnnkit_native, Init)
