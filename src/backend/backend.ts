@@ -15,6 +15,16 @@ import type { Floats } from "../tensor.js";
 
 export type DType = "float32" | "float64";
 
+/**
+ * op(B) [k, n] of a GEMM, packed once by `packB` for many `gemmPacked` calls (the recurrent
+ * weights W_hh, used by every time step of a pass). `data`'s layout is the backend's own.
+ */
+export interface PackedB {
+  readonly k: number;
+  readonly n: number;
+  readonly data: Floats;
+}
+
 export interface Backend {
   readonly name: string;
   /** The element type of every array this backend allocates and computes in. */
@@ -37,6 +47,17 @@ export interface Backend {
     a: Floats, aOff: number, lda: number,
     b: Floats, bOff: number, ldb: number,
     beta: number, c: Floats, cOff: number, ldc: number,
+  ): void;
+
+  /**
+   * Optional, with gemmPacked: op(B) [k, n] (B stored as for `gemm`) packed for repeated use. The
+   * packed copy does not follow later changes of B; pack again after B changes.
+   */
+  packB?(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB;
+  /** C = alpha * A * op(B) + beta * C with op(B) from packB; A [m, k] not transposed (lda >= k). */
+  gemmPacked?(
+    m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
+    packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
   ): void;
 
   /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */

@@ -3,7 +3,7 @@
  * kernel and runs anywhere. With `dtype: "float64"` it is the float64 reference path of the
  * gradient checks.
  */
-import type { Backend, DType } from "./backend.js";
+import type { Backend, DType, PackedB } from "./backend.js";
 import type { Floats } from "../tensor.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -75,6 +75,21 @@ export class JsBackend implements Backend {
         }
       }
     }
+  }
+
+  /** The reference packing: op(B) copied out as a plain row-major [k, n] matrix. */
+  packB(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB {
+    const data = this.alloc(k * n);
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) data[p * n + j] = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+    return { k, n, data };
+  }
+
+  gemmPacked(
+    m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
+    packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    if (packed.k !== k || packed.n !== n) throw new Error(`JsBackend.gemmPacked: expected op(B) packed for [k, n] = [${k}, ${n}], got [${packed.k}, ${packed.n}]`);
+    this.gemm(false, false, m, n, k, alpha, a, aOff, lda, packed.data, 0, n, beta, c, cOff, ldc);
   }
 
   broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void {

@@ -198,6 +198,50 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
     runGemmCase(be, { ...base, transA: true, transB: false, m: 512, n: 64, k: 160, beta: 1, lda: 512, ldb: 64, ldc: 64 }, r);
   });
 
+  // ---- GEMM with B packed once (backends with packB) ----
+
+  if (be.packB && be.gemmPacked) {
+    test(`${label}: packB + gemmPacked: both transposes of B, odd sizes, offsets, leading dims, alpha/beta, reuse`, () => {
+      setup();
+      const r = rng(31);
+      const sizes = [1, 2, 3, 5, 8, 13, 16, 17, 31, 33, 64, 100, 129, 260, 513];
+      const pick = (xs: number[]) => xs[Math.floor(r() * xs.length)];
+      for (let t = 0; t < 120; t++) {
+        const transB = t % 2 === 1;
+        const m = pick(sizes.slice(0, 12)), n = pick(sizes), k = pick(sizes);
+        const alpha = [1, -0.5, 2][t % 3], beta = [0, 1, 0.25][(t >> 1) % 3];
+        const lda = k + (t % 3), ldb = (transB ? k : n) + (t % 4), ldc = n + (t % 2);
+        const aOff = t % 5, bOff = t % 3, cOff = t % 4;
+        const bRows = transB ? n : k;
+        const [bw, bj] = pair(be, bOff + (bRows - 1) * ldb + (transB ? k : n) + 2, () => r() * 2 - 1);
+        const packed = be.packB!(transB, k, n, bw, bOff, ldb);
+        bw.fill(NaN); // the packed copy is all gemmPacked reads
+        // two products with the same packed B (as the steps of a sequence)
+        for (let rep = 0; rep < 2; rep++) {
+          const [aw, aj] = pair(be, aOff + (m - 1) * lda + k + 2, () => r() * 2 - 1);
+          const [cw, cj] = pair(be, cOff + (m - 1) * ldc + n + 2, () => (beta === 0 ? NaN : r() * 2 - 1));
+          for (let i = 0; i < cOff; i++) cw[i] = cj[i] = 777;
+          js.gemm(false, transB, m, n, k, alpha, aj, aOff, lda, bj, bOff, ldb, beta, cj, cOff, ldc);
+          be.gemmPacked!(m, n, k, alpha, aw, aOff, lda, packed, beta, cw, cOff, ldc);
+          const desc = `gemmPacked ${transB ? "NT" : "NN"} m=${m} n=${n} k=${k} alpha=${alpha} beta=${beta} rep=${rep}`;
+          for (let i = 0; i < cw.length; i++) {
+            const q = i - cOff, row = Math.floor(q / ldc), col = q % ldc;
+            const inside = q >= 0 && row < m && col < n;
+            if (!inside) {
+              assert.ok(Object.is(cw[i], cj[i]) || (Number.isNaN(cw[i]) && Number.isNaN(cj[i])), `${desc}: wrote outside C at ${i}`);
+              continue;
+            }
+            const tol = 1e-6 + 2.5 * (k + 2) * 2 ** -24 * (Math.abs(alpha) * k + Math.abs(beta) * 1);
+            assert.ok(Math.abs(cw[i] - cj[i]) <= tol, `${desc}: C[${i}] ${cw[i]}, want ${cj[i]}`);
+          }
+          be.free(aw);
+          be.free(cw);
+        }
+        be.free(bw);
+      }
+    });
+  }
+
   // ---- math ----
 
   test(`${label}: exp, sigmoid, tanh: ~1e-6 relative accuracy, no NaN/Inf at large |x|`, () => {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,14 +62,17 @@ class Pool {
     if (threads == size()) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
+      quit_.store(true);
       gen_.fetch_add(1);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
-    quit_ = false;
-    for (int t = 1; t < threads; t++) workers_.emplace_back([this, t] { loop(t); });
+    quit_.store(false);
+    // each worker starts from the generation of now: a job posted before the thread first runs
+    // is still seen as new
+    const uint64_t start = gen_.load();
+    for (int t = 1; t < threads; t++) workers_.emplace_back([this, t, start] { loop(t, start); });
   }
 
   /** Runs fn(t) for t < threads (threads <= size()), the caller taking t = 0; returns when all are done. */
@@ -80,12 +84,16 @@ class Pool {
       return;
     }
     std::function<void(int)> job = fn;
-    job_ = &job;
-    jobThreads_ = threads;
+    // a seqlock: the job's fields are valid for the workers while jobGen_ holds the new generation
+    const uint64_t g = gen_.load() + 1;
+    jobGen_.store(0);
+    job_.store(&job);
+    jobThreads_.store(threads);
     pending_.store(threads - 1);
+    jobGen_.store(g);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      gen_.fetch_add(1, std::memory_order_release);
+      gen_.store(g);
     }
     cv_.notify_all();
     std::exception_ptr err;
@@ -94,8 +102,8 @@ class Pool {
     } catch (...) {
       err = std::current_exception();
     }
-    while (pending_.load(std::memory_order_acquire) != 0) cpuRelax();
-    job_ = nullptr;
+    while (pending_.load() != 0) cpuRelax();
+    job_.store(nullptr);
     if (err) std::rethrow_exception(err);
   }
 
@@ -108,13 +116,12 @@ class Pool {
 #endif
   }
 
-  void loop(int t) {
-    uint64_t seen = gen_.load();
+  void loop(int t, uint64_t seen) {
     for (;;) {
-      uint64_t g = gen_.load(std::memory_order_acquire);
+      uint64_t g = gen_.load();
       for (int spin = 0; g == seen && spin < 20000; spin++) {
         cpuRelax();
-        g = gen_.load(std::memory_order_acquire);
+        g = gen_.load();
       }
       if (g == seen) {
         std::unique_lock<std::mutex> lock(mu_);
@@ -122,26 +129,44 @@ class Pool {
         g = gen_.load();
       }
       seen = g;
-      if (quit_) return;
-      if (t < jobThreads_ && job_) {
-        try {
-          (*job_)(t);
-        } catch (...) {
-          // kernels do not throw; a failed workspace allocation leaves this part undone
-        }
-        pending_.fetch_sub(1, std::memory_order_release);
+      if (quit_.load()) return;
+      // run the job of generation g once, if this thread is part of it (a later job's fields,
+      // half written, fail the generation check)
+      const uint64_t g1 = jobGen_.load();
+      std::function<void(int)>* job = job_.load();
+      const int threads = jobThreads_.load();
+      if (g1 != g || jobGen_.load() != g || job == nullptr || t >= threads) continue;
+      try {
+        (*job)(t);
+      } catch (...) {
+        // kernels do not throw; a failed workspace allocation leaves this part undone
       }
+      pending_.fetch_sub(1);
     }
   }
 
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> gen_{0};
+  std::atomic<uint64_t> jobGen_{0};
   std::atomic<int> pending_{0};
-  std::function<void(int)>* job_ = nullptr;
-  int jobThreads_ = 0;
-  bool quit_ = false;
+  std::atomic<std::function<void(int)>*> job_{nullptr};
+  std::atomic<int> jobThreads_{0};
+  std::atomic<bool> quit_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+};
+
+/**
+ * One split GEMM at a time: another JavaScript thread (a worker_threads Worker) that calls
+ * meanwhile runs on its own thread rather than waiting for the pool.
+ */
+std::atomic<bool> poolBusy{false};
+struct PoolClaim {
+  bool held;
+  PoolClaim() : held(!poolBusy.exchange(true)) {}
+  ~PoolClaim() {
+    if (held) poolBusy.store(false);
+  }
 };
 
 Pool* pool = nullptr;
@@ -218,10 +243,7 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
   const KernelTable* kt = K;
   const double work = static_cast<double>(m) * n * k;
   const int threads = pool ? pool->size() : 1;
-  // one split GEMM at a time: another JavaScript thread (a worker_threads Worker) that calls
-  // meanwhile runs on its own thread rather than waiting for the pool
-  static std::atomic<bool> busy{false};
-  if (threads <= 1 || k <= 0 || work < parallelWork || busy.exchange(true)) {
+  if (threads <= 1 || k <= 0 || work < parallelWork) {
     kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
     return;
   }
@@ -231,10 +253,8 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
   const long total = byCols ? n : m;
   const long units = (total + unit - 1) / unit;
   const int used = static_cast<int>(units < threads ? units : threads);
-  struct Release {
-    ~Release() { busy.store(false); }
-  } release;
-  if (used <= 1) {
+  PoolClaim claim;
+  if (used <= 1 || !claim.held) {
     kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
     return;
   }
@@ -278,6 +298,91 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, "gemm B");
   float* c = F(info, 13, num(info, 14), span(m, n, ldc), "gemm C");
   gemmAny(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return undef(info);
+}
+
+// ---- GEMM with B packed once ----
+
+constexpr int32_t PACK_MAGIC = 0x42504b52;  // "RKPB"
+
+int tableIndex(const KernelTable* kt) {
+  for (int i = 0; i < tableCount; i++) if (tables[i] == kt) return i;
+  return -1;
+}
+
+// packedSize(k, n) -> floats packB needs for op(B) [k, n] with the kernels in use
+Napi::Value PackedSize(const Napi::CallbackInfo& info) {
+  const long k = num(info, 0), n = num(info, 1);
+  if (k < 0 || n < 0) fail(info.Env(), "native backend: packedSize: expected k, n >= 0, got " + std::to_string(k) + ", " + std::to_string(n));
+  return Napi::Number::New(info.Env(), static_cast<double>(K->packedFloats(k, n)));
+}
+
+// packB(transB, k, n, b, bOff, ldb, out): op(B) [k, n] into out (packedSize(k, n) floats)
+Napi::Value PackB(const Napi::CallbackInfo& info) {
+  const bool tB = flag(info, 0);
+  const long k = num(info, 1), n = num(info, 2), ldb = num(info, 5);
+  if (k < 0 || n < 0) fail(info.Env(), "native backend: packB: expected k, n >= 0, got " + std::to_string(k) + ", " + std::to_string(n));
+  const long bRows = tB ? n : k, bCols = tB ? k : n;
+  if (k > 0 && n > 0) checkLd(info, "packB B", ldb, bCols);
+  const float* b = F(info, 3, num(info, 4), k > 0 && n > 0 ? span(bRows, bCols, ldb) : 0, "packB B");
+  float* out = F(info, 6, 0, K->packedFloats(k, n), "packB out");
+  const int32_t head[4] = {PACK_MAGIC, tableIndex(K), static_cast<int32_t>(k), static_cast<int32_t>(n)};
+  std::memcpy(out, head, sizeof head);
+  if (k > 0 && n > 0) K->packBAll(tB, k, n, b, ldb, out);
+  return undef(info);
+}
+
+// gemmPacked(m, n, k, alpha, a, aOff, lda, packed, beta, c, cOff, ldc): C = alpha A op(B) + beta C
+Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
+  const long m = num(info, 0), n = num(info, 1), k = num(info, 2), lda = num(info, 6), ldc = num(info, 11);
+  const float alpha = static_cast<float>(dbl(info, 3)), beta = static_cast<float>(dbl(info, 8));
+  const KernelTable* kt = K;
+  const float* packed = F(info, 7, 0, 4, "gemmPacked packed");
+  int32_t head[4];
+  std::memcpy(head, packed, sizeof head);
+  if (head[0] != PACK_MAGIC || head[1] != tableIndex(kt) || head[2] != k || head[3] != n) {
+    fail(info.Env(), "native backend: gemmPacked: expected op(B) packed by packB for k = " + std::to_string(k) + ", n = " +
+                         std::to_string(n) + " with the " + kt->isa + " kernels, got " +
+                         (head[0] != PACK_MAGIC ? std::string("an array packB did not write")
+                                                : "k = " + std::to_string(head[2]) + ", n = " + std::to_string(head[3]) + " (" +
+                                                      (head[1] >= 0 && head[1] < tableCount ? tables[head[1]]->isa : "?") + ")"));
+  }
+  if (m <= 0 || n <= 0) return undef(info);
+  F(info, 7, 0, kt->packedFloats(k, n), "gemmPacked packed");
+  const bool reads = k > 0 && alpha != 0;
+  if (reads) checkLd(info, "gemmPacked A", lda, k);
+  checkLd(info, "gemmPacked C", ldc, n);
+  const float* a = F(info, 4, num(info, 5), reads ? span(m, k, lda) : 0, "gemmPacked A");
+  float* c = F(info, 9, num(info, 10), span(m, n, ldc), "gemmPacked C");
+  const double work = static_cast<double>(m) * n * k;
+  const int threads = pool ? pool->size() : 1;
+  std::unique_ptr<PoolClaim> claim;
+  if (threads > 1 && reads && work >= parallelWork) claim.reset(new PoolClaim());
+  if (!claim || !claim->held) {
+    kt->gemmPacked(m, n, k, alpha, a, lda, packed, n, 0, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    return undef(info);
+  }
+  // columns in whole slivers (NR), or rows in whole micro-tiles when there are more of them
+  const bool byCols = n >= m;
+  const long unit = byCols ? kt->nr : kt->mr;
+  const long total = byCols ? n : m;
+  const long units = (total + unit - 1) / unit;
+  const int used = static_cast<int>(units < threads ? units : threads);
+  long chunkUnits = (units + 2 * used - 1) / (2 * used);
+  if (chunkUnits < 2) chunkUnits = 2;
+  const long chunk = chunkUnits * unit;
+  const long chunks = (total + chunk - 1) / chunk;
+  std::atomic<long> next{0};
+  splitGemms++;
+  pool->run(used, [&](int) {
+    float* ws = workspace(kt->gemmWorkspaceFloats);
+    for (long q = next.fetch_add(1); q < chunks; q = next.fetch_add(1)) {
+      const long s0 = q * chunk;
+      const long len = total - s0 < chunk ? total - s0 : chunk;
+      if (byCols) kt->gemmPacked(m, len, k, alpha, a, lda, packed, n, s0, beta, c + s0, ldc, ws);
+      else kt->gemmPacked(len, n, k, alpha, a + s0 * lda, lda, packed, n, 0, beta, c + s0 * ldc, ldc, ws);
+    }
+  });
   return undef(info);
 }
 
@@ -623,7 +728,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   } fns[] = {
-      {"gemm", Gemm}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
+      {"gemm", Gemm}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
       {"scatterRows", ScatterRows}, {"copy", Copy}, {"axpy", Axpy}, {"zero", Zero}, {"mathFn", MathFn},
       {"rnnForward", RnnForward}, {"rnnBackward", RnnBackward}, {"lstmForward", LstmForward}, {"lstmBackward", LstmBackward},
       {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"gruResetBeforeGates", GruResetBeforeGates},

@@ -6,7 +6,7 @@
 
 #define RK_TABLE(name)                                                                                         \
   const rnnkit::KernelTable table = {                                                                         \
-      name, gemmWorkspaceFloats(), MR, NR, gemm, mathFn, broadcastRows, sumRows, gatherRows, scatterRows,     \
+      name, gemmWorkspaceFloats(), MR, NR, gemm, packedFloats, packBAll, gemmPacked, mathFn, broadcastRows, sumRows, gatherRows, scatterRows,     \
       axpy, rnnForward, rnnBackward, lstmForward, lstmBackward, gruForward, gruBackward, gruResetBeforeGates, \
       gruResetBeforeOutput, gruResetBeforeBackwardOutput, gruResetBeforeBackwardGates, softmaxCrossEntropy,   \
       softmax, mse, bceWithLogits, sumSquares, scale, mul, sgdStep, adamStep, rmspropStep, adagradStep,       \

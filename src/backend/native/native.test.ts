@@ -83,6 +83,25 @@ test("gemm on the thread pool: split by columns and by rows, odd shapes, every I
   }
 });
 
+test("the pool survives resizing with jobs posted at once (no lost wake-up, no job run twice)", { timeout: 120000 }, () => {
+  const be = new NativeBackend({ threads: 1, parallelThreshold: 1 });
+  const r = rng(7);
+  try {
+    const before = be.addon.splitGemms();
+    for (let i = 0; i < 40; i++) {
+      be.addon.setThreads(2 + (i % 3));
+      // posted right after the threads were created: a worker must still take it
+      runGemmCase(be, { transA: false, transB: i % 2 === 1, m: 9 + i, n: 40 + 3 * i, k: 17, alpha: 1, beta: 0.5,
+        lda: 17, ldb: i % 2 === 1 ? 17 : 40 + 3 * i, ldc: 40 + 3 * i, aOff: 0, bOff: 0, cOff: 0 }, r);
+      if (i % 4 === 3) be.addon.setThreads(1);
+    }
+    assert.ok(be.addon.splitGemms() - before >= 30, `split: ${be.addon.splitGemms() - before}`);
+  } finally {
+    be.addon.setThreads(1);
+    be.addon.setParallelWork(1 << 20);
+  }
+});
+
 /** Runs `script` (an ES module) in a child process with `env` changes; returns its status and output. */
 function child(script: string, env: Record<string, string | undefined>): { status: number | null; stdout: string; stderr: string } {
   const e: Record<string, string | undefined> = { ...process.env, ...env };

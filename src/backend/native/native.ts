@@ -11,7 +11,7 @@
  * an array) when one is too short or of the wrong type.
  */
 import { platform } from "#platform";
-import type { Backend, DType } from "../backend.js";
+import type { Backend, DType, PackedB } from "../backend.js";
 import { defaults } from "../../defaults.js";
 import { RnnkitError, type Floats } from "../../tensor.js";
 
@@ -22,6 +22,10 @@ type I = Int32Array;
 export interface NativeAddon {
   gemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number,
     b: F, bOff: number, ldb: number, beta: number, c: F, cOff: number, ldc: number): void;
+  packedSize(k: number, n: number): number;
+  packB(tB: boolean, k: number, n: number, b: F, bOff: number, ldb: number, out: F): void;
+  gemmPacked(m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number, packed: F,
+    beta: number, c: F, cOff: number, ldc: number): void;
   broadcastRows(rows: number, cols: number, v: F, vOff: number, dst: F, dOff: number, ldd: number, accumulate: boolean): void;
   sumRows(rows: number, cols: number, a: F, aOff: number, lda: number, out: F, oOff: number): void;
   gatherRows(rows: number, cols: number, idx: I, idxOff: number, src: F, sOff: number, lds: number, dst: F, dOff: number, ldd: number, acc: boolean): void;
@@ -70,7 +74,7 @@ export interface NativeAddon {
 
 /** The names of NativeAddon's members, for the check against the addon's exports. */
 export const nativeExports: readonly (keyof NativeAddon)[] = [
-  "gemm", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
+  "gemm", "packedSize", "packB", "gemmPacked", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
   "rnnForward", "rnnBackward", "lstmForward", "lstmBackward", "gruForward", "gruBackward",
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
@@ -159,6 +163,28 @@ export class NativeBackend implements Backend {
   ): void {
     try {
       this.k.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** op(B) packed into the micro-kernel's slivers once (with a header the addon checks: k, n, ISA). */
+  packB(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB {
+    try {
+      const data = new Float32Array(this.k.packedSize(k, n));
+      this.k.packB(transB, k, n, b, bOff, ldb, data);
+      return { k, n, data };
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  gemmPacked(
+    m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
+    packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    try {
+      this.k.gemmPacked(m, n, k, alpha, a, aOff, lda, packed.data, beta, c, cOff, ldc);
     } catch (e) {
       rethrow(e);
     }
