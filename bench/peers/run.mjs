@@ -5,7 +5,7 @@
  *
  *   npm run build && node bench/peers/run.mjs [--config S|M|C] [--cell lstm|gru|rnn]
  *     [--mode infer|train] [--peer NAME] [--budget SECONDS] [--cap SECONDS] [--threads 1,2]
- *     [--python PATH] [--no-install] [--rnnkit-dist DIR]
+ *     [--python PATH] [--no-install] [--rnnkit-dist DIR] [--rnnkit-backends js,wasm,native]
  *
  * Peers (--peer, repeatable or comma-separated; default all):
  *   rnnkit       every backend of dist/bench/backends.js (makeCase, as `npm run bench`; wasm and
@@ -86,6 +86,7 @@ function options() {
       threads: { type: "string", default: "1,2" },
       python: { type: "string" },
       "rnnkit-dist": { type: "string", default: join(ROOT, "dist") },
+      "rnnkit-backends": { type: "string" },
       "no-install": { type: "boolean", default: false },
       child: { type: "string" },
       help: { type: "boolean", default: false },
@@ -113,6 +114,7 @@ function options() {
     dist: resolve(values["rnnkit-dist"]),
     install: !values["no-install"],
     child: values.child,
+    rnnkitBackends: values["rnnkit-backends"] ? values["rnnkit-backends"].split(",").map((v) => v.trim()).filter(Boolean) : null,
     raw: values,
   };
 }
@@ -215,10 +217,12 @@ async function childRnnkit(o) {
   const { cases, backends } = await rnnkitModules(o.dist);
   const cfgs = cases.CONFIGS.filter((c) => o.configs.includes(c.name));
   const names = [...backends.backendNames];
+  for (const n of o.rnnkitBackends ?? []) if (!names.includes(n)) throw new Error(`--rnnkit-backends: expected some of ${names.join(", ")}, got ${JSON.stringify(n)}`);
+  const measured = o.rnnkitBackends ? names.filter((n) => o.rnnkitBackends.includes(n)) : names;
   if (!names.includes("wasm")) emit({ peer: "rnnkit", backend: "wasm", error: `no "wasm" in backendNames of ${join(o.dist, "bench", "backends.js")} (${names.join(", ")}) yet` });
   // the js backend once; the wasm and native backends at each thread count of --threads (RNNKIT_THREADS)
   const threaded = (name) => name === "wasm" || name === "native";
-  const runs = names.flatMap((name) => (threaded(name) ? o.threads.map((t) => [name, t]) : [[name, 1]]));
+  const runs = measured.flatMap((name) => (threaded(name) ? o.threads.map((t) => [name, t]) : [[name, 1]]));
   for (const [name, t] of runs) {
     let be;
     try {
@@ -664,7 +668,7 @@ async function parent(o) {
   if (o.install && o.peers.some((p) => jsPeers.includes(p))) ensureInstalled();
   emit({ info: "env", node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, budget: o.budget, cap: o.cap, threads: o.threads, configs: o.configs, cells: o.cells, modes: o.modes, peers: o.peers });
   const results = [];
-  const pass = ["--budget", String(o.budget), "--cap", String(o.cap), "--threads", o.threads.join(","), "--rnnkit-dist", o.dist,
+  const pass = [...(o.rnnkitBackends ? ["--rnnkit-backends", o.rnnkitBackends.join(",")] : []), "--budget", String(o.budget), "--cap", String(o.cap), "--threads", o.threads.join(","), "--rnnkit-dist", o.dist,
     "--config", o.configs.join(","), "--cell", o.cells.join(","), "--mode", o.modes.join(",")];
   // a child that prints nothing for this long is stuck (a case over the cap that could not be predicted)
   const quiet = o.cap > 0 ? Math.max(600, o.cap * 10) : 0;
@@ -695,7 +699,7 @@ async function main() {
   if (o.help) {
     console.log("node bench/peers/run.mjs [--config S|M|C] [--cell lstm|gru|rnn] [--mode infer|train] " +
       `[--peer ${PEERS.join("|")}] [--budget SECONDS=5] [--cap SECONDS=45 (0: none)] [--threads 1,2] ` +
-      "[--python PATH] [--no-install] [--rnnkit-dist DIR]");
+      "[--python PATH] [--no-install] [--rnnkit-dist DIR] [--rnnkit-backends js,wasm,native]");
     return;
   }
   if (!o.child) return parent(o);
