@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -75,7 +76,12 @@ class Pool {
     for (int t = 1; t < threads; t++) workers_.emplace_back([this, t, start] { loop(t, start); });
   }
 
-  /** Runs fn(t) for t < threads (threads <= size()), the caller taking t = 0; returns when all are done. */
+  /**
+   * Runs fn(t) for the caller (t = 0) and for each worker t < threads that joins before the
+   * caller's own part is done; returns when all who joined are done. `fn` must split its work
+   * so that any subset of the threads completes it (the GEMMs claim chunks from one counter): a
+   * worker that was descheduled (a loaded machine) or asleep is then never waited for.
+   */
   template <class F>
   void run(int threads, F&& fn) {
     if (threads > size()) threads = size();
@@ -89,7 +95,8 @@ class Pool {
     jobGen_.store(0);
     job_.store(&job);
     jobThreads_.store(threads);
-    pending_.store(threads - 1);
+    done_.store(0);
+    entry_.store(g << 32);
     jobGen_.store(g);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -102,7 +109,14 @@ class Pool {
     } catch (...) {
       err = std::current_exception();
     }
-    while (pending_.load() != 0) cpuRelax();
+    // close the job: workers that have not joined by now stay out of it
+    const uint64_t joined = entry_.fetch_or(CLOSED) & COUNT;
+    // the joined workers finish their last chunks: spin briefly, then yield, so that a worker
+    // sharing this core gets to run instead of waiting out our time slice
+    for (int i = 0; done_.load() != joined; i++) {
+      if (i < 4096) cpuRelax();
+      else std::this_thread::yield();
+    }
     job_.store(nullptr);
     if (err) std::rethrow_exception(err);
   }
@@ -118,9 +132,15 @@ class Pool {
 
   void loop(int t, uint64_t seen) {
     for (;;) {
+      // poll for the next job for about 100 us (waking from the condition variable costs tens of
+      // microseconds, the length of a small GEMM), yielding between polls after the first few
+      // thousand, so that an idle worker gives way to other threads of this core
       uint64_t g = gen_.load();
-      for (int spin = 0; g == seen && spin < 20000; spin++) {
-        cpuRelax();
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+      for (int spin = 0; g == seen; spin++) {
+        if (spin < 2048) cpuRelax();
+        else if ((spin & 63) == 0 && std::chrono::steady_clock::now() > until) break;
+        else std::this_thread::yield();
         g = gen_.load();
       }
       if (g == seen) {
@@ -136,19 +156,33 @@ class Pool {
       std::function<void(int)>* job = job_.load();
       const int threads = jobThreads_.load();
       if (g1 != g || jobGen_.load() != g || job == nullptr || t >= threads) continue;
+      // join the job of generation g unless the caller closed it already
+      uint64_t e = entry_.load();
+      bool joined = false;
+      while ((e >> 32) == g && !(e & CLOSED)) {
+        if (entry_.compare_exchange_weak(e, e + 1)) {
+          joined = true;
+          break;
+        }
+      }
+      if (!joined) continue;
       try {
         (*job)(t);
       } catch (...) {
         // kernels do not throw; a failed workspace allocation leaves this part undone
       }
-      pending_.fetch_sub(1);
+      done_.fetch_add(1);
     }
   }
 
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> gen_{0};
   std::atomic<uint64_t> jobGen_{0};
-  std::atomic<int> pending_{0};
+  /** (generation << 32) | CLOSED | workers that joined; and the joined workers that are done. */
+  static constexpr uint64_t CLOSED = 1ull << 31;
+  static constexpr uint64_t COUNT = CLOSED - 1;
+  std::atomic<uint64_t> entry_{0};
+  std::atomic<uint64_t> done_{0};
   std::atomic<std::function<void(int)>*> job_{nullptr};
   std::atomic<int> jobThreads_{0};
   std::atomic<bool> quit_{false};
