@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kernelSuite, randomGemmCases, rng, runGemmCase } from "../kernel-suite.js";
@@ -155,4 +155,11 @@ test("a file that is not an addon (a broken build) is a reason too: said once, n
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the browser bundle never loads the addon: no require, no addon path, and its host refuses at once", () => {
+  const bundle = readFileSync(new URL("../../../browser/rnnkit.js", import.meta.url), "utf8");
+  assert.ok(!bundle.includes("rnnkit_native.node"), "the addon's path is in the browser bundle");
+  assert.ok(!/createRequire|node:module/.test(bundle), "Node's module loader is in the browser bundle");
+  assert.ok(bundle.includes("a browser runs no native addon"), "the browser host's loadNative is the refusing one");
 });
