@@ -60,6 +60,24 @@ export interface Backend {
     packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
   ): void;
 
+  /**
+   * Optional: the forward time loop of one layer and direction in one call (the per-step calls
+   * below, made by the backend itself, with W_hh packed once). `cell`: "lstm" (G = 4), "gru"
+   * (reset after, G = 3) or "rnn" (G = 1; `act` selects relu over tanh); `hard` the hard-sigmoid
+   * gates (LSTM, GRU). For s < steps, with o = offsets[s], n = batchSizes[s] (a prefix of the
+   * previous step's rows) and p = offsets[s-1]:
+   *   s > 0: hPrev[o:o+n] = h[p:p+n] (and cPrev from c for the LSTM), rows of H;
+   *   LSTM, RNN: gates[o:o+n] += hPrev[o:o+n] op(B), then lstmForward / rnnForward on those rows;
+   *   GRU: gh[o:o+n] = hPrev[o:o+n] op(B) + bhh (bhh may be null), then gruForward.
+   * `whh` is op(B) = W_hh^T [H, G*H] from packB. Rows [0, batchSizes[0]) of hPrev (and cPrev)
+   * hold the initial state on entry.
+   */
+  recurrentForward?(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, whh: PackedB, bhh: Floats | null, gates: Floats, gh: Floats, act: Floats,
+    hPrev: Floats, h: Floats, cPrev: Floats, c: Floats,
+  ): void;
+
   /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */
   broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void;
 

@@ -66,6 +66,13 @@ export interface Run {
   packs?: Map<string, PackedB>;
 }
 
+/** The steps of a pass: step s covers rows [offsets[s], offsets[s] + batchSizes[s]). */
+export interface Sequence {
+  steps: number;
+  offsets: Int32Array;
+  batchSizes: Int32Array;
+}
+
 export interface StepCell {
   /** Gate blocks per hidden unit: 1 (RNN), 3 (GRU), 4 (LSTM). */
   readonly G: number;
@@ -75,6 +82,12 @@ export interface StepCell {
   /** One GEMM over all N rows: the input side of the pre-activations, plus the biases. */
   project(r: Run): void;
   forwardStep(r: Run, o: number, n: number): void;
+  /**
+   * Optional: all forward steps in one backend call (Backend.recurrentForward), the same as
+   * forwardStep over s < steps with the wrapper's state copies between steps; false when the
+   * backend (or this cell's variant) has no such call, and the wrapper steps instead.
+   */
+  forwardSequence?(r: Run, seq: Sequence): boolean;
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void;
   /** After the backward loop: weight and bias gradients, one GEMM / reduction each. */
   accumulateGrads(r: Run): void;
@@ -120,6 +133,27 @@ export function stepGemm(
     r.packs.set(key, p);
   }
   be.gemmPacked(m, n, k, 1, a, aOff, lda, p, beta, c, cOff, ldc);
+}
+
+/**
+ * The whole forward loop in one backend call where the backend has one (Backend.recurrentForward),
+ * with op(W_hh) = W_hh^T packed under the same key as the per-step path; false otherwise.
+ */
+export function forwardSequence(
+  r: Run, cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, bhh: Floats | null,
+): boolean {
+  const be = r.be;
+  if (!be.recurrentForward || !be.packB) return false;
+  const H = r.H;
+  r.packs ??= new Map();
+  const key = cell === "gru" ? "whh^T@0" : "whh^T";
+  let p = r.packs.get(key);
+  if (!p) {
+    p = be.packB(true, H, G * H, r.w.whh, 0, H);
+    r.packs.set(key, p);
+  }
+  be.recurrentForward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, p, bhh, r.gates, r.gh, r.act, r.hPrev, r.h, r.cPrev, r.c);
+  return true;
 }
 
 /** The hidden side of one step, added to the projected inputs: out[o:o+n] += h_prev W_hh^T (b_hh is already in out). */

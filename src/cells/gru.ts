@@ -23,7 +23,7 @@
  * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h σ'(r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
  */
 import {
-  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, stepGemm,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad, stepGemm,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -57,6 +57,11 @@ export class GruStep implements StepCell {
     // gh[:, 2H:3H] = (r*h) W_hn^T + b_hn
     this.hiddenMatmul(r, o, n, r.rh, 2 * H, H);
     be.gruResetBeforeOutput(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
+  }
+
+  forwardSequence(r: Run, seq: Sequence): boolean {
+    // the reset-before variant's two recurrent GEMMs per step stay per step
+    return this.resetAfter && forwardSequence(r, "gru", 3, this.hard, false, seq, r.w.bhh);
   }
 
   /** gh[o:o+n, col:col+cols] = v W_hh[col:col+cols]^T + b_hh[col:col+cols], v [n, H] at row o. */

@@ -366,35 +366,51 @@ Napi::Value PackB(const Napi::CallbackInfo& info) {
   return undef(info);
 }
 
-// gemmPacked(m, n, k, alpha, a, aOff, lda, packed, beta, c, cOff, ldc): C = alpha A op(B) + beta C
-Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
-  const long m = num(info, 0), n = num(info, 1), k = num(info, 2), lda = num(info, 6), ldc = num(info, 11);
-  const float alpha = static_cast<float>(dbl(info, 3)), beta = static_cast<float>(dbl(info, 8));
-  const KernelTable* kt = K;
-  const float* packed = F(info, 7, 0, 4, "gemmPacked packed");
+void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, const float* a, long lda, const float* packed,
+                   float beta, float* c, long ldc);
+
+/** Checks that info[i] holds op(B) packed by packB for [k, n] with the kernels `kt`; returns it. */
+const float* packedAt(const Napi::CallbackInfo& info, size_t i, const KernelTable* kt, long k, long n, const char* what) {
+  const float* packed = F(info, i, 0, 4, what);
   int32_t head[4];
   std::memcpy(head, packed, sizeof head);
   if (head[0] != PACK_MAGIC || head[1] != tableIndex(kt) || head[2] != k || head[3] != n) {
-    fail(info.Env(), "native backend: gemmPacked: expected op(B) packed by packB for k = " + std::to_string(k) + ", n = " +
+    fail(info.Env(), std::string("native backend: ") + what + ": expected op(B) packed by packB for k = " + std::to_string(k) + ", n = " +
                          std::to_string(n) + " with the " + kt->isa + " kernels, got " +
                          (head[0] != PACK_MAGIC ? std::string("an array packB did not write")
                                                 : "k = " + std::to_string(head[2]) + ", n = " + std::to_string(head[3]) + " (" +
                                                       (head[1] >= 0 && head[1] < tableCount ? tables[head[1]]->isa : "?") + ")"));
   }
+  return F(info, i, 0, kt->packedFloats(k, n), what);
+}
+
+// gemmPacked(m, n, k, alpha, a, aOff, lda, packed, beta, c, cOff, ldc): C = alpha A op(B) + beta C
+Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
+  const long m = num(info, 0), n = num(info, 1), k = num(info, 2), lda = num(info, 6), ldc = num(info, 11);
+  const float alpha = static_cast<float>(dbl(info, 3)), beta = static_cast<float>(dbl(info, 8));
+  const KernelTable* kt = K;
+  const float* packed = packedAt(info, 7, kt, k, n, "gemmPacked packed");
   if (m <= 0 || n <= 0) return undef(info);
-  F(info, 7, 0, kt->packedFloats(k, n), "gemmPacked packed");
   const bool reads = k > 0 && alpha != 0;
   if (reads) checkLd(info, "gemmPacked A", lda, k);
   checkLd(info, "gemmPacked C", ldc, n);
   const float* a = F(info, 4, num(info, 5), reads ? span(m, k, lda) : 0, "gemmPacked A");
   float* c = F(info, 9, num(info, 10), span(m, n, ldc), "gemmPacked C");
+  gemmPackedAny(kt, m, n, k, alpha, a, lda, packed, beta, c, ldc);
+  return undef(info);
+}
+
+/** C = alpha A op(B) + beta C with op(B) packed (checked by the caller), split across the pool when large. */
+void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, const float* a, long lda, const float* packed,
+                   float beta, float* c, long ldc) {
+  const bool reads = k > 0 && alpha != 0;
   const double work = static_cast<double>(m) * n * k;
   const int threads = pool ? pool->size() : 1;
   std::unique_ptr<PoolClaim> claim;
   if (threads > 1 && reads && work >= parallelWork) claim.reset(new PoolClaim());
   if (!claim || !claim->held) {
     kt->gemmPacked(m, n, k, alpha, a, lda, packed, n, 0, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
-    return undef(info);
+    return;
   }
   // columns in whole slivers (NR), or rows in whole micro-tiles when there are more of them
   const bool byCols = n >= m;
@@ -417,6 +433,54 @@ Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
       else kt->gemmPacked(len, n, k, alpha, a + s0 * lda, lda, packed, n, 0, beta, c + s0 * ldc, ldc, ws);
     }
   });
+}
+
+// recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, whh, bhh | null, gates, gh, act,
+//                  hPrev, h, cPrev, c): the forward time loop of one layer and direction (Backend.recurrentForward)
+Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  const KernelTable* kt = K;
+  const long cell = num(info, 0);
+  const bool hard = flag(info, 1), relu = flag(info, 2);
+  const long steps = num(info, 3), H = num(info, 6);
+  if (cell < 0 || cell > 2) fail(env, "native backend: recurrentForward: expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(cell));
+  if (steps <= 0 || H <= 0) return undef(info);
+  const int32_t* offsets = I(info, 4, 0, steps, "recurrentForward offsets");
+  const int32_t* sizes = I(info, 5, 0, steps, "recurrentForward batchSizes");
+  // the steps tile rows [0, N) in order, each a prefix of the one before
+  for (long s = 0; s < steps; s++) {
+    const bool ok = sizes[s] >= 1 && (s == 0 ? offsets[0] == 0 : offsets[s] == offsets[s - 1] + sizes[s - 1] && sizes[s] <= sizes[s - 1]);
+    if (!ok) fail(env, "native backend: recurrentForward: expected offsets[s] = offsets[s-1] + batchSizes[s-1] and 1 <= batchSizes[s] <= batchSizes[s-1], got offsets[" +
+                           std::to_string(s) + "] = " + std::to_string(offsets[s]) + ", batchSizes[" + std::to_string(s) + "] = " + std::to_string(sizes[s]));
+  }
+  const long N = offsets[steps - 1] + sizes[steps - 1];
+  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  const float* whh = packedAt(info, 7, kt, H, GH, "recurrentForward whh");
+  const float* bhh = cell == 1 && !info[8].IsNull() ? F(info, 8, 0, GH, "recurrentForward bhh") : nullptr;
+  float* gates = F(info, 9, 0, N * GH, "recurrentForward gates");
+  float* gh = cell == 1 ? F(info, 10, 0, N * GH, "recurrentForward gh") : nullptr;
+  float* act = cell == 1 ? F(info, 11, 0, N * GH, "recurrentForward act") : nullptr;
+  float* hPrev = F(info, 12, 0, N * H, "recurrentForward hPrev");
+  float* h = F(info, 13, 0, N * H, "recurrentForward h");
+  float* cPrev = cell == 0 ? F(info, 14, 0, N * H, "recurrentForward cPrev") : nullptr;
+  float* c = cell == 0 ? F(info, 15, 0, N * H, "recurrentForward c") : nullptr;
+  for (long s = 0; s < steps; s++) {
+    const long o = offsets[s], n = sizes[s];
+    if (s > 0) {
+      const long p = offsets[s - 1];
+      std::memmove(hPrev + o * H, h + p * H, 4 * n * H);
+      if (cell == 0) std::memmove(cPrev + o * H, c + p * H, 4 * n * H);
+    }
+    if (cell == 1) {
+      if (bhh) kt->broadcastRows(n, GH, bhh, gh + o * GH, GH, false);
+      gemmPackedAny(kt, n, GH, H, 1, hPrev + o * H, H, whh, bhh ? 1 : 0, gh + o * GH, GH);
+      kt->gruForward(n, H, gates + o * GH, gh + o * GH, hPrev + o * H, act + o * GH, h + o * H, hard);
+    } else {
+      gemmPackedAny(kt, n, GH, H, 1, hPrev + o * H, H, whh, 1, gates + o * GH, GH);
+      if (cell == 0) kt->lstmForward(n, H, gates + o * GH, cPrev + o * H, c + o * H, h + o * H, hard);
+      else kt->rnnForward(n * H, relu, gates + o * H, h + o * H);
+    }
+  }
   return undef(info);
 }
 
@@ -762,7 +826,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   } fns[] = {
-      {"gemm", Gemm}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
+      {"gemm", Gemm}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"recurrentForward", RecurrentForward}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
       {"scatterRows", ScatterRows}, {"copy", Copy}, {"axpy", Axpy}, {"zero", Zero}, {"mathFn", MathFn},
       {"rnnForward", RnnForward}, {"rnnBackward", RnnBackward}, {"lstmForward", LstmForward}, {"lstmBackward", LstmBackward},
       {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"gruResetBeforeGates", GruResetBeforeGates},

@@ -26,6 +26,8 @@ export interface NativeAddon {
   packB(tB: boolean, k: number, n: number, b: F, bOff: number, ldb: number, out: F): void;
   gemmPacked(m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number, packed: F,
     beta: number, c: F, cOff: number, ldc: number): void;
+  recurrentForward(cell: number, hard: boolean, relu: boolean, steps: number, offsets: I, batchSizes: I, H: number, whh: F,
+    bhh: F | null, gates: F, gh: F, act: F, hPrev: F, h: F, cPrev: F, c: F): void;
   broadcastRows(rows: number, cols: number, v: F, vOff: number, dst: F, dOff: number, ldd: number, accumulate: boolean): void;
   sumRows(rows: number, cols: number, a: F, aOff: number, lda: number, out: F, oOff: number): void;
   gatherRows(rows: number, cols: number, idx: I, idxOff: number, src: F, sOff: number, lds: number, dst: F, dOff: number, ldd: number, acc: boolean): void;
@@ -74,7 +76,7 @@ export interface NativeAddon {
 
 /** The names of NativeAddon's members, for the check against the addon's exports. */
 export const nativeExports: readonly (keyof NativeAddon)[] = [
-  "gemm", "packedSize", "packB", "gemmPacked", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
+  "gemm", "packedSize", "packB", "gemmPacked", "recurrentForward", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
   "rnnForward", "rnnBackward", "lstmForward", "lstmBackward", "gruForward", "gruBackward",
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
@@ -185,6 +187,20 @@ export class NativeBackend implements Backend {
   ): void {
     try {
       this.k.gemmPacked(m, n, k, alpha, a, aOff, lda, packed.data, beta, c, cOff, ldc);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /** The forward time loop in one native call (see Backend.recurrentForward): no call per step. */
+  recurrentForward(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, whh: PackedB, bhh: Floats | null, gates: Floats, gh: Floats, act: Floats,
+    hPrev: Floats, h: Floats, cPrev: Floats, c: Floats,
+  ): void {
+    try {
+      this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H, whh.data, bhh,
+        gates, gh, act, hPrev, h, cPrev, c);
     } catch (e) {
       rethrow(e);
     }
