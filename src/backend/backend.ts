@@ -25,6 +25,19 @@ export interface PackedB {
   readonly data: Floats;
 }
 
+/** One direction's buffers for Backend.recurrentForward (unused ones may be empty arrays). */
+export interface RecurrentDirection {
+  whh: PackedB;
+  bhh: Floats | null;
+  gates: Floats;
+  gh: Floats;
+  act: Floats;
+  hPrev: Floats;
+  h: Floats;
+  cPrev: Floats;
+  c: Floats;
+}
+
 export interface Backend {
   readonly name: string;
   /** The element type of every array this backend allocates and computes in. */
@@ -61,11 +74,12 @@ export interface Backend {
   ): void;
 
   /**
-   * Optional: the forward time loop of one layer and direction in one call (the per-step calls
-   * below, made by the backend itself, with W_hh packed once). `cell`: "lstm" (G = 4), "gru"
-   * (reset after, G = 3) or "rnn" (G = 1; `act` selects relu over tanh); `hard` the hard-sigmoid
-   * gates (LSTM, GRU). For s < steps, with o = offsets[s], n = batchSizes[s] (a prefix of the
-   * previous step's rows) and p = offsets[s-1]:
+   * Optional: the forward time loop of one layer in one call, for each of its directions `dirs`
+   * (one, or two of a bidirectional layer, which a backend may run at once: they are independent);
+   * the per-step calls below, made by the backend itself, with W_hh packed once. `cell`: "lstm"
+   * (G = 4), "gru" (reset after, G = 3) or "rnn" (G = 1; `relu` selects relu over tanh); `hard` the
+   * hard-sigmoid gates (LSTM, GRU). For each direction and s < steps, with o = offsets[s],
+   * n = batchSizes[s] (a prefix of the previous step's rows) and p = offsets[s-1]:
    *   s > 0: hPrev[o:o+n] = h[p:p+n] (and cPrev from c for the LSTM), rows of H;
    *   LSTM, RNN: gates[o:o+n] += hPrev[o:o+n] op(B), then lstmForward / rnnForward on those rows;
    *   GRU: gh[o:o+n] = hPrev[o:o+n] op(B) + bhh (bhh may be null), then gruForward.
@@ -74,8 +88,7 @@ export interface Backend {
    */
   recurrentForward?(
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
-    H: number, whh: PackedB, bhh: Floats | null, gates: Floats, gh: Floats, act: Floats,
-    hPrev: Floats, h: Floats, cPrev: Floats, c: Floats,
+    H: number, dirs: readonly RecurrentDirection[],
   ): void;
 
   /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */

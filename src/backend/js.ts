@@ -3,7 +3,7 @@
  * kernel and runs anywhere. With `dtype: "float64"` it is the float64 reference path of the
  * gradient checks.
  */
-import type { Backend, DType, PackedB } from "./backend.js";
+import type { Backend, DType, PackedB, RecurrentDirection } from "./backend.js";
 import type { Floats } from "../tensor.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -92,29 +92,30 @@ export class JsBackend implements Backend {
     this.gemm(false, false, m, n, k, alpha, a, aOff, lda, packed.data, 0, n, beta, c, cOff, ldc);
   }
 
-  /** The reference time loop: the per-step kernels of this backend, in order (see Backend.recurrentForward). */
+  /** The reference time loop: the per-step kernels of this backend, in order, one direction after the other (see Backend.recurrentForward). */
   recurrentForward(
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
-    H: number, whh: PackedB, bhh: Floats | null, gates: Floats, gh: Floats, act: Floats,
-    hPrev: Floats, h: Floats, cPrev: Floats, c: Floats,
+    H: number, dirs: readonly RecurrentDirection[],
   ): void {
     const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
     const GH = G * H;
-    for (let s = 0; s < steps; s++) {
-      const o = offsets[s], n = batchSizes[s];
-      if (s > 0) {
-        const p = offsets[s - 1];
-        this.copy(n * H, h, p * H, hPrev, o * H);
-        if (cell === "lstm") this.copy(n * H, c, p * H, cPrev, o * H);
-      }
-      if (cell === "gru") {
-        if (bhh) this.broadcastRows(n, GH, bhh, 0, gh, o * GH, GH, false);
-        this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, bhh ? 1 : 0, gh, o * GH, GH);
-        this.gruForward(n, H, gates, o * GH, gh, o * GH, hPrev, o * H, act, o * GH, h, o * H, hard);
-      } else {
-        this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, 1, gates, o * GH, GH);
-        if (cell === "lstm") this.lstmForward(n, H, gates, o * GH, cPrev, o * H, c, o * H, h, o * H, hard);
-        else this.rnnForward(n, H, relu, gates, o * H, h, o * H);
+    for (const { whh, bhh, gates, gh, act, hPrev, h, cPrev, c } of dirs) {
+      for (let s = 0; s < steps; s++) {
+        const o = offsets[s], n = batchSizes[s];
+        if (s > 0) {
+          const p = offsets[s - 1];
+          this.copy(n * H, h, p * H, hPrev, o * H);
+          if (cell === "lstm") this.copy(n * H, c, p * H, cPrev, o * H);
+        }
+        if (cell === "gru") {
+          if (bhh) this.broadcastRows(n, GH, bhh, 0, gh, o * GH, GH, false);
+          this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, bhh ? 1 : 0, gh, o * GH, GH);
+          this.gruForward(n, H, gates, o * GH, gh, o * GH, hPrev, o * H, act, o * GH, h, o * H, hard);
+        } else {
+          this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, 1, gates, o * GH, GH);
+          if (cell === "lstm") this.lstmForward(n, H, gates, o * GH, cPrev, o * H, c, o * H, h, o * H, hard);
+          else this.rnnForward(n, H, relu, gates, o * H, h, o * H);
+        }
       }
     }
   }

@@ -7,7 +7,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend } from "./backend.js";
-import type { Floats } from "../tensor.js";
 import { JsBackend } from "./js.js";
 
 export function rng(seed: number): () => number {
@@ -253,26 +252,29 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
         ["rnn", false, true, 13, [2, 2, 1]], ["lstm", false, false, 64, [7, 6, 6, 5]],
       ];
       for (const [cell, hard, relu, H, sizes] of cases) {
-        for (const withBias of cell === "gru" ? [false, true] : [false]) {
+        for (const [withBias, D] of (cell === "gru" ? [[false, 1], [true, 2]] : [[false, 1], [false, 2]]) as [boolean, number][]) {
           const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
           const GH = G * H;
           const steps = sizes.length;
           const offsets = new Int32Array(steps), batchSizes = Int32Array.from(sizes);
           for (let s = 1; s < steps; s++) offsets[s] = offsets[s - 1] + sizes[s - 1];
           const N = offsets[steps - 1] + sizes[steps - 1];
-          const [ww, wj] = pair(be, GH * H, () => (r() * 2 - 1) * 0.4);
-          const [bw, bj] = pair(be, GH, () => r() * 2 - 1);
-          const arrs = [N * GH, N * GH, N * GH, N * H, N * H, N * H, N * H].map((n, i) => pair(be, n, i === 0 ? preact(r) : () => r() * 2 - 1));
-          const run = (b: Backend, idx: 0 | 1, w: Floats, bias: Floats) => {
-            const [gates, gh, act, hPrev, h, cPrev, c] = arrs.map((p) => p[idx]);
-            const packed = b.packB!(true, H, GH, w, 0, H);
-            b.recurrentForward!(cell, hard, relu, steps, offsets, batchSizes, H, packed, withBias ? bias : null, gates, gh, act, hPrev, h, cPrev, c);
+          // per direction: W_hh, b_hh, then gates, gh, act, hPrev, h, cPrev, c
+          const dirs = Array.from({ length: D }, () => [
+            pair(be, GH * H, () => (r() * 2 - 1) * 0.4), pair(be, GH, () => r() * 2 - 1),
+            ...[N * GH, N * GH, N * GH, N * H, N * H, N * H, N * H].map((n, i) => pair(be, n, i === 0 ? preact(r) : () => r() * 2 - 1)),
+          ]);
+          const run = (b: Backend, idx: 0 | 1) => {
+            b.recurrentForward!(cell, hard, relu, steps, offsets, batchSizes, H, dirs.map((arrs) => {
+              const [w, bias, gates, gh, act, hPrev, h, cPrev, c] = arrs.map((p) => p[idx]);
+              return { whh: b.packB!(true, H, GH, w, 0, H), bhh: withBias ? bias : null, gates, gh, act, hPrev, h, cPrev, c };
+            }));
           };
-          run(js, 1, wj, bj);
-          run(be, 0, ww, bw);
-          const what = `recurrentForward ${cell} hard=${hard} relu=${relu} H=${H} sizes=${sizes} bias=${withBias}`;
-          arrs.forEach(([w, j], i) => assertClose(`${what}: array ${i}`, w, j, pointTol(j)));
-          for (const [w] of [...arrs, [ww], [bw]]) be.free(w as Float32Array);
+          run(js, 1);
+          run(be, 0);
+          const what = `recurrentForward ${cell} hard=${hard} relu=${relu} H=${H} sizes=${sizes} bias=${withBias} D=${D}`;
+          dirs.forEach((arrs, d) => arrs.forEach(([w, j], i) => assertClose(`${what}: direction ${d} array ${i}`, w, j, pointTol(j))));
+          for (const arrs of dirs) for (const [w] of arrs) be.free(w);
         }
       }
     });

@@ -83,11 +83,12 @@ export interface StepCell {
   project(r: Run): void;
   forwardStep(r: Run, o: number, n: number): void;
   /**
-   * Optional: all forward steps in one backend call (Backend.recurrentForward), the same as
-   * forwardStep over s < steps with the wrapper's state copies between steps; false when the
-   * backend (or this cell's variant) has no such call, and the wrapper steps instead.
+   * Optional: all forward steps of the runs (the directions of one layer) in one backend call
+   * (Backend.recurrentForward), the same as forwardStep over s < steps with the wrapper's state
+   * copies between steps; false when the backend (or this cell's variant) has no such call, and
+   * the wrapper steps instead.
    */
-  forwardSequence?(r: Run, seq: Sequence): boolean;
+  forwardSequence?(runs: readonly Run[], seq: Sequence): boolean;
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void;
   /** After the backward loop: weight and bias gradients, one GEMM / reduction each. */
   accumulateGrads(r: Run): void;
@@ -136,23 +137,27 @@ export function stepGemm(
 }
 
 /**
- * The whole forward loop in one backend call where the backend has one (Backend.recurrentForward),
- * with op(W_hh) = W_hh^T packed under the same key as the per-step path; false otherwise.
+ * The whole forward loop of the runs (a layer's directions) in one backend call where the backend
+ * has one (Backend.recurrentForward), with op(W_hh) = W_hh^T packed under the same key as the
+ * per-step path; false otherwise.
  */
 export function forwardSequence(
-  r: Run, cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, bhh: Floats | null,
+  runs: readonly Run[], cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, withBias: boolean,
 ): boolean {
-  const be = r.be;
+  const be = runs[0].be;
   if (!be.recurrentForward || !be.packB) return false;
-  const H = r.H;
-  r.packs ??= new Map();
+  const H = runs[0].H;
   const key = cell === "gru" ? "whh^T@0" : "whh^T";
-  let p = r.packs.get(key);
-  if (!p) {
-    p = be.packB(true, H, G * H, r.w.whh, 0, H);
-    r.packs.set(key, p);
-  }
-  be.recurrentForward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, p, bhh, r.gates, r.gh, r.act, r.hPrev, r.h, r.cPrev, r.c);
+  const dirs = runs.map((r) => {
+    r.packs ??= new Map();
+    let p = r.packs.get(key);
+    if (!p) {
+      p = be.packB!(true, H, G * H, r.w.whh, 0, H);
+      r.packs.set(key, p);
+    }
+    return { whh: p, bhh: withBias ? r.w.bhh : null, gates: r.gates, gh: r.gh, act: r.act, hPrev: r.hPrev, h: r.h, cPrev: r.cPrev, c: r.c };
+  });
+  be.recurrentForward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, dirs);
   return true;
 }
 

@@ -59,9 +59,9 @@ export class GruStep implements StepCell {
     be.gruResetBeforeOutput(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
   }
 
-  forwardSequence(r: Run, seq: Sequence): boolean {
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
     // the reset-before variant's two recurrent GEMMs per step stay per step
-    return this.resetAfter && forwardSequence(r, "gru", 3, this.hard, false, seq, r.w.bhh);
+    return this.resetAfter && forwardSequence(runs, "gru", 3, this.hard, false, seq, true);
   }
 
   /** gh[o:o+n, col:col+cols] = v W_hh[col:col+cols]^T + b_hh[col:col+cols], v [n, H] at row o. */

@@ -38,8 +38,8 @@ export class LstmStep implements StepCell {
     r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H, this.hard);
   }
 
-  forwardSequence(r: Run, seq: Sequence): boolean {
-    return forwardSequence(r, "lstm", 4, this.hard, false, seq, null);
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
+    return forwardSequence(runs, "lstm", 4, this.hard, false, seq, false);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void {

@@ -27,8 +27,8 @@ export class RnnStep implements StepCell {
     r.be.rnnForward(n, r.H, this.relu, r.gates, o * r.H, r.h, o * r.H);
   }
 
-  forwardSequence(r: Run, seq: Sequence): boolean {
-    return forwardSequence(r, "rnn", 1, false, this.relu, seq, null);
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
+    return forwardSequence(runs, "rnn", 1, false, this.relu, seq, false);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number): void {

@@ -346,6 +346,9 @@ export class Recurrent implements Module {
     for (let l = 0; l < L; l++) {
       const inSize = l === 0 ? X : D * H;
       const layerOut = D === 1 ? null : ws.get(`out${l}`, N * D * H);
+      // the directions are independent: prepare both, run their loops (at once where the
+      // backend can), then collect both
+      const layerRuns: Run[] = [];
       for (let d = 0; d < D; d++) {
         const run = this.makeRun(l, d, inSize, N, B);
         if (d === 0) run.x = layerIn;
@@ -354,11 +357,13 @@ export class Recurrent implements Module {
         // Step 0 runs all B rows, so the sorted initial state is hPrev's first block.
         be.gatherRows(B, H, plan.perm, 0, h0, sOff, H, run.hPrev, 0, H, false);
         if (cell.hasCellState) be.gatherRows(B, H, plan.perm, 0, c0, sOff, H, run.cPrev, 0, H, false);
-
         cell.project(run);
-        // the whole loop in one backend call where the backend has one, else step by step
-        plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
-        if (!cell.forwardSequence?.(run, plan.seq)) {
+        layerRuns.push(run);
+      }
+      // the whole loop in one backend call where the backend has one, else step by step
+      plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
+      if (!cell.forwardSequence?.(layerRuns, plan.seq)) {
+        for (const run of layerRuns) {
           for (let s = 0; s < steps; s++) {
             const o = offsets[s];
             const n = batchSizes[s];
@@ -370,7 +375,10 @@ export class Recurrent implements Module {
             cell.forwardStep(run, o, n);
           }
         }
-
+      }
+      for (let d = 0; d < D; d++) {
+        const run = layerRuns[d];
+        const sOff = (l * D + d) * B * H;
         be.gatherRows(B, H, plan.lastIdx, 0, run.h, 0, H, hn, sOff, H, false);
         if (cell.hasCellState) be.gatherRows(B, H, plan.lastIdx, 0, run.c, 0, H, cn, sOff, H, false);
         if (layerOut) {

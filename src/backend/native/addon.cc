@@ -233,15 +233,14 @@ bool flag(const Napi::CallbackInfo& info, size_t i) {
  * The data of typed array info[i] (element type `type`) at element `off`, checked to hold
  * `extent` elements from there; `what` names it in the error.
  */
-void* arrayAt(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, long off, long extent, const char* what) {
-  napi_env env = info.Env();
+void* valueAt(napi_env env, napi_value v, napi_typedarray_type type, long off, long extent, const char* what) {
   napi_typedarray_type t;
   size_t length = 0, byteOffset = 0;
   void* data = nullptr;
   napi_value ab;
   bool isTa = false;
-  napi_is_typedarray(env, info[i], &isTa);
-  if (!isTa || napi_get_typedarray_info(env, info[i], &t, &length, &data, &ab, &byteOffset) != napi_ok || t != type) {
+  napi_is_typedarray(env, v, &isTa);
+  if (!isTa || napi_get_typedarray_info(env, v, &t, &length, &data, &ab, &byteOffset) != napi_ok || t != type) {
     fail(env, std::string("native backend: ") + what + ": expected a " +
                   (type == napi_float32_array ? "Float32Array" : "Int32Array"));
   }
@@ -251,6 +250,10 @@ void* arrayAt(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type typ
                   std::to_string(off + extent) + "), got an array of length " + std::to_string(length));
   }
   return static_cast<char*>(data) + 4 * off;
+}
+
+void* arrayAt(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, long off, long extent, const char* what) {
+  return valueAt(info.Env(), info[i], type, off, extent, what);
 }
 
 float* F(const Napi::CallbackInfo& info, size_t i, long off, long extent, const char* what) {
@@ -369,9 +372,9 @@ Napi::Value PackB(const Napi::CallbackInfo& info) {
 void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, const float* a, long lda, const float* packed,
                    float beta, float* c, long ldc);
 
-/** Checks that info[i] holds op(B) packed by packB for [k, n] with the kernels `kt`; returns it. */
-const float* packedAt(const Napi::CallbackInfo& info, size_t i, const KernelTable* kt, long k, long n, const char* what) {
-  const float* packed = F(info, i, 0, 4, what);
+/** Checks that v holds op(B) packed by packB for [k, n] with the kernels `kt`; returns it. */
+const float* packedValue(const Napi::CallbackInfo& info, napi_value v, const KernelTable* kt, long k, long n, const char* what) {
+  const float* packed = static_cast<const float*>(valueAt(info.Env(), v, napi_float32_array, 0, 4, what));
   int32_t head[4];
   std::memcpy(head, packed, sizeof head);
   if (head[0] != PACK_MAGIC || head[1] != tableIndex(kt) || head[2] != k || head[3] != n) {
@@ -381,7 +384,11 @@ const float* packedAt(const Napi::CallbackInfo& info, size_t i, const KernelTabl
                                                 : "k = " + std::to_string(head[2]) + ", n = " + std::to_string(head[3]) + " (" +
                                                       (head[1] >= 0 && head[1] < tableCount ? tables[head[1]]->isa : "?") + ")"));
   }
-  return F(info, i, 0, kt->packedFloats(k, n), what);
+  return static_cast<const float*>(valueAt(info.Env(), v, napi_float32_array, 0, kt->packedFloats(k, n), what));
+}
+
+const float* packedAt(const Napi::CallbackInfo& info, size_t i, const KernelTable* kt, long k, long n, const char* what) {
+  return packedValue(info, info[i], kt, k, n, what);
 }
 
 // gemmPacked(m, n, k, alpha, a, aOff, lda, packed, beta, c, cOff, ldc): C = alpha A op(B) + beta C
@@ -435,8 +442,39 @@ void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, c
   });
 }
 
-// recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, whh, bhh | null, gates, gh, act,
-//                  hPrev, h, cPrev, c): the forward time loop of one layer and direction (Backend.recurrentForward)
+/** One direction's buffers for recurrentForward. */
+struct Direction {
+  const float* whh;
+  const float* bhh;
+  float *gates, *gh, *act, *hPrev, *h, *cPrev, *c;
+};
+
+/** The forward loop of one direction (see Backend.recurrentForward); GEMMs split across the pool when it is free. */
+void runDirection(const KernelTable* kt, long cell, bool hard, bool relu, long steps, const int32_t* offsets, const int32_t* sizes,
+                  long H, const Direction& d) {
+  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  for (long s = 0; s < steps; s++) {
+    const long o = offsets[s], n = sizes[s];
+    if (s > 0) {
+      const long p = offsets[s - 1];
+      std::memmove(d.hPrev + o * H, d.h + p * H, 4 * n * H);
+      if (cell == 0) std::memmove(d.cPrev + o * H, d.c + p * H, 4 * n * H);
+    }
+    if (cell == 1) {
+      if (d.bhh) kt->broadcastRows(n, GH, d.bhh, d.gh + o * GH, GH, false);
+      gemmPackedAny(kt, n, GH, H, 1, d.hPrev + o * H, H, d.whh, d.bhh ? 1 : 0, d.gh + o * GH, GH);
+      kt->gruForward(n, H, d.gates + o * GH, d.gh + o * GH, d.hPrev + o * H, d.act + o * GH, d.h + o * H, hard);
+    } else {
+      gemmPackedAny(kt, n, GH, H, 1, d.hPrev + o * H, H, d.whh, 1, d.gates + o * GH, GH);
+      if (cell == 0) kt->lstmForward(n, H, d.gates + o * GH, d.cPrev + o * H, d.c + o * H, d.h + o * H, hard);
+      else kt->rnnForward(n * H, relu, d.gates + o * H, d.h + o * H);
+    }
+  }
+}
+
+// recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, dirs): the forward time loop of
+// one layer (Backend.recurrentForward); dirs[d] = [whh, bhh | null, gates, gh, act, hPrev, h, cPrev, c]. Two directions
+// run at once on two threads of the pool (each GEMM then on its direction's thread).
 Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const KernelTable* kt = K;
@@ -444,6 +482,10 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   const bool hard = flag(info, 1), relu = flag(info, 2);
   const long steps = num(info, 3), H = num(info, 6);
   if (cell < 0 || cell > 2) fail(env, "native backend: recurrentForward: expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(cell));
+  if (!info[7].IsArray()) fail(env, "native backend: recurrentForward: expected an array of directions");
+  Napi::Array arr = info[7].As<Napi::Array>();
+  const uint32_t D = arr.Length();
+  if (D < 1 || D > 2) fail(env, "native backend: recurrentForward: expected 1 or 2 directions, got " + std::to_string(D));
   if (steps <= 0 || H <= 0) return undef(info);
   const int32_t* offsets = I(info, 4, 0, steps, "recurrentForward offsets");
   const int32_t* sizes = I(info, 5, 0, steps, "recurrentForward batchSizes");
@@ -455,32 +497,38 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   }
   const long N = offsets[steps - 1] + sizes[steps - 1];
   const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
-  const float* whh = packedAt(info, 7, kt, H, GH, "recurrentForward whh");
-  const float* bhh = cell == 1 && !info[8].IsNull() ? F(info, 8, 0, GH, "recurrentForward bhh") : nullptr;
-  float* gates = F(info, 9, 0, N * GH, "recurrentForward gates");
-  float* gh = cell == 1 ? F(info, 10, 0, N * GH, "recurrentForward gh") : nullptr;
-  float* act = cell == 1 ? F(info, 11, 0, N * GH, "recurrentForward act") : nullptr;
-  float* hPrev = F(info, 12, 0, N * H, "recurrentForward hPrev");
-  float* h = F(info, 13, 0, N * H, "recurrentForward h");
-  float* cPrev = cell == 0 ? F(info, 14, 0, N * H, "recurrentForward cPrev") : nullptr;
-  float* c = cell == 0 ? F(info, 15, 0, N * H, "recurrentForward c") : nullptr;
-  for (long s = 0; s < steps; s++) {
-    const long o = offsets[s], n = sizes[s];
-    if (s > 0) {
-      const long p = offsets[s - 1];
-      std::memmove(hPrev + o * H, h + p * H, 4 * n * H);
-      if (cell == 0) std::memmove(cPrev + o * H, c + p * H, 4 * n * H);
-    }
-    if (cell == 1) {
-      if (bhh) kt->broadcastRows(n, GH, bhh, gh + o * GH, GH, false);
-      gemmPackedAny(kt, n, GH, H, 1, hPrev + o * H, H, whh, bhh ? 1 : 0, gh + o * GH, GH);
-      kt->gruForward(n, H, gates + o * GH, gh + o * GH, hPrev + o * H, act + o * GH, h + o * H, hard);
-    } else {
-      gemmPackedAny(kt, n, GH, H, 1, hPrev + o * H, H, whh, 1, gates + o * GH, GH);
-      if (cell == 0) kt->lstmForward(n, H, gates + o * GH, cPrev + o * H, c + o * H, h + o * H, hard);
-      else kt->rnnForward(n * H, relu, gates + o * H, h + o * H);
+  Direction dirs[2];
+  for (uint32_t k = 0; k < D; k++) {
+    Napi::Value dv = arr.Get(k);
+    if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 9) fail(env, "native backend: recurrentForward: expected each direction as 9 arrays");
+    Napi::Array a = dv.As<Napi::Array>();
+    auto f = [&](uint32_t i, long extent, const char* what) {
+      return static_cast<float*>(valueAt(env, a.Get(i), napi_float32_array, 0, extent, what));
+    };
+    Direction& d = dirs[k];
+    d.whh = packedValue(info, a.Get(0u), kt, H, GH, "recurrentForward whh");
+    d.bhh = cell == 1 && !a.Get(1u).IsNull() ? f(1, GH, "recurrentForward bhh") : nullptr;
+    d.gates = f(2, N * GH, "recurrentForward gates");
+    d.gh = cell == 1 ? f(3, N * GH, "recurrentForward gh") : nullptr;
+    d.act = cell == 1 ? f(4, N * GH, "recurrentForward act") : nullptr;
+    d.hPrev = f(5, N * H, "recurrentForward hPrev");
+    d.h = f(6, N * H, "recurrentForward h");
+    d.cPrev = cell == 0 ? f(7, N * H, "recurrentForward cPrev") : nullptr;
+    d.c = cell == 0 ? f(8, N * H, "recurrentForward c") : nullptr;
+  }
+  const int threads = pool ? pool->size() : 1;
+  if (D == 2 && threads >= 2) {
+    PoolClaim claim;
+    if (claim.held) {
+      // the directions are claimed from a counter: a thread that joins late finds none left
+      std::atomic<int> next{0};
+      pool->run(2, [&](int) {
+        for (int q = next.fetch_add(1); q < 2; q = next.fetch_add(1)) runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[q]);
+      });
+      return undef(info);
     }
   }
+  for (uint32_t k = 0; k < D; k++) runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k]);
   return undef(info);
 }
 

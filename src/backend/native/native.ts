@@ -11,7 +11,7 @@
  * an array) when one is too short or of the wrong type.
  */
 import { platform } from "#platform";
-import type { Backend, DType, PackedB } from "../backend.js";
+import type { Backend, DType, PackedB, RecurrentDirection } from "../backend.js";
 import { defaults } from "../../defaults.js";
 import { RnnkitError, type Floats } from "../../tensor.js";
 
@@ -26,8 +26,9 @@ export interface NativeAddon {
   packB(tB: boolean, k: number, n: number, b: F, bOff: number, ldb: number, out: F): void;
   gemmPacked(m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number, packed: F,
     beta: number, c: F, cOff: number, ldc: number): void;
-  recurrentForward(cell: number, hard: boolean, relu: boolean, steps: number, offsets: I, batchSizes: I, H: number, whh: F,
-    bhh: F | null, gates: F, gh: F, act: F, hPrev: F, h: F, cPrev: F, c: F): void;
+  /** dirs: per direction [whh, bhh | null, gates, gh, act, hPrev, h, cPrev, c] */
+  recurrentForward(cell: number, hard: boolean, relu: boolean, steps: number, offsets: I, batchSizes: I, H: number,
+    dirs: (F | null)[][]): void;
   broadcastRows(rows: number, cols: number, v: F, vOff: number, dst: F, dOff: number, ldd: number, accumulate: boolean): void;
   sumRows(rows: number, cols: number, a: F, aOff: number, lda: number, out: F, oOff: number): void;
   gatherRows(rows: number, cols: number, idx: I, idxOff: number, src: F, sOff: number, lds: number, dst: F, dOff: number, ldd: number, acc: boolean): void;
@@ -192,15 +193,14 @@ export class NativeBackend implements Backend {
     }
   }
 
-  /** The forward time loop in one native call (see Backend.recurrentForward): no call per step. */
+  /** The forward time loop in one native call (see Backend.recurrentForward); two directions run on two threads. */
   recurrentForward(
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
-    H: number, whh: PackedB, bhh: Floats | null, gates: Floats, gh: Floats, act: Floats,
-    hPrev: Floats, h: Floats, cPrev: Floats, c: Floats,
+    H: number, dirs: readonly RecurrentDirection[],
   ): void {
     try {
-      this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H, whh.data, bhh,
-        gates, gh, act, hPrev, h, cPrev, c);
+      this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H,
+        dirs.map((d) => [d.whh.data, d.bhh, d.gates, d.gh, d.act, d.hPrev, d.h, d.cPrev, d.c]));
     } catch (e) {
       rethrow(e);
     }
