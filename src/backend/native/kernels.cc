@@ -17,11 +17,17 @@
 namespace rk_avx512 {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2")
+// 8 x 48: 24 zmm accumulators, 3 for B, 1 broadcast; 8 rows divide the batch sizes of the
+// per-step GEMMs (32, 64) where 12 rows computed 36 for 32
 #define RK_VW 16
-#define RK_MR 12
+#define RK_MR 8
+#define RK_NV 3
+#define RK_MC 96
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
+#undef RK_NV
+#undef RK_MC
 RK_TABLE("avx512")
 #pragma GCC pop_options
 }  // namespace rk_avx512
@@ -31,9 +37,13 @@ namespace rk_avx2 {
 #pragma GCC target("avx2,fma,bmi2")
 #define RK_VW 8
 #define RK_MR 6
+#define RK_NV 2
+#define RK_MC 96
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
+#undef RK_NV
+#undef RK_MC
 RK_TABLE("avx2")
 #pragma GCC pop_options
 }  // namespace rk_avx2
@@ -43,9 +53,13 @@ RK_TABLE("avx2")
 namespace rk_generic {
 #define RK_VW 4
 #define RK_MR 4
+#define RK_NV 2
+#define RK_MC 96
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
+#undef RK_NV
+#undef RK_MC
 RK_TABLE("generic")
 }  // namespace rk_generic
 
