@@ -41,6 +41,8 @@
  *   {peer, backend, threads, op: "matmul", shape: "MxKxN", gflops, ms, reps}    an SGEMM
  *   {peer: "rnnkit", backend, threads, op: "layer-sgemm", config, cell, gflops}  see rnnkit above
  *   {ratio: "rnnkit-native-1t/own-sgemm", config, cell, mode, value}        case GFLOP/s over it
+ *   {peer: "onnxruntime", op: "infer-interleaved", config, cell, threads,    rnnkit native and ONNX
+ *    rnnkitSeqPerSec, ortSeqPerSec, ratio}                                   Runtime timed in turns
  *   {peer, ..., config, cell, mode, error | skipped}                           no measurement
  *   {peer, info: "env" | "note", ...}                                           versions, notes
  *   {ratio: "rnnkit-wasm/tfjs-wasm", config, cell, mode, value}                 rnnkit seq/s over
@@ -535,6 +537,68 @@ async function childOnnx(o) {
         : { X: new ort.Tensor("float32", floats(T * B * c.input, 1, 2), [T, B, c.input]) };
       return { fn: () => session.run(feeds), dispose: () => session.release() };
     });
+  }
+  await interleavedInfer(o, ort, onnxModel, cases, cfgs);
+}
+
+/**
+ * rnnkit's native backend against ONNX Runtime on inference, drift-proof: both in this one
+ * process, at the same thread count, timed in alternating rounds (the host's speed drifts, and
+ * other processes load it, by up to 3x between minutes). Emits {peer: "onnxruntime", op:
+ * "infer-interleaved", config, cell, threads, rnnkitSeqPerSec, ortSeqPerSec, ratio} (medians of
+ * 7 rounds of about budget/7 s each side). Skipped (said once) where rnnkit has no native backend.
+ */
+async function interleavedInfer(o, ort, onnxModel, cases, cfgs) {
+  if (!o.modes.includes("infer")) return;
+  const { backends } = await rnnkitModules(o.dist);
+  for (const threads of o.threads) {
+    let be;
+    try {
+      process.env.RNNKIT_THREADS = String(threads);
+      be = await backends.backendByName("native");
+    } catch (e) {
+      emit({ peer: "onnxruntime", op: "infer-interleaved", error: `no rnnkit native backend: ${errorText(e)}` });
+      return;
+    }
+    const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
+    for (const c of cfgs) {
+      for (const cell of o.cells) {
+        const head = { peer: "onnxruntime", op: "infer-interleaved", config: c.name, cell, threads };
+        try {
+          const session = await ort.InferenceSession.create(onnxModel(c, cell), sessionOptions);
+          const { batch: B, seqLen: T } = c;
+          const feeds = c.vocab
+            ? { tokens: new ort.Tensor("int64", BigInt64Array.from(floats(T * B, 1, 6), (v) => BigInt(Math.floor(((v + 1) / 2) * c.vocab) % c.vocab)), [T, B]) }
+            : { X: new ort.Tensor("float32", floats(T * B * c.input, 1, 2), [T, B, c.input]) };
+          const fns = { rnnkit: cases.makeCase(c, cell, "infer", be), ort: () => session.run(feeds) };
+          // warm-up: about a second each; then batches per round from that rate
+          const perRound = {};
+          for (const [name, fn] of Object.entries(fns)) {
+            const t0 = performance.now();
+            let calls = 0;
+            do {
+              await fn();
+              calls++;
+            } while (performance.now() - t0 < 1000);
+            perRound[name] = Math.max(1, Math.round((calls * o.budget * 1000) / 7 / (performance.now() - t0)));
+          }
+          const rates = { rnnkit: [], ort: [] };
+          for (let r = 0; r < 7; r++) {
+            for (const [name, fn] of Object.entries(fns)) {
+              const t0 = performance.now();
+              for (let i = 0; i < perRound[name]; i++) await fn();
+              rates[name].push((perRound[name] * B * 1000) / (performance.now() - t0));
+            }
+          }
+          const rk = cases.median(rates.rnnkit), ot = cases.median(rates.ort);
+          emit({ ...head, rnnkitSeqPerSec: round(rk), ortSeqPerSec: round(ot), ratio: round(rk / ot) });
+          await session.release();
+        } catch (e) {
+          emit({ ...head, error: errorText(e) });
+        }
+      }
+    }
+    be.dispose?.();
   }
 }
 
