@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -209,6 +210,44 @@ double parallelWork = 1 << 20;
 /** GEMMs that ran split (diagnostics and tests). */
 double splitGemms = 0;
 
+/**
+ * Whether splitting a GEMM pays, learned per size class (log2 of m*n*k, above parallelWork) from
+ * the time per multiply-add of each choice (an average over the recent calls; every 16th call of a
+ * class tries the other choice). Where the cores are free a split wins and is kept; where other
+ * processes keep them busy, a split waits for a descheduled worker and loses, and the class runs
+ * on one thread: a problem is then never slower than on one thread for long.
+ */
+struct SplitChoice {
+  std::atomic<double> cost[2] = {0.0, 0.0};  // ns per multiply-add: [0] one thread, [1] split
+  std::atomic<unsigned> calls{0};
+};
+SplitChoice splitChoice[64];
+bool adaptiveSplit = true;
+
+int sizeClass(double work) {
+  int e = 0;
+  std::frexp(work, &e);
+  return e < 0 ? 0 : e > 63 ? 63 : e;
+}
+
+bool wantSplit(int cls) {
+  if (!adaptiveSplit) return true;
+  SplitChoice& s = splitChoice[cls];
+  const unsigned n = s.calls.fetch_add(1, std::memory_order_relaxed);
+  const double one = s.cost[0].load(std::memory_order_relaxed), split = s.cost[1].load(std::memory_order_relaxed);
+  if (one == 0) return false;  // measure each choice once first
+  if (split == 0) return true;
+  const bool better = split < one;
+  return (n & 15) == 15 ? !better : better;
+}
+
+void recordCost(int cls, bool split, std::chrono::steady_clock::time_point t0, double work) {
+  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / work;
+  std::atomic<double>& a = splitChoice[cls].cost[split ? 1 : 0];
+  const double v = a.load(std::memory_order_relaxed);
+  a.store(v == 0 ? ns : 0.75 * v + 0.25 * ns, std::memory_order_relaxed);
+}
+
 // ---- argument helpers ----
 
 [[noreturn]] void fail(napi_env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
@@ -290,9 +329,12 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
   const long total = byCols ? n : m;
   const long units = (total + unit - 1) / unit;
   const int used = static_cast<int>(units < threads ? units : threads);
+  const int cls = sizeClass(work);
+  const auto t0 = std::chrono::steady_clock::now();
   PoolClaim claim;
-  if (used <= 1 || !claim.held) {
+  if (used <= 1 || !claim.held || !wantSplit(cls)) {
     kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    if (used > 1 && claim.held) recordCost(cls, false, t0, work);
     return;
   }
   long chunkUnits = (units + 2 * used - 1) / (2 * used);  // two chunks per thread: a late thread does less
@@ -314,6 +356,7 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
       }
     }
   });
+  recordCost(cls, true, t0, work);
 }
 
 // gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc)
@@ -415,8 +458,11 @@ void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, c
   const int threads = pool ? pool->size() : 1;
   std::unique_ptr<PoolClaim> claim;
   if (threads > 1 && reads && work >= parallelWork) claim.reset(new PoolClaim());
-  if (!claim || !claim->held) {
+  const int cls = sizeClass(work);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!claim || !claim->held || !wantSplit(cls)) {
     kt->gemmPacked(m, n, k, alpha, a, lda, packed, n, 0, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    if (claim && claim->held) recordCost(cls, false, t0, work);
     return;
   }
   // columns in whole slivers (NR), or rows in whole micro-tiles when there are more of them
@@ -440,6 +486,7 @@ void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, c
       else kt->gemmPacked(len, n, k, alpha, a + s0 * lda, lda, packed, n, 0, beta, c + s0 * ldc, ldc, ws);
     }
   });
+  recordCost(cls, true, t0, work);
 }
 
 /** One direction's buffers for recurrentForward. */
@@ -862,6 +909,16 @@ Napi::Value SetParallelWork(const Napi::CallbackInfo& info) {
   return undef(info);
 }
 
+/** setAdaptiveSplit(on): learn per size class whether a split pays (default), or always split above parallelWork. */
+Napi::Value SetAdaptiveSplit(const Napi::CallbackInfo& info) {
+  adaptiveSplit = flag(info, 0);
+  for (auto& c : splitChoice) {
+    c.cost[0].store(0);
+    c.cost[1].store(0);
+  }
+  return undef(info);
+}
+
 Napi::Value SplitGemms(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitGemms); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -883,7 +940,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"softmax", Softmax}, {"mse", Mse}, {"bceWithLogits", Bce}, {"sumSquares", SumSquares}, {"scale", Scale}, {"mul", Mul},
       {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"rmspropStep", RmspropStep}, {"adagradStep", AdagradStep},
       {"isas", Isas}, {"isa", Isa}, {"setIsa", SetIsa}, {"setThreads", SetThreads}, {"threads", Threads},
-      {"setParallelWork", SetParallelWork}, {"splitGemms", SplitGemms},
+      {"setParallelWork", SetParallelWork}, {"setAdaptiveSplit", SetAdaptiveSplit}, {"splitGemms", SplitGemms},
   };
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   return exports;

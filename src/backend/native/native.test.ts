@@ -64,7 +64,7 @@ test("bad arrays are refused with expected-vs-got, and nothing is written outsid
 });
 
 test("gemm on the thread pool: split by columns and by rows, odd shapes, every ISA, matches the oracle", () => {
-  const be = new NativeBackend({ threads: 2, parallelThreshold: 1 });
+  const be = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: false });
   try {
     assert.equal(be.threads, 2);
     for (const isa of isas) {
@@ -84,7 +84,7 @@ test("gemm on the thread pool: split by columns and by rows, odd shapes, every I
 });
 
 test("the pool survives resizing with jobs posted at once (no lost wake-up, no job run twice)", { timeout: 120000 }, () => {
-  const be = new NativeBackend({ threads: 1, parallelThreshold: 1 });
+  const be = new NativeBackend({ threads: 1, parallelThreshold: 1, adaptiveSplit: false });
   const r = rng(7);
   try {
     const before = be.addon.splitGemms();
@@ -96,6 +96,25 @@ test("the pool survives resizing with jobs posted at once (no lost wake-up, no j
       if (i % 4 === 3) be.addon.setThreads(1);
     }
     assert.ok(be.addon.splitGemms() - before >= 30, `split: ${be.addon.splitGemms() - before}`);
+  } finally {
+    be.addon.setThreads(1);
+    be.addon.setParallelWork(1 << 20);
+    be.addon.setAdaptiveSplit(true);
+  }
+});
+
+test("adaptive split: each size class measures both choices, then keeps the faster, and stays correct", () => {
+  const be = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: true });
+  try {
+    const r = rng(9);
+    const before = be.addon.splitGemms();
+    // one size class, 40 calls: at least one split (the first measurement of that choice) and
+    // correct results whichever ran
+    for (let i = 0; i < 40; i++) {
+      runGemmCase(be, { transA: false, transB: true, m: 32, n: 96, k: 40, alpha: 1, beta: 0, lda: 40, ldb: 40, ldc: 96, aOff: 0, bOff: 0, cOff: 0 }, r);
+    }
+    const splits = be.addon.splitGemms() - before;
+    assert.ok(splits >= 1 && splits <= 39, `splits ${splits}: both choices were measured`);
   } finally {
     be.addon.setThreads(1);
     be.addon.setParallelWork(1 << 20);

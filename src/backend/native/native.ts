@@ -72,6 +72,7 @@ export interface NativeAddon {
   setThreads(n: number): void;
   threads(): number;
   setParallelWork(work: number): void;
+  setAdaptiveSplit(on: boolean): void;
   splitGemms(): number;
 }
 
@@ -82,7 +83,7 @@ export const nativeExports: readonly (keyof NativeAddon)[] = [
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
   "sgdStep", "adamStep", "rmspropStep", "adagradStep",
-  "isas", "isa", "setIsa", "setThreads", "threads", "setParallelWork", "splitGemms",
+  "isas", "isa", "setIsa", "setThreads", "threads", "setParallelWork", "setAdaptiveSplit", "splitGemms",
 ];
 
 /** The addon, loaded once; throws an Error saying why when it cannot be loaded. */
@@ -108,8 +109,13 @@ export function nativeUnavailable(): string | null {
 export interface NativeBackendOptions {
   /** Threads of the addon's pool (the calling thread included; default: one per core). The pool is one per process. */
   threads?: number;
-  /** Work (m*n*k multiply-adds) from which a GEMM is split across the pool (default defaults.nativeParallelWork). */
+  /** Work (m*n*k multiply-adds) from which a GEMM may be split across the pool (default defaults.nativeParallelWork). */
   parallelThreshold?: number;
+  /**
+   * Learn per size class whether a split GEMM is faster than one thread, from the times of both
+   * (default true); false splits every GEMM above the threshold. Process-wide, as the pool.
+   */
+  adaptiveSplit?: boolean;
 }
 
 /** Re-throws the addon's RangeErrors (bad sizes, short arrays) as RnnkitErrors, with the same message. */
@@ -133,6 +139,7 @@ export class NativeBackend implements Backend {
     }
     this.k.setThreads(threads);
     this.k.setParallelWork(opts.parallelThreshold ?? defaults.nativeParallelWork);
+    this.k.setAdaptiveSplit(opts.adaptiveSplit ?? true);
   }
 
   /** Threads of the addon's pool (shared by every NativeBackend of this process). */
