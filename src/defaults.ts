@@ -93,6 +93,12 @@ export const defaults = {
    */
   wasmFixedMemoryMB: 1024,
   /**
+   * native backend: a GEMM is split across the addon's thread pool (one thread per core;
+   * $RNNKIT_THREADS overrides) from this many multiply-adds (m*n*k). Below it one thread is faster:
+   * handing a job to a spinning worker and waiting for it costs a few microseconds.
+   */
+  nativeParallelWork: 1048576,
+  /**
    * Size limits, checked from a config before anything is allocated, so that a typo such as
    * `--hidden 1e9` or a hostile model file is refused with the limit's name instead of exhausting
    * memory. Generous for real models: 2^28 parameters are 1 GiB of float32 weights (training adds

@@ -5,11 +5,15 @@
  *
  *   npm run build && node bench/peers/run.mjs [--config S|M|C] [--cell lstm|gru|rnn]
  *     [--mode infer|train] [--peer NAME] [--budget SECONDS] [--cap SECONDS] [--threads 1,2]
- *     [--python PATH] [--no-install] [--rnnkit-dist DIR]
+ *     [--python PATH] [--no-install] [--rnnkit-dist DIR] [--rnnkit-backends js,wasm,native]
  *
  * Peers (--peer, repeatable or comma-separated; default all):
- *   rnnkit       every backend of dist/bench/backends.js (makeCase, as `npm run bench`), and the
- *                SGEMM shapes with the wasm backend's gemm (the js one while there is no wasm)
+ *   rnnkit       every backend of dist/bench/backends.js (makeCase, as `npm run bench`; wasm and
+ *                native at each --threads count), the SGEMM shapes with the wasm and native
+ *                backends' gemm (the js one while there is no wasm), and for native the
+ *                "layer-sgemm" rate: its own SGEMM on exactly the GEMMs of each layer's forward
+ *                pass (the input projection [T*B, X] x [X, G*H] and T steps [B, H] x [H, G*H]
+ *                with W_hh packed once), against which each case's GFLOP/s is a fraction
  *   onnxruntime  onnxruntime-node, CPU, inference only, on ONNX models this script writes
  *                (onnx-model.mjs), intra-op threads from --threads
  *   torch        PyTorch (torch_bench.py) with torch.set_num_threads from --threads, when a
@@ -35,6 +39,10 @@
  * Output, one JSON object per line on stdout:
  *   {peer, backend, threads, config, cell, mode, seqPerSec, gflops, ms, reps}   a measurement
  *   {peer, backend, threads, op: "matmul", shape: "MxKxN", gflops, ms, reps}    an SGEMM
+ *   {peer: "rnnkit", backend, threads, op: "layer-sgemm", config, cell, gflops}  see rnnkit above
+ *   {ratio: "rnnkit-native-1t/own-sgemm", config, cell, mode, value}        case GFLOP/s over it
+ *   {peer: "onnxruntime", op: "infer-interleaved", config, cell, threads,    rnnkit native and ONNX
+ *    rnnkitSeqPerSec, ortSeqPerSec, ratio}                                   Runtime timed in turns
  *   {peer, ..., config, cell, mode, error | skipped}                           no measurement
  *   {peer, info: "env" | "note", ...}                                           versions, notes
  *   {ratio: "rnnkit-wasm/tfjs-wasm", config, cell, mode, value}                 rnnkit seq/s over
@@ -80,6 +88,7 @@ function options() {
       threads: { type: "string", default: "1,2" },
       python: { type: "string" },
       "rnnkit-dist": { type: "string", default: join(ROOT, "dist") },
+      "rnnkit-backends": { type: "string" },
       "no-install": { type: "boolean", default: false },
       child: { type: "string" },
       help: { type: "boolean", default: false },
@@ -107,6 +116,7 @@ function options() {
     dist: resolve(values["rnnkit-dist"]),
     install: !values["no-install"],
     child: values.child,
+    rnnkitBackends: values["rnnkit-backends"] ? values["rnnkit-backends"].split(",").map((v) => v.trim()).filter(Boolean) : null,
     raw: values,
   };
 }
@@ -209,9 +219,12 @@ async function childRnnkit(o) {
   const { cases, backends } = await rnnkitModules(o.dist);
   const cfgs = cases.CONFIGS.filter((c) => o.configs.includes(c.name));
   const names = [...backends.backendNames];
+  for (const n of o.rnnkitBackends ?? []) if (!names.includes(n)) throw new Error(`--rnnkit-backends: expected some of ${names.join(", ")}, got ${JSON.stringify(n)}`);
+  const measured = o.rnnkitBackends ? names.filter((n) => o.rnnkitBackends.includes(n)) : names;
   if (!names.includes("wasm")) emit({ peer: "rnnkit", backend: "wasm", error: `no "wasm" in backendNames of ${join(o.dist, "bench", "backends.js")} (${names.join(", ")}) yet` });
-  // the js backend once; the wasm backend at each thread count of --threads (RNNKIT_THREADS)
-  const runs = names.flatMap((name) => (name === "wasm" ? o.threads.map((t) => [name, t]) : [[name, 1]]));
+  // the js backend once; the wasm and native backends at each thread count of --threads (RNNKIT_THREADS)
+  const threaded = (name) => name === "wasm" || name === "native";
+  const runs = measured.flatMap((name) => (threaded(name) ? o.threads.map((t) => [name, t]) : [[name, 1]]));
   for (const [name, t] of runs) {
     let be;
     try {
@@ -227,13 +240,18 @@ async function childRnnkit(o) {
     }));
     be.dispose?.();
   }
-  // SGEMM: the wasm backend's gemm at each thread count, or the js one (said so) while there is none
-  for (const t of o.threads) {
+  // SGEMM: the wasm and native backends' gemm at each thread count, or the js one (said so) while there is no wasm
+  const gemmRuns = o.threads.flatMap((t) => ["wasm", ...(names.includes("native") ? ["native"] : [])].map((name) => [name, t]));
+  for (const [name, t] of gemmRuns) {
     let be, note;
     try {
       process.env.RNNKIT_THREADS = String(t);
-      be = await backends.backendByName("wasm");
+      be = await backends.backendByName(name);
     } catch (e) {
+      if (name !== "wasm") {
+        emit({ peer: "rnnkit", backend: name, op: "matmul", error: errorText(e) });
+        continue;
+      }
       be = await backends.backendByName("js");
       note = `wasm backend unavailable (${errorText(e)}): js gemm instead`;
     }
@@ -246,9 +264,42 @@ async function childRnnkit(o) {
       emit({ peer: "rnnkit", backend: be.name, threads: be.threads ?? 1, op: "matmul", shape: `${m}x${k}x${n}`, ...r });
       be.free(a); be.free(b); be.free(c);
     }
+    if (be.name === "native") {
+      for (const c of cfgs) for (const cell of o.cells) emit(await layerSgemm(be, c, cell, cases.forwardFlops(c, cell), o.budget));
+    }
     be.dispose?.();
     if (note) break;
   }
+}
+
+/**
+ * The rate of `be`'s own SGEMM on the GEMMs of one forward pass of configuration `c` (all its
+ * FLOPs, bench/cases.ts forwardFlops): per layer the input projection x W_ih^T [T*B, X] x [X, G*H]
+ * and T recurrent steps h W_hh^T [B, H] x [H, G*H] (packed once where the backend packs, as the
+ * cells do). A layer's GFLOP/s over this rate is how close it runs to what its GEMMs allow.
+ */
+async function layerSgemm(be, c, cell, flops, budget) {
+  const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+  const { batch: B, seqLen: T, hidden: H } = c;
+  const GH = G * H;
+  let ms = 0;
+  for (let l = 0; l < c.layers; l++) {
+    const X = l === 0 ? c.input : H;
+    const x = be.alloc(T * B * X), wih = be.alloc(GH * X), out = be.alloc(T * B * GH);
+    x.set(floats(T * B * X, 1, 7));
+    wih.set(floats(GH * X, 0.1, 8));
+    const proj = await timeMatmul(() => be.gemm(false, true, T * B, GH, X, 1, x, 0, X, wih, 0, X, 0, out, 0, GH), T * B, X, GH, Math.min(budget, 1));
+    const h = be.alloc(B * H), whh = be.alloc(GH * H), g = be.alloc(B * GH);
+    h.set(floats(B * H, 1, 9));
+    whh.set(floats(GH * H, 0.1, 10));
+    const packed = be.packB ? be.packB(true, H, GH, whh, 0, H) : null;
+    const step = await timeMatmul(() => (packed
+      ? be.gemmPacked(B, GH, H, 1, h, 0, H, packed, 1, g, 0, GH)
+      : be.gemm(false, true, B, GH, H, 1, h, 0, H, whh, 0, H, 1, g, 0, GH)), B, H, GH, Math.min(budget, 1));
+    ms += proj.ms + T * step.ms;
+    for (const a of [x, wih, out, h, whh, g]) be.free(a);
+  }
+  return { peer: "rnnkit", backend: be.name, threads: be.threads ?? 1, op: "layer-sgemm", config: c.name, cell, gflops: round(flops / ms / 1e6), ms: round(ms) };
 }
 
 async function timeMatmul(mm, m, k, n, budget) {
@@ -487,6 +538,68 @@ async function childOnnx(o) {
       return { fn: () => session.run(feeds), dispose: () => session.release() };
     });
   }
+  await interleavedInfer(o, ort, onnxModel, cases, cfgs);
+}
+
+/**
+ * rnnkit's native backend against ONNX Runtime on inference, drift-proof: both in this one
+ * process, at the same thread count, timed in alternating rounds (the host's speed drifts, and
+ * other processes load it, by up to 3x between minutes). Emits {peer: "onnxruntime", op:
+ * "infer-interleaved", config, cell, threads, rnnkitSeqPerSec, ortSeqPerSec, ratio} (medians of
+ * 7 rounds of about budget/7 s each side). Skipped (said once) where rnnkit has no native backend.
+ */
+async function interleavedInfer(o, ort, onnxModel, cases, cfgs) {
+  if (!o.modes.includes("infer")) return;
+  const { backends } = await rnnkitModules(o.dist);
+  for (const threads of o.threads) {
+    let be;
+    try {
+      process.env.RNNKIT_THREADS = String(threads);
+      be = await backends.backendByName("native");
+    } catch (e) {
+      emit({ peer: "onnxruntime", op: "infer-interleaved", error: `no rnnkit native backend: ${errorText(e)}` });
+      return;
+    }
+    const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
+    for (const c of cfgs) {
+      for (const cell of o.cells) {
+        const head = { peer: "onnxruntime", op: "infer-interleaved", config: c.name, cell, threads };
+        try {
+          const session = await ort.InferenceSession.create(onnxModel(c, cell), sessionOptions);
+          const { batch: B, seqLen: T } = c;
+          const feeds = c.vocab
+            ? { tokens: new ort.Tensor("int64", BigInt64Array.from(floats(T * B, 1, 6), (v) => BigInt(Math.floor(((v + 1) / 2) * c.vocab) % c.vocab)), [T, B]) }
+            : { X: new ort.Tensor("float32", floats(T * B * c.input, 1, 2), [T, B, c.input]) };
+          const fns = { rnnkit: cases.makeCase(c, cell, "infer", be), ort: () => session.run(feeds) };
+          // warm-up: about a second each; then batches per round from that rate
+          const perRound = {};
+          for (const [name, fn] of Object.entries(fns)) {
+            const t0 = performance.now();
+            let calls = 0;
+            do {
+              await fn();
+              calls++;
+            } while (performance.now() - t0 < 1000);
+            perRound[name] = Math.max(1, Math.round((calls * o.budget * 1000) / 7 / (performance.now() - t0)));
+          }
+          const rates = { rnnkit: [], ort: [] };
+          for (let r = 0; r < 7; r++) {
+            for (const [name, fn] of Object.entries(fns)) {
+              const t0 = performance.now();
+              for (let i = 0; i < perRound[name]; i++) await fn();
+              rates[name].push((perRound[name] * B * 1000) / (performance.now() - t0));
+            }
+          }
+          const rk = cases.median(rates.rnnkit), ot = cases.median(rates.ort);
+          emit({ ...head, rnnkitSeqPerSec: round(rk), ortSeqPerSec: round(ot), ratio: round(rk / ot) });
+          await session.release();
+        } catch (e) {
+          emit({ ...head, error: errorText(e) });
+        }
+      }
+    }
+    be.dispose?.();
+  }
 }
 
 // ---------------------------------------------------------------- PyTorch (python child)
@@ -570,7 +683,7 @@ function runChild(cmd, args, env, results, label, quietSeconds) {
 }
 
 const variant = (r) => {
-  if (r.peer === "rnnkit") return r.backend === "wasm" ? `rnnkit-wasm-${r.threads}t` : `rnnkit-${r.backend}`;
+  if (r.peer === "rnnkit") return r.backend === "wasm" || r.backend === "native" ? `rnnkit-${r.backend}-${r.threads}t` : `rnnkit-${r.backend}`;
   if (r.peer === "tfjs") return `tfjs-${r.backend}`;
   if (r.peer === "onnxruntime" || r.peer === "torch") return `${r.peer}-${r.threads}t`;
   return r.peer;
@@ -588,6 +701,12 @@ function ratios(results) {
         out.push({ ratio: `${variant(a)}/${variant(b)}`, config: a.config, cell: a.cell, mode: a.mode, value: round(a.seqPerSec / b.seqPerSec) });
       }
     }
+  }
+  // each rnnkit case's GFLOP/s as a fraction of its backend's own SGEMM on the same GEMMs
+  for (const a of ours) {
+    if (a.op) continue;
+    const sg = results.find((r) => r.op === "layer-sgemm" && r.backend === a.backend && r.threads === a.threads && r.config === a.config && r.cell === a.cell);
+    if (sg && sg.gflops > 0) out.push({ ratio: `${variant(a)}/own-sgemm`, config: a.config, cell: a.cell, mode: a.mode, value: round(a.gflops / sg.gflops) });
   }
   return out;
 }
@@ -613,7 +732,7 @@ async function parent(o) {
   if (o.install && o.peers.some((p) => jsPeers.includes(p))) ensureInstalled();
   emit({ info: "env", node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, budget: o.budget, cap: o.cap, threads: o.threads, configs: o.configs, cells: o.cells, modes: o.modes, peers: o.peers });
   const results = [];
-  const pass = ["--budget", String(o.budget), "--cap", String(o.cap), "--threads", o.threads.join(","), "--rnnkit-dist", o.dist,
+  const pass = [...(o.rnnkitBackends ? ["--rnnkit-backends", o.rnnkitBackends.join(",")] : []), "--budget", String(o.budget), "--cap", String(o.cap), "--threads", o.threads.join(","), "--rnnkit-dist", o.dist,
     "--config", o.configs.join(","), "--cell", o.cells.join(","), "--mode", o.modes.join(",")];
   // a child that prints nothing for this long is stuck (a case over the cap that could not be predicted)
   const quiet = o.cap > 0 ? Math.max(600, o.cap * 10) : 0;
@@ -644,7 +763,7 @@ async function main() {
   if (o.help) {
     console.log("node bench/peers/run.mjs [--config S|M|C] [--cell lstm|gru|rnn] [--mode infer|train] " +
       `[--peer ${PEERS.join("|")}] [--budget SECONDS=5] [--cap SECONDS=45 (0: none)] [--threads 1,2] ` +
-      "[--python PATH] [--no-install] [--rnnkit-dist DIR]");
+      "[--python PATH] [--no-install] [--rnnkit-dist DIR] [--rnnkit-backends js,wasm,native]");
     return;
   }
   if (!o.child) return parent(o);

@@ -15,6 +15,29 @@ import type { Floats } from "../tensor.js";
 
 export type DType = "float32" | "float64";
 
+/**
+ * op(B) [k, n] of a GEMM, packed once by `packB` for many `gemmPacked` calls (the recurrent
+ * weights W_hh, used by every time step of a pass). `data`'s layout is the backend's own.
+ */
+export interface PackedB {
+  readonly k: number;
+  readonly n: number;
+  readonly data: Floats;
+}
+
+/** One direction's buffers for Backend.recurrentForward (unused ones may be empty arrays). */
+export interface RecurrentDirection {
+  whh: PackedB;
+  bhh: Floats | null;
+  gates: Floats;
+  gh: Floats;
+  act: Floats;
+  hPrev: Floats;
+  h: Floats;
+  cPrev: Floats;
+  c: Floats;
+}
+
 export interface Backend {
   readonly name: string;
   /** The element type of every array this backend allocates and computes in. */
@@ -37,6 +60,35 @@ export interface Backend {
     a: Floats, aOff: number, lda: number,
     b: Floats, bOff: number, ldb: number,
     beta: number, c: Floats, cOff: number, ldc: number,
+  ): void;
+
+  /**
+   * Optional, with gemmPacked: op(B) [k, n] (B stored as for `gemm`) packed for repeated use. The
+   * packed copy does not follow later changes of B; pack again after B changes.
+   */
+  packB?(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB;
+  /** C = alpha * A * op(B) + beta * C with op(B) from packB; A [m, k] not transposed (lda >= k). */
+  gemmPacked?(
+    m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
+    packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
+  ): void;
+
+  /**
+   * Optional: the forward time loop of one layer in one call, for each of its directions `dirs`
+   * (one, or two of a bidirectional layer, which a backend may run at once: they are independent);
+   * the per-step calls below, made by the backend itself, with W_hh packed once. `cell`: "lstm"
+   * (G = 4), "gru" (reset after, G = 3) or "rnn" (G = 1; `relu` selects relu over tanh); `hard` the
+   * hard-sigmoid gates (LSTM, GRU). For each direction and s < steps, with o = offsets[s],
+   * n = batchSizes[s] (a prefix of the previous step's rows) and p = offsets[s-1]:
+   *   s > 0: hPrev[o:o+n] = h[p:p+n] (and cPrev from c for the LSTM), rows of H;
+   *   LSTM, RNN: gates[o:o+n] += hPrev[o:o+n] op(B), then lstmForward / rnnForward on those rows;
+   *   GRU: gh[o:o+n] = hPrev[o:o+n] op(B) + bhh (bhh may be null), then gruForward.
+   * `whh` is op(B) = W_hh^T [H, G*H] from packB. Rows [0, batchSizes[0]) of hPrev (and cPrev)
+   * hold the initial state on entry.
+   */
+  recurrentForward?(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, dirs: readonly RecurrentDirection[],
   ): void;
 
   /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */

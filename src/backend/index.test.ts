@@ -2,27 +2,32 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { availableBackends, backendByName, getBackend } from "./index.js";
+import { nativeUnavailable } from "./native/native.js";
 
-test("the wasm backend is the default in Node; js is available by name; unknown names are refused", async () => {
-  if (process.env.RNNKIT_BACKEND === undefined) assert.equal(getBackend().name, "wasm");
-  assert.deepEqual(await availableBackends(), ["js", "wasm"]);
+test("native is the default in Node when its addon loads, else wasm; js and wasm are available by name; unknown names are refused", async () => {
+  const native = nativeUnavailable() === null;
+  if (process.env.RNNKIT_REQUIRE_NATIVE === "1") assert.ok(native, `RNNKIT_REQUIRE_NATIVE=1 but: ${nativeUnavailable()}`);
+  if (process.env.RNNKIT_BACKEND === undefined) assert.equal(getBackend().name, native ? "native" : "wasm");
+  assert.deepEqual(await availableBackends(), native ? ["js", "wasm", "native"] : ["js", "wasm"]);
   assert.equal((await backendByName("js")).name, "js");
-  await assert.rejects(backendByName("gpu"), /unknown backend "gpu": expected one of js, wasm/);
+  await assert.rejects(backendByName("gpu"), /unknown backend "gpu": expected one of js, wasm, native/);
 });
 
-test("the default falls back to js, saying why once, when the wasm backend cannot start", () => {
-  // a child process whose WebAssembly.Memory refuses everything
+test("the default falls back to js, saying why once, when neither native nor wasm can start", () => {
+  // a child process without the addon, whose WebAssembly.Memory refuses everything
   const script = `
     WebAssembly.Memory = function () { throw new RangeError("no memory for you"); };
     const { getBackend } = await import(${JSON.stringify(new URL("./index.js", import.meta.url).href)});
     console.log(getBackend().name, getBackend().name);
   `;
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, RNNKIT_NATIVE_PATH: "/nonexistent/rnnkit_native.node" };
   delete env.RNNKIT_BACKEND;
+  delete env.RNNKIT_REQUIRE_NATIVE;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "js js");
   const warnings = r.stderr.split("\n").filter((l) => l.includes("rnnkit:"));
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /the wasm backend could not start \(.*no memory for you.*\); using the js backend$/);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /the native backend cannot load \(.*\); using the wasm backend$/);
+  assert.match(warnings[1], /the wasm backend could not start \(.*no memory for you.*\); using the js backend$/);
 });

@@ -3,7 +3,7 @@
  * kernel and runs anywhere. With `dtype: "float64"` it is the float64 reference path of the
  * gradient checks.
  */
-import type { Backend, DType } from "./backend.js";
+import type { Backend, DType, PackedB, RecurrentDirection } from "./backend.js";
 import type { Floats } from "../tensor.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -72,6 +72,49 @@ export class JsBackend implements Backend {
             for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
           }
           c[ci + j] += alpha * s;
+        }
+      }
+    }
+  }
+
+  /** The reference packing: op(B) copied out as a plain row-major [k, n] matrix. */
+  packB(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB {
+    const data = this.alloc(k * n);
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) data[p * n + j] = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+    return { k, n, data };
+  }
+
+  gemmPacked(
+    m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
+    packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    if (packed.k !== k || packed.n !== n) throw new Error(`JsBackend.gemmPacked: expected op(B) packed for [k, n] = [${k}, ${n}], got [${packed.k}, ${packed.n}]`);
+    this.gemm(false, false, m, n, k, alpha, a, aOff, lda, packed.data, 0, n, beta, c, cOff, ldc);
+  }
+
+  /** The reference time loop: the per-step kernels of this backend, in order, one direction after the other (see Backend.recurrentForward). */
+  recurrentForward(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, dirs: readonly RecurrentDirection[],
+  ): void {
+    const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+    const GH = G * H;
+    for (const { whh, bhh, gates, gh, act, hPrev, h, cPrev, c } of dirs) {
+      for (let s = 0; s < steps; s++) {
+        const o = offsets[s], n = batchSizes[s];
+        if (s > 0) {
+          const p = offsets[s - 1];
+          this.copy(n * H, h, p * H, hPrev, o * H);
+          if (cell === "lstm") this.copy(n * H, c, p * H, cPrev, o * H);
+        }
+        if (cell === "gru") {
+          if (bhh) this.broadcastRows(n, GH, bhh, 0, gh, o * GH, GH, false);
+          this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, bhh ? 1 : 0, gh, o * GH, GH);
+          this.gruForward(n, H, gates, o * GH, gh, o * GH, hPrev, o * H, act, o * GH, h, o * H, hard);
+        } else {
+          this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, 1, gates, o * GH, GH);
+          if (cell === "lstm") this.lstmForward(n, H, gates, o * GH, cPrev, o * H, c, o * H, h, o * H, hard);
+          else this.rnnForward(n, H, relu, gates, o * H, h, o * H);
         }
       }
     }

@@ -15,7 +15,7 @@
  * Backward steps read dh (and dc) at row o and ADD the gradient w.r.t. the previous state into
  * (dhPrev, dhpOff) / (dcPrev, dcpOff).
  */
-import type { Backend } from "../backend/backend.js";
+import type { Backend, PackedB } from "../backend/backend.js";
 import type { Floats } from "../tensor.js";
 
 /** The weights of one layer and direction, PyTorch layout: W_ih [G*H, in], W_hh [G*H, H], b [G*H]. */
@@ -59,6 +59,18 @@ export interface Run {
   dGh: Floats;
   /** reset-before GRU scratch: d(r*h) of one step [B, H] */
   drh: Floats;
+  /**
+   * Blocks of W_hh packed for this pass by `stepGemm` (backends with packB), by name; created
+   * lazily. A Run lives for one forward and its backward, while the weights stay unchanged.
+   */
+  packs?: Map<string, PackedB>;
+}
+
+/** The steps of a pass: step s covers rows [offsets[s], offsets[s] + batchSizes[s]). */
+export interface Sequence {
+  steps: number;
+  offsets: Int32Array;
+  batchSizes: Int32Array;
 }
 
 export interface StepCell {
@@ -70,6 +82,13 @@ export interface StepCell {
   /** One GEMM over all N rows: the input side of the pre-activations, plus the biases. */
   project(r: Run): void;
   forwardStep(r: Run, o: number, n: number): void;
+  /**
+   * Optional: all forward steps of the runs (the directions of one layer) in one backend call
+   * (Backend.recurrentForward), the same as forwardStep over s < steps with the wrapper's state
+   * copies between steps; false when the backend (or this cell's variant) has no such call, and
+   * the wrapper steps instead.
+   */
+  forwardSequence?(runs: readonly Run[], seq: Sequence): boolean;
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void;
   /** After the backward loop: weight and bias gradients, one GEMM / reduction each. */
   accumulateGrads(r: Run): void;
@@ -93,11 +112,60 @@ export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean
   be.gemm(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, beta, out, 0, GH);
 }
 
+/**
+ * A per-step GEMM whose B is a block of the weights: C = A op(B) + beta C, A [m, k] at aOff.
+ * Where the backend packs (Backend.packB), op(B) is packed on the first step of the pass under
+ * `key` and reused by every later one (W_hh is the same for all T steps); elsewhere a plain gemm.
+ * Both compute the same product: the backend's kernel tests compare gemmPacked with gemm.
+ */
+export function stepGemm(
+  r: Run, key: string, m: number, n: number, k: number, a: Floats, aOff: number, lda: number,
+  transB: boolean, b: Floats, bOff: number, ldb: number, beta: number, c: Floats, cOff: number, ldc: number,
+): void {
+  const be = r.be;
+  if (!be.packB || !be.gemmPacked) {
+    be.gemm(false, transB, m, n, k, 1, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    return;
+  }
+  r.packs ??= new Map();
+  let p = r.packs.get(key);
+  if (!p) {
+    p = be.packB(transB, k, n, b, bOff, ldb);
+    r.packs.set(key, p);
+  }
+  be.gemmPacked(m, n, k, 1, a, aOff, lda, p, beta, c, cOff, ldc);
+}
+
+/**
+ * The whole forward loop of the runs (a layer's directions) in one backend call where the backend
+ * has one (Backend.recurrentForward), with op(W_hh) = W_hh^T packed under the same key as the
+ * per-step path; false otherwise.
+ */
+export function forwardSequence(
+  runs: readonly Run[], cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, withBias: boolean,
+): boolean {
+  const be = runs[0].be;
+  if (!be.recurrentForward || !be.packB) return false;
+  const H = runs[0].H;
+  const key = cell === "gru" ? "whh^T@0" : "whh^T";
+  const dirs = runs.map((r) => {
+    r.packs ??= new Map();
+    let p = r.packs.get(key);
+    if (!p) {
+      p = be.packB!(true, H, G * H, r.w.whh, 0, H);
+      r.packs.set(key, p);
+    }
+    return { whh: p, bhh: withBias ? r.w.bhh : null, gates: r.gates, gh: r.gh, act: r.act, hPrev: r.hPrev, h: r.h, cPrev: r.cPrev, c: r.c };
+  });
+  be.recurrentForward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, dirs);
+  return true;
+}
+
 /** The hidden side of one step, added to the projected inputs: out[o:o+n] += h_prev W_hh^T (b_hh is already in out). */
 export function recurrentMatmul(r: Run, G: number, o: number, n: number, out: Floats): void {
   const { be, w, H } = r;
   const GH = G * H;
-  be.gemm(false, true, n, GH, H, 1, r.hPrev, o * H, H, w.whh, 0, H, 1, out, o * GH, GH);
+  stepGemm(r, "whh^T", n, GH, H, r.hPrev, o * H, H, true, w.whh, 0, H, 1, out, o * GH, GH);
 }
 
 /** dW_ih += dGx^T x, db_ih += colsum(dGx); dW_hh += dGh^T h_prev, db_hh += colsum(dGh). */
@@ -119,5 +187,5 @@ export function inputGradient(r: Run, G: number, dGx: Floats, dx: Floats): void 
 /** dhPrev[0:n] += dGh[o:o+n] W_hh: the recurrent part of the gradient w.r.t. the previous state. */
 export function recurrentGrad(r: Run, G: number, o: number, n: number, dGh: Floats, dhPrev: Floats, dhpOff: number): void {
   const GH = G * r.H;
-  r.be.gemm(false, false, n, r.H, GH, 1, dGh, o * GH, GH, r.w.whh, 0, r.H, 1, dhPrev, dhpOff, r.H);
+  stepGemm(r, "whh", n, r.H, GH, dGh, o * GH, GH, false, r.w.whh, 0, r.H, 1, dhPrev, dhpOff, r.H);
 }

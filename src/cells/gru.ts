@@ -23,7 +23,7 @@
  * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h σ'(r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
  */
 import {
-  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad, stepGemm,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -59,6 +59,11 @@ export class GruStep implements StepCell {
     be.gruResetBeforeOutput(n, H, r.gates, o * G3, r.gh, o * G3, r.hPrev, o * H, r.act, o * G3, r.h, o * H);
   }
 
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
+    // the reset-before variant's two recurrent GEMMs per step stay per step
+    return this.resetAfter && forwardSequence(runs, "gru", 3, this.hard, false, seq, true);
+  }
+
   /** gh[o:o+n, col:col+cols] = v W_hh[col:col+cols]^T + b_hh[col:col+cols], v [n, H] at row o. */
   private hiddenMatmul(r: Run, o: number, n: number, v: Floats, col: number, cols: number): void {
     const { be, w, H } = r;
@@ -68,7 +73,7 @@ export class GruStep implements StepCell {
       be.broadcastRows(n, cols, w.bhh, col, r.gh, o * G3 + col, G3, false);
       beta = 1;
     }
-    be.gemm(false, true, n, cols, H, 1, v, o * H, H, w.whh, col * H, H, beta, r.gh, o * G3 + col, G3);
+    stepGemm(r, `whh^T@${col}`, n, cols, H, v, o * H, H, true, w.whh, col * H, H, beta, r.gh, o * G3 + col, G3);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number): void {
@@ -83,10 +88,10 @@ export class GruStep implements StepCell {
     }
     be.gruResetBeforeBackwardOutput(n, H, r.act, o * G3, r.hPrev, o * H, r.dh, o * H, r.dG, o * G3, dhPrev, dhpOff, this.hard);
     // d(r*h) [n, H] = dn W_hn
-    be.gemm(false, false, n, H, H, 1, r.dG, o * G3 + 2 * H, G3, w.whh, 2 * H * H, H, 0, r.drh, 0, H);
+    stepGemm(r, "whh_n", n, H, H, r.dG, o * G3 + 2 * H, G3, false, w.whh, 2 * H * H, H, 0, r.drh, 0, H);
     be.gruResetBeforeBackwardGates(n, H, r.act, o * G3, r.hPrev, o * H, r.drh, 0, r.dG, o * G3, dhPrev, dhpOff, this.hard);
     // dh += [dr dz] W_h{r,z}
-    be.gemm(false, false, n, H, 2 * H, 1, r.dG, o * G3, G3, w.whh, 0, H, 1, dhPrev, dhpOff, H);
+    stepGemm(r, "whh_rz", n, H, 2 * H, r.dG, o * G3, G3, false, w.whh, 0, H, 1, dhPrev, dhpOff, H);
   }
 
   accumulateGrads(r: Run): void {

@@ -15,7 +15,8 @@
  *     dc += dc_t f,  dh += [di df dg do] W_hh
  */
 import {
-  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, recurrentMatmul,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad,
+  recurrentMatmul,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -35,6 +36,10 @@ export class LstmStep implements StepCell {
     const H = r.H;
     recurrentMatmul(r, 4, o, n, r.gates);
     r.be.lstmForward(n, H, r.gates, o * 4 * H, r.cPrev, o * H, r.c, o * H, r.h, o * H, this.hard);
+  }
+
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
+    return forwardSequence(runs, "lstm", 4, this.hard, false, seq, false);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void {

@@ -7,7 +7,8 @@
  * dh += dpre W_hh, dx = dpre W_ih, dW_ih += dpre^T x, dW_hh += dpre^T h, db_ih = db_hh = sum dpre.
  */
 import {
-  type Run, type StepCell, accumulateStandardGrads, inputGradient, projectInput, recurrentGrad, recurrentMatmul,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad,
+  recurrentMatmul,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -24,6 +25,10 @@ export class RnnStep implements StepCell {
   forwardStep(r: Run, o: number, n: number): void {
     recurrentMatmul(r, 1, o, n, r.gates);
     r.be.rnnForward(n, r.H, this.relu, r.gates, o * r.H, r.h, o * r.H);
+  }
+
+  forwardSequence(runs: readonly Run[], seq: Sequence): boolean {
+    return forwardSequence(runs, "rnn", 1, false, this.relu, seq, false);
   }
 
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number): void {

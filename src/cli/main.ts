@@ -7,7 +7,10 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import type { Backend } from "../backend/backend.js";
-import { backendByName, getBackend } from "../backend/index.js";
+import { backendByName, backendNames, getBackend } from "../backend/index.js";
+
+/** The --backend help: the names, one list (src/backend/index.ts). */
+const BACKEND_HELP = backendNames.join(", ");
 import { defaults } from "../defaults.js";
 import { CELLS } from "../models/model.js";
 import { rnnkitVersion } from "../io/model-file.js";
@@ -50,7 +53,7 @@ function trainOptions(cmd: Command, task: keyof typeof defaults.lr): Command {
     .option("--time-budget <seconds>", "stop (and save) after this wall time; alone, it also sets the schedule's horizon")
     .option("--seed <n>", "random seed: the same seed gives the same run", String(defaults.seed))
     .option("--val-fraction <f>", "held-out fraction for validation", String(defaults.valFraction))
-    .option("--backend <name>", "js or wasm (default: the fastest available)")
+    .option("--backend <name>", `${BACKEND_HELP} (default: the fastest available)`)
     .requiredOption("--out <model.safetensors>", "the model file, rewritten atomically at each checkpoint")
     .option("--quiet", "no progress output")
     .option("--history <run.jsonl>", "write the training history as JSON Lines (loss, lr, throughput every few steps; validation per epoch): rnnkit plot draws it")
@@ -126,7 +129,7 @@ export function program(): Command {
     .option("--target-column <name>", "seq2seq: target column (default: the one trained on)")
     .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
     .option("--skip-bad-rows", "seq2seq: skip (and count) pairs with a missing or empty side")
-    .option("--backend <name>", "js or wasm")
+    .option("--backend <name>", BACKEND_HELP)
     .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => evalCommand(model, o, await backendFrom(o.backend)));
   p.command("generate").description("generate text with a language model")
@@ -137,7 +140,7 @@ export function program(): Command {
     .option("--top-k <k>", "sample among the k most likely (0 = all)", "0")
     .option("--top-p <p>", "nucleus sampling threshold (1 = all)", "1")
     .option("--seed <n>", "random seed", "1")
-    .option("--backend <name>", "js or wasm")
+    .option("--backend <name>", BACKEND_HELP)
     .option("--json", "print the result as one JSON document")
     .action(async (model: string, o) => generateCommand(model, o, await backendFrom(o.backend)));
   p.command("predict").description("one line per input row, in order: the label (classify), the tagged sentence (tag), the one-step-ahead forecast then the horizon past the end (forecast), the output string (seq2seq)")
@@ -148,7 +151,7 @@ export function program(): Command {
     .option("--features <a,b>", "forecast: covariate columns (default: those trained on)")
     .option("--source-column <name>", "seq2seq: source column (default: the one trained on)")
     .option("--beam <n>", "seq2seq: beam width (default: the one saved with the model)")
-    .option("--backend <name>", "js or wasm")
+    .option("--backend <name>", BACKEND_HELP)
     .option("--json", "JSON Lines: one object per row (classify: label and probabilities; seq2seq: output and score)")
     .action(async (model: string, o) => predictCommand(model, o, await backendFrom(o.backend)));
   p.command("info").description("what a model file holds: task, architecture, parameter table, format and rnnkit version")
@@ -166,7 +169,7 @@ export function program(): Command {
     .option("--queue-limit <n>", "inputs waiting before requests get 503", String(defaults.serveQueueLimit))
     .option("--timeout-ms <ms>", "the longest a request waits for its answer", String(defaults.serveTimeoutMs))
     .option("--cors <origin>", "allow this origin to call from a browser (off by default)")
-    .option("--backend <name>", "js or wasm")
+    .option("--backend <name>", BACKEND_HELP)
     // fastify loads only for `rnnkit serve`: the other commands never pay for the HTTP stack
     .action(async (model: string, o) => (await import("./serve.js")).serveCommand(model, o, await backendFrom(o.backend)));
   lookCommands(p);

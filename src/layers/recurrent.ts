@@ -22,7 +22,7 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { Workspace } from "../backend/workspace.js";
-import type { Run, StepCell, Weights } from "../cells/cell.js";
+import type { Run, Sequence, StepCell, Weights } from "../cells/cell.js";
 import { GruStep } from "../cells/gru.js";
 import { LstmStep } from "../cells/lstm.js";
 import { RnnStep } from "../cells/rnn.js";
@@ -135,6 +135,8 @@ interface Plan {
   N: number;
   batchSizes: number[];
   offsets: number[];
+  /** the same steps as Int32Arrays, for Backend.recurrentForward (made on first use) */
+  seq?: Sequence;
   /** packed row -> row t*B + b of the time-major input */
   packIdx: Int32Array;
   /** packed row -> packed row of the same sequence at the mirrored step (an involution) */
@@ -366,6 +368,9 @@ export class Recurrent implements Module {
     for (let l = 0; l < L; l++) {
       const inSize = l === 0 ? X : D * H;
       const layerOut = D === 1 ? null : ws.get(`out${l}`, N * D * H);
+      // the directions are independent: prepare both, run their loops (at once where the
+      // backend can), then collect both
+      const layerRuns: Run[] = [];
       for (let d = 0; d < D; d++) {
         const run = this.makeRun(l, d, inSize, N, B);
         if (d === 0) run.x = layerIn;
@@ -374,19 +379,28 @@ export class Recurrent implements Module {
         // Step 0 runs all B rows, so the sorted initial state is hPrev's first block.
         be.gatherRows(B, H, plan.perm, 0, h0, sOff, H, run.hPrev, 0, H, false);
         if (cell.hasCellState) be.gatherRows(B, H, plan.perm, 0, c0, sOff, H, run.cPrev, 0, H, false);
-
         cell.project(run);
-        for (let s = 0; s < steps; s++) {
-          const o = offsets[s];
-          const n = batchSizes[s];
-          if (s > 0) {
-            const p = offsets[s - 1];
-            be.copy(n * H, run.h, p * H, run.hPrev, o * H);
-            if (cell.hasCellState) be.copy(n * H, run.c, p * H, run.cPrev, o * H);
+        layerRuns.push(run);
+      }
+      // the whole loop in one backend call where the backend has one, else step by step
+      plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
+      if (!cell.forwardSequence?.(layerRuns, plan.seq)) {
+        for (const run of layerRuns) {
+          for (let s = 0; s < steps; s++) {
+            const o = offsets[s];
+            const n = batchSizes[s];
+            if (s > 0) {
+              const p = offsets[s - 1];
+              be.copy(n * H, run.h, p * H, run.hPrev, o * H);
+              if (cell.hasCellState) be.copy(n * H, run.c, p * H, run.cPrev, o * H);
+            }
+            cell.forwardStep(run, o, n);
           }
-          cell.forwardStep(run, o, n);
         }
-
+      }
+      for (let d = 0; d < D; d++) {
+        const run = layerRuns[d];
+        const sOff = (l * D + d) * B * H;
         be.gatherRows(B, H, plan.lastIdx, 0, run.h, 0, H, hn, sOff, H, false);
         if (cell.hasCellState) be.gatherRows(B, H, plan.lastIdx, 0, run.c, 0, H, cn, sOff, H, false);
         if (layerOut) {

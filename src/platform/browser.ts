@@ -49,6 +49,9 @@ export const platform: Platform = {
     };
   },
   canShareMemory: () => g.crossOriginIsolated === true,
+  loadNative: () => {
+    throw new Error("a browser runs no native addon");
+  },
   readFile: () => noFiles("readFile"),
   writeFileAtomic: () => noFiles("writeFileAtomic"),
   version: () => RNNKIT_VERSION,

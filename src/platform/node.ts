@@ -3,6 +3,8 @@ import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, 
 import { availableParallelism } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { RnnkitError } from "../tensor.js";
 import type { Platform, WorkerHandle } from "./platform.js";
 
@@ -79,6 +81,29 @@ function writeFileAtomic(path: string, bytes: Uint8Array): void {
 }
 
 let kernels: Uint8Array | null = null;
+let nativeAddon: { addon?: unknown; error?: Error } | null = null;
+
+/**
+ * The addon node-gyp builds from binding.gyp at the package root (scripts/build-native.mjs), or the
+ * file $RNNKIT_NATIVE_PATH names; loaded once, failures remembered.
+ */
+function loadNative(): unknown {
+  if (!nativeAddon) {
+    const env = process.env.RNNKIT_NATIVE_PATH;
+    const path = env ? env : fileURLToPath(new URL("../../../build/Release/rnnkit_native.node", import.meta.url));
+    try {
+      nativeAddon = { addon: createRequire(import.meta.url)(path) };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === "MODULE_NOT_FOUND"
+        ? `${path} not found (it is built when the package installs, or by \`node scripts/build-native.mjs\`; a C++ compiler and make are needed)`
+        : `${path}: ${(e as Error).message}`;
+      nativeAddon = { error: new Error(why) };
+    }
+  }
+  if (nativeAddon.error) throw nativeAddon.error;
+  return nativeAddon.addon;
+}
 let version: string | null = null;
 
 export const platform: Platform = {
@@ -107,6 +132,7 @@ export const platform: Platform = {
     return { terminate: () => void worker.terminate() };
   },
   canShareMemory: () => true,
+  loadNative,
   readFile: (path) => readFileSync(path),
   writeFileAtomic,
   version() {

@@ -29,6 +29,12 @@ export interface Platform {
    * the page is cross-origin isolated (served with COOP `same-origin` and COEP `require-corp`).
    */
   canShareMemory(): boolean;
+  /**
+   * The native backend's Node-API addon (build/Release/rnnkit_native.node, or $RNNKIT_NATIVE_PATH),
+   * loaded once; throws an Error saying why when there is none (never in a browser, which never
+   * tries to load it). The caller (src/backend/native/native.ts) types and checks its exports.
+   */
+  loadNative(): unknown;
   /** The whole file at `path`. */
   readFile(path: string): Uint8Array;
   /** Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part. */

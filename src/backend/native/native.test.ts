@@ -1,0 +1,184 @@
+/**
+ * The native backend against the JsBackend oracle: the whole kernel suite (kernel-suite.ts) once
+ * per instruction set this CPU runs (avx512, avx2, generic), the threaded GEMM, bounds checks,
+ * the addon's exports against the TypeScript view, and the fallback when the addon is missing.
+ *   node --test dist/src/backend/native/native.test.js
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { kernelSuite, randomGemmCases, rng, runGemmCase } from "../kernel-suite.js";
+import { loadNativeAddon, NativeBackend, nativeExports } from "./native.js";
+import { platform } from "#platform";
+import { RnnkitError } from "../../tensor.js";
+
+const native = new NativeBackend({ threads: 1 });
+const isas = native.addon.isas();
+
+test("the addon loads, exports exactly what native.ts declares, and runs the best ISA by default", () => {
+  const addon = platform.loadNative() as Record<string, unknown>;
+  assert.deepEqual(Object.keys(addon).sort(), [...nativeExports].sort());
+  assert.equal(loadNativeAddon(), addon);
+  assert.ok(isas.length >= 1 && isas[isas.length - 1] === "generic", `isas ${isas}`);
+  if (process.arch === "x64") {
+    // this project's CI machine has AVX-512 (AMD Zen 4); a CPU without it must not be offered it
+    assert.ok(isas.includes("avx2") || !isas.includes("avx512"), "avx512 implies avx2 here");
+  }
+  assert.equal(native.isa, isas[0]);
+  assert.equal(native.name, "native");
+  assert.equal(native.dtype, "float32");
+  assert.throws(() => native.addon.setIsa("sse9"), /unknown or unsupported instruction set "sse9": expected one of/);
+});
+
+for (const isa of isas) kernelSuite(`native ${isa}`, native, () => native.addon.setIsa(isa));
+
+test("arrays from anywhere: plain Float32Arrays and subarrays (no copies); alloc/free", () => {
+  native.addon.setIsa(isas[0]);
+  const buf = new Float32Array(10).fill(1);
+  const sub = buf.subarray(4, 8);
+  native.scale(4, 3, sub, 0);
+  assert.deepEqual(Array.from(buf), [1, 1, 1, 1, 3, 3, 3, 3, 1, 1]);
+  const a = native.alloc(5);
+  assert.ok(a instanceof Float32Array && a.length === 5 && a.every((v) => v === 0));
+  assert.ok(native.allocIndex(3) instanceof Int32Array);
+  native.free(a);
+  assert.throws(() => native.alloc(-1), RnnkitError);
+});
+
+test("bad arrays are refused with expected-vs-got, and nothing is written outside an array", () => {
+  const c = new Float32Array(6);
+  assert.throws(() => native.gemm(false, false, 2, 3, 2, 1, new Float32Array(4), 0, 2, new Float32Array(6), 0, 3, 0, c, 1, 3),
+    (e: Error) => e instanceof RnnkitError && /gemm C: expected elements \[1, 7\), got an array of length 6/.test(e.message));
+  assert.throws(() => native.gemm(false, false, 2, 3, 2, 1, new Float32Array(4), 0, 1, new Float32Array(6), 0, 3, 0, c, 0, 3),
+    /gemm A: expected a leading dimension >= 2, got 1/);
+  assert.throws(() => native.copy(3, new Float64Array(3), 0, c, 0), /copy src: expected a Float32Array/);
+  assert.throws(() => native.lstmForward(2, 3, new Float32Array(23), 0, c, 0, c, 0, c, 0), /lstmForward gates: expected elements \[0, 24\), got an array of length 23/);
+  const idx = Int32Array.from([0, 5]);
+  assert.throws(() => native.gatherRows(2, 2, idx, 0, new Float32Array(8), 0, 2, c, 0, 2, false), /gatherRows src: expected elements \[0, 12\)/);
+  assert.throws(() => native.gatherRows(2, 2, Int32Array.from([0, -1]), 0, new Float32Array(8), 0, 2, c, 0, 2, false), /expected row indices >= 0, got -1/);
+  assert.throws(() => native.axpy(2, 1, c, -1, c, 0), /axpy src: expected elements \[-1, 1\)/);
+  assert.ok(c.every((v) => v === 0), "nothing was written");
+});
+
+test("gemm on the thread pool: split by columns and by rows, odd shapes, every ISA, matches the oracle", () => {
+  const be = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: false });
+  try {
+    assert.equal(be.threads, 2);
+    for (const isa of isas) {
+      be.addon.setIsa(isa);
+      const before = be.addon.splitGemms();
+      const r = rng(5);
+      for (const cs of randomGemmCases(11, 60, [1, 3, 5, 8, 13, 31, 33, 70])) runGemmCase(be, cs, r);
+      assert.ok(be.addon.splitGemms() - before >= 20, `split GEMMs on ${isa}: ${be.addon.splitGemms() - before}`);
+      runGemmCase(be, { transA: false, transB: true, m: 64, n: 520, k: 300, alpha: 1, beta: 0, lda: 300, ldb: 301, ldc: 523, aOff: 1, bOff: 2, cOff: 3 }, r);
+      runGemmCase(be, { transA: true, transB: false, m: 517, n: 33, k: 260, alpha: -1, beta: 1, lda: 520, ldb: 33, ldc: 33, aOff: 0, bOff: 0, cOff: 0 }, r);
+    }
+  } finally {
+    be.addon.setIsa(isas[0]);
+    be.addon.setThreads(1);
+    be.addon.setParallelWork(1 << 20);
+  }
+});
+
+test("the pool survives resizing with jobs posted at once (no lost wake-up, no job run twice)", { timeout: 120000 }, () => {
+  const be = new NativeBackend({ threads: 1, parallelThreshold: 1, adaptiveSplit: false });
+  const r = rng(7);
+  try {
+    const before = be.addon.splitGemms();
+    for (let i = 0; i < 40; i++) {
+      be.addon.setThreads(2 + (i % 3));
+      // posted right after the threads were created: a worker must still take it
+      runGemmCase(be, { transA: false, transB: i % 2 === 1, m: 9 + i, n: 40 + 3 * i, k: 17, alpha: 1, beta: 0.5,
+        lda: 17, ldb: i % 2 === 1 ? 17 : 40 + 3 * i, ldc: 40 + 3 * i, aOff: 0, bOff: 0, cOff: 0 }, r);
+      if (i % 4 === 3) be.addon.setThreads(1);
+    }
+    assert.ok(be.addon.splitGemms() - before >= 30, `split: ${be.addon.splitGemms() - before}`);
+  } finally {
+    be.addon.setThreads(1);
+    be.addon.setParallelWork(1 << 20);
+    be.addon.setAdaptiveSplit(true);
+  }
+});
+
+test("adaptive split: each size class measures both choices, then keeps the faster, and stays correct", () => {
+  const be = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: true });
+  try {
+    const r = rng(9);
+    const before = be.addon.splitGemms();
+    // one size class, 40 calls: at least one split (the first measurement of that choice) and
+    // correct results whichever ran
+    for (let i = 0; i < 40; i++) {
+      runGemmCase(be, { transA: false, transB: true, m: 32, n: 96, k: 40, alpha: 1, beta: 0, lda: 40, ldb: 40, ldc: 96, aOff: 0, bOff: 0, cOff: 0 }, r);
+    }
+    const splits = be.addon.splitGemms() - before;
+    assert.ok(splits >= 1 && splits <= 39, `splits ${splits}: both choices were measured`);
+  } finally {
+    be.addon.setThreads(1);
+    be.addon.setParallelWork(1 << 20);
+  }
+});
+
+/** Runs `script` (an ES module) in a child process with `env` changes; returns its status and output. */
+function child(script: string, env: Record<string, string | undefined>): { status: number | null; stdout: string; stderr: string } {
+  const e: Record<string, string | undefined> = { ...process.env, ...env };
+  for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
+  return spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env: e as NodeJS.ProcessEnv });
+}
+
+const indexUrl = JSON.stringify(new URL("../index.js", import.meta.url).href);
+
+test("with the addon missing, the default falls back to wasm saying why once; RNNKIT_REQUIRE_NATIVE makes it an error", () => {
+  const script = `
+    const { getBackend, availableBackends, backendByName } = await import(${indexUrl});
+    console.log(getBackend().name, getBackend().name, (await availableBackends()).join(","));
+    try { await backendByName("native"); } catch (e) { console.log("byName:", e.name, e.message); }
+  `;
+  const missing = "/nonexistent/rnnkit_native.node";
+  const r = child(script, { RNNKIT_BACKEND: undefined, RNNKIT_REQUIRE_NATIVE: undefined, RNNKIT_NATIVE_PATH: missing });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines[0], "wasm wasm js,wasm");
+  assert.match(lines[1], /^byName: RnnkitError backend native: .*nonexistent.*not found.*; use the wasm backend$/);
+  const warnings = r.stderr.split("\n").filter((l) => l.includes("rnnkit:"));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /^rnnkit: the native backend cannot load \(\/nonexistent\/rnnkit_native\.node not found .*\); using the wasm backend$/);
+
+  const req = child(`const { getBackend } = await import(${indexUrl}); getBackend();`,
+    { RNNKIT_BACKEND: undefined, RNNKIT_REQUIRE_NATIVE: "1", RNNKIT_NATIVE_PATH: missing });
+  assert.notEqual(req.status, 0);
+  assert.match(req.stderr, /RnnkitError: RNNKIT_REQUIRE_NATIVE is set, but the native backend cannot load: \/nonexistent/);
+
+  // RNNKIT_BACKEND still chooses, and then nothing is said about the addon
+  const js = child(`const { getBackend } = await import(${indexUrl}); console.log(getBackend().name);`,
+    { RNNKIT_BACKEND: "js", RNNKIT_REQUIRE_NATIVE: undefined, RNNKIT_NATIVE_PATH: missing });
+  assert.equal(js.stdout.trim(), "js");
+  assert.equal(js.stderr, "");
+});
+
+test("a file that is not an addon (a broken build) is a reason too: said once, not thrown", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rnnkit-native-"));
+  const bogus = join(dir, "rnnkit_native.node");
+  writeFileSync(bogus, "not an ELF file");
+  try {
+    const r = child(`const { getBackend } = await import(${indexUrl}); console.log(getBackend().name);`, {
+      RNNKIT_BACKEND: undefined, RNNKIT_REQUIRE_NATIVE: undefined, RNNKIT_NATIVE_PATH: bogus,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "wasm");
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("rnnkit:"));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.ok(warnings[0].startsWith(`rnnkit: the native backend cannot load (${bogus}: `), warnings[0]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the browser bundle never loads the addon: no require, no addon path, and its host refuses at once", () => {
+  const bundle = readFileSync(new URL("../../../browser/rnnkit.js", import.meta.url), "utf8");
+  assert.ok(!bundle.includes("rnnkit_native.node"), "the addon's path is in the browser bundle");
+  assert.ok(!/createRequire|node:module/.test(bundle), "Node's module loader is in the browser bundle");
+  assert.ok(bundle.includes("a browser runs no native addon"), "the browser host's loadNative is the refusing one");
+});
