@@ -116,14 +116,17 @@ export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean
  * A per-step GEMM whose B is a block of the weights: C = A op(B) + beta C, A [m, k] at aOff.
  * Where the backend packs (Backend.packB), op(B) is packed on the first step of the pass under
  * `key` and reused by every later one (W_hh is the same for all T steps); elsewhere a plain gemm.
- * Both compute the same product: the backend's kernel tests compare gemmPacked with gemm.
+ * A pass of one step (m = N: its rows are all the pass has, e.g. a decoder's step-by-step calls)
+ * never packs: the packing would cost as much as the product and be used once (measured: packing
+ * was 40% of greedy seq2seq decoding on the native backend, 5x slower than wasm). Both compute
+ * the same product: the backend's kernel tests compare gemmPacked with gemm.
  */
 export function stepGemm(
   r: Run, key: string, m: number, n: number, k: number, a: Floats, aOff: number, lda: number,
   transB: boolean, b: Floats, bOff: number, ldb: number, beta: number, c: Floats, cOff: number, ldc: number,
 ): void {
   const be = r.be;
-  if (!be.packB || !be.gemmPacked) {
+  if (!be.packB || !be.gemmPacked || (m >= r.N && !r.packs?.has(key))) {
     be.gemm(false, transB, m, n, k, 1, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     return;
   }
@@ -145,7 +148,8 @@ export function forwardSequence(
   runs: readonly Run[], cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, withBias: boolean,
 ): boolean {
   const be = runs[0].be;
-  if (!be.recurrentForward || !be.packB) return false;
+  // one step: the per-step path, which does not pack (see stepGemm)
+  if (!be.recurrentForward || !be.packB || seq.steps < 2) return false;
   const H = runs[0].H;
   const key = cell === "gru" ? "whh^T@0" : "whh^T";
   const dirs = runs.map((r) => {
