@@ -4,10 +4,12 @@
 // A mutant is one small wrong change to src/ (a flipped comparison, a swapped operator, a dropped
 // term, a changed constant, Math.max for Math.min, a dropped `!`), of the kind a gradient check
 // cannot see when it is made consistently. Each is applied, one at a time, to a temporary copy of
-// the compiled tree under the system's temp folder, never to src/ or dist/; the test files that
-// (transitively) import the mutated file, and the end-to-end tests that spawn the CLI, are run
-// against it until one fails. A mutant is "killed" when a test fails or times out, "survived"
-// when every relevant test passes.
+// the compiled tree under the system's temp folder, never to src/ or dist/. A baseline run of
+// every test file on the unmutated copy records its V8 block coverage (NODE_V8_COVERAGE, which the
+// CLIs that end-to-end tests spawn inherit); a mutant then runs only the test files that executed
+// the code it changed, fastest first, until one fails. A mutant is "killed" when a test fails or
+// times out, "survived" when every test that runs its line passes ("no coverage" when none does;
+// counted as survived).
 //
 // The set is scripted and deterministic: every candidate is found by walking the TypeScript syntax
 // tree of each file under src/{models,train,decode,data,tasks,io,losses,layers} (the kernels,
@@ -15,22 +17,24 @@
 // imports, template literals and throw statements (error-message text); a seeded shuffle then picks
 // a quota per folder. The three mutations named in issue 10 come first. A mutated file is compiled
 // on its own with TypeScript's transpileModule (the rest of the copy is the tsc build), so the
-// run needs `npm run build` first (the npm script does it), and needs no wasm build.
+// run needs `npm run build` first (the npm script does it), and needs no wasm build. Mutants run
+// in the order chosen until --time-budget is spent; the rest are reported as "not run".
 //
 // Usage: node scripts/mutation.mjs [--time-budget S] [--mutants N] [--seed N] [--folders a,b]
 //                                  [--only ID,ID] [--list] [--fast]
 //   --time-budget S  stop starting mutants after S seconds (default 1200)
-//   --mutants N      how many generated mutants (default 160; the named ones come on top)
+//   --mutants N      how many generated mutants (default 100; the named ones come on top)
 //   --only ID,...    run only these mutant ids (as printed by --list or in the results)
+//   --file PATH,...  run every candidate of these source files (src/...), not a sample
 //   --list           print the selected mutants as JSON lines and exit
 //   --fast           leave out the slow end-to-end CLI tests (cli/main, cli/out, serve)
 // stdout: one JSON line per mutant, then one per folder ({"folder", "killed", "survived", ...})
 // and a total; stderr: progress and the per-folder table.
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,7 +46,7 @@ const NEVER = ["dist/test/browser.test.js"];
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
-  const o = { timeBudget: 1200, mutants: 160, seed: 20261201, folders: FOLDERS, only: null, list: false, fast: false };
+  const o = { timeBudget: 1200, mutants: 100, seed: 20261201, folders: FOLDERS, only: null, files: null, list: false, fast: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -61,7 +65,10 @@ function parseArgs(argv) {
       o.folders = val().split(",");
       for (const f of o.folders) if (!FOLDERS.includes(f)) fail(`--folders: expected some of ${FOLDERS.join(", ")}, got ${JSON.stringify(f)}`);
     } else if (a === "--only") o.only = val().split(",");
-    else if (a === "--list") o.list = true;
+    else if (a === "--file") {
+      o.files = val().split(",");
+      for (const f of o.files) if (!FOLDERS.includes(f.split("/")[1]) || !existsSync(join(root, f))) fail(`--file: expected a source file under src/{${FOLDERS.join(",")}}, got ${JSON.stringify(f)}`);
+    } else if (a === "--list") o.list = true;
     else if (a === "--fast") o.fast = true;
     else fail(`unknown argument ${JSON.stringify(a)} (see the usage at the top of scripts/mutation.mjs)`);
   }
@@ -198,6 +205,21 @@ function mutatedText(m) {
 }
 
 // ---------------------------------------------------------------- the copy and its tests
+/** TypeScript's transpileModule of one file (the same output settings as tsconfig.json, no type check). */
+function transpile(file, text) {
+  const out = ts.transpileModule(text, {
+    fileName: file,
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: false, strict: true },
+    reportDiagnostics: true,
+  });
+  return { js: out.outputText, ok: !out.diagnostics?.length };
+}
+
+/**
+ * The copy: dist/ copied, everything else linked. Each file that may be mutated is replaced by its
+ * transpileModule output, so that an unmutated and a mutated file come from the same compiler and
+ * differ only where the mutant is (which locates it in the coverage).
+ */
 function makeCopy() {
   if (!existsSync(join(root, "dist/src/index.js"))) fail("dist/ is missing: run `npm run build` first (npm run test:mutation does)");
   const dir = mkdtempSync(join(tmpdir(), "rnnkit-mutation-"));
@@ -207,38 +229,53 @@ function makeCopy() {
     else symlinkSync(resolve(root, name), join(dir, name));
   }
   cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
-  return dir;
-}
-
-/** Import graph of the compiled tree: file -> the dist files it imports (static and dynamic, relative or #platform). */
-function importGraph(dir) {
-  const graph = new Map();
-  const files = readdirSync(join(dir, "dist"), { recursive: true }).map(String).filter((f) => f.endsWith(".js")).map((f) => `dist/${f}`);
-  for (const f of files) {
-    const text = readFileSync(join(dir, f), "utf8");
-    const deps = new Set();
-    for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*)["']([^"']+)["']/g)) {
-      if (m[1] === "#platform") deps.add("dist/src/platform/node.js");
-      else if (m[1].startsWith(".")) deps.add(relative(dir, resolve(dir, dirname(f), m[1])));
-    }
-    graph.set(f, deps);
+  const js = new Map();
+  for (const f of FOLDERS.flatMap(sourceFiles)) {
+    const t = transpile(f, readFileSync(join(root, f), "utf8"));
+    if (!t.ok) fail(`${f}: transpileModule reports a syntax error in the unmutated source`);
+    writeFileSync(join(dir, "dist", f.replace(/\.ts$/, ".js")), t.js);
+    js.set(f, t.js);
   }
-  return graph;
+  return { dir, js };
 }
 
-function closure(graph, start) {
-  const seen = new Set([start]);
-  const stack = [start];
-  while (stack.length) for (const d of graph.get(stack.pop()) ?? []) if (!seen.has(d)) { seen.add(d); stack.push(d); }
-  return seen;
+/**
+ * The V8 coverage that one test file's processes (its own and every CLI it spawns, which inherit
+ * NODE_V8_COVERAGE) wrote to `covDir`: dist-relative file -> one list of function ranges per process.
+ */
+function readCoverage(dir, covDir) {
+  const prefix = pathToFileURL(join(dir, "dist")).href + "/";
+  const cov = new Map();
+  for (const name of readdirSync(covDir)) {
+    if (!name.endsWith(".json")) continue;
+    let data;
+    try { data = JSON.parse(readFileSync(join(covDir, name), "utf8")); } catch { continue; }
+    for (const script of data.result ?? []) {
+      if (!script.url.startsWith(prefix)) continue;
+      const f = "dist/" + script.url.slice(prefix.length);
+      if (!cov.has(f)) cov.set(f, []);
+      cov.get(f).push(script.functions.flatMap((fn) => fn.ranges));
+    }
+  }
+  return cov;
+}
+
+/** Whether some process ran the code at `offset`: the innermost block range around it has a count > 0. */
+function ran(perProcess, offset) {
+  for (const ranges of perProcess ?? []) {
+    let best = null;
+    for (const r of ranges) if (r.startOffset <= offset && offset < r.endOffset && (!best || r.endOffset - r.startOffset <= best.endOffset - best.startOffset)) best = r;
+    if (best && best.count > 0) return true;
+  }
+  return false;
 }
 
 /** Runs one test file (node --test, or plain node for test/parity.js) in the copy; resolves {ok, ms, timedOut}. */
-function runTest(dir, file, timeoutMs) {
+function runTest(dir, file, timeoutMs, covDir) {
   return new Promise((res) => {
     const args = file.endsWith("parity.js") ? [file] : ["--test", file];
     const t0 = Date.now();
-    const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore", detached: true, env: { ...process.env, NODE_OPTIONS: "" } });
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore", detached: true, env: { ...process.env, NODE_OPTIONS: "", ...(covDir ? { NODE_V8_COVERAGE: covDir } : {}) } });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -260,29 +297,35 @@ async function main() {
   if (o.only) {
     const byId = new Map([...named, ...FOLDERS.flatMap((f) => sourceFiles(f).flatMap((s) => candidates(s, readFileSync(join(root, s), "utf8"))))].map((m) => [m.id, m]));
     mutants = o.only.map((id) => byId.get(id) ?? fail(`--only: no mutant ${JSON.stringify(id)}`));
-  } else mutants = [...named, ...mutants];
+  } else if (o.files) mutants = o.files.flatMap((f) => candidates(f, readFileSync(join(root, f), "utf8")));
+  else mutants = [...named, ...mutants];
   if (o.list) {
     for (const m of mutants) process.stdout.write(JSON.stringify({ id: m.id, file: m.file, op: m.op, from: m.from, to: m.to, edits: m.edits }) + "\n");
     process.stderr.write(`mutation: ${mutants.length} mutants selected of ${total} candidates\n`);
     return;
   }
-  const dir = makeCopy();
+  const { dir, js: originalJs } = makeCopy();
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   process.on("SIGINT", () => { cleanup(); process.exit(130); });
   const t0 = Date.now();
   const results = [];
   try {
-    const graph = importGraph(dir);
-    const tests = [...graph.keys()].filter((f) => f.endsWith(".test.js") && !NEVER.includes(f) && !(o.fast && E2E.includes(f)));
+    const tests = readdirSync(join(dir, "dist"), { recursive: true }).map(String).filter((f) => f.endsWith(".test.js")).map((f) => `dist/${f}`)
+      .filter((f) => !NEVER.includes(f) && !(o.fast && E2E.includes(f))).sort();
     tests.push("dist/test/parity.js");
-    const cli = closure(graph, "dist/src/cli/main.js");
-    const reach = new Map(tests.map((t) => [t, E2E.includes(t) ? new Set([...closure(graph, t), ...cli]) : closure(graph, t)]));
-    // the baseline: every test file passes on the unmutated copy; its time sets the timeouts and the order
-    const base = new Map();
+    // the baseline: every test file passes on the unmutated copy; its time sets the timeouts and
+    // the order, its coverage which test files can see each mutant
+    const base = new Map(), cover = new Map();
     for (const t of tests) {
-      const r = await runTest(dir, t, 300_000);
-      if (!r.ok) fail(`baseline: ${t} fails on the unmutated tree; fix the suite first`);
-      base.set(t, r.ms);
+      const covDir = mkdtempSync(join(tmpdir(), "rnnkit-mutation-cov-"));
+      try {
+        const r = await runTest(dir, t, 300_000, covDir);
+        if (!r.ok) fail(`baseline: ${t} fails on the unmutated tree; fix the suite first`);
+        base.set(t, r.ms);
+        cover.set(t, readCoverage(dir, covDir));
+      } finally {
+        rmSync(covDir, { recursive: true, force: true });
+      }
     }
     process.stderr.write(`mutation: baseline ${tests.length} test files in ${((Date.now() - t0) / 1000).toFixed(0)} s; ${mutants.length} mutants of ${total} candidates\n`);
     for (const m of mutants) {
@@ -291,38 +334,40 @@ async function main() {
         continue;
       }
       const folder = m.file.split("/")[1];
-      const js = join(dir, "dist", m.file.replace(/\.ts$/, ".js"));
-      const original = readFileSync(js);
+      const jsRel = `dist/${m.file.replace(/\.ts$/, ".js")}`;
+      const jsPath = join(dir, jsRel);
+      const original = originalJs.get(m.file);
       const mt = Date.now();
-      let status = "survived", by = null;
-      const relevant = tests.filter((t) => reach.get(t).has(`dist/${m.file.replace(/\.ts$/, ".js")}`))
-        // this folder's own tests first, then the fastest
-        .sort((a, b) => (b.startsWith(`dist/src/${folder}/`) - a.startsWith(`dist/src/${folder}/`)) || base.get(a) - base.get(b));
-      try {
-        const out = ts.transpileModule(mutatedText(m), {
-          fileName: m.file,
-          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: false, strict: true },
-          reportDiagnostics: true,
-        });
-        if (out.diagnostics?.length) status = "invalid";
-        else {
-          writeFileSync(js, out.outputText);
-          for (const t of relevant) {
-            const r = await runTest(dir, t, Math.max(20_000, 4 * base.get(t)));
+      let status = "survived", by = null, relevant = [];
+      const t = transpile(m.file, mutatedText(m));
+      if (!t.ok) status = "invalid";
+      else if (t.js === original) status = "equivalent";
+      else {
+        // where the compiled files first differ: the mutant's place in the coverage
+        let at = 0;
+        while (t.js[at] === original[at]) at++;
+        relevant = tests.filter((x) => ran(cover.get(x).get(jsRel), at))
+          // this folder's own tests first, then the fastest
+          .sort((a, b) => (b.startsWith(`dist/src/${folder}/`) - a.startsWith(`dist/src/${folder}/`)) || base.get(a) - base.get(b));
+        if (relevant.length === 0) status = "no coverage";
+        try {
+          writeFileSync(jsPath, t.js);
+          for (const x of relevant) {
+            const r = await runTest(dir, x, Math.max(20_000, 4 * base.get(x)));
             if (!r.ok) {
               status = r.timedOut ? "timeout" : "killed";
-              by = t.replace(/^dist\//, "").replace(/\.js$/, ".ts");
+              by = x.replace(/^dist\//, "").replace(/\.js$/, ".ts");
               break;
             }
           }
+        } finally {
+          writeFileSync(jsPath, original);
         }
-      } finally {
-        writeFileSync(js, original);
       }
       const row = { mutant: m.id, folder, file: m.file, op: m.op, from: m.from ?? m.edits.map((e) => e[0]).join(" | "), to: m.to ?? m.edits.map((e) => e[1]).join(" | "), status, killedBy: by, tests: relevant.length, ms: Date.now() - mt };
       results.push(row);
       process.stdout.write(JSON.stringify(row) + "\n");
-      process.stderr.write(`mutation: ${results.length}/${mutants.length} ${status.padEnd(8)} ${m.id}\n`);
+      process.stderr.write(`mutation: ${results.length}/${mutants.length} ${status.padEnd(11)} ${m.id}\n`);
     }
   } finally {
     cleanup();
@@ -335,16 +380,17 @@ async function main() {
   }
   const rows = [];
   for (const folder of [...o.folders, "total"]) {
-    const rs = results.filter((r) => (folder === "total" || r.folder === folder || r.file?.split("/")[1] === folder) && r.status !== "not run" && r.status !== "invalid");
+    const rs = results.filter((r) => (folder === "total" || r.folder === folder || r.file?.split("/")[1] === folder) && !["not run", "invalid", "equivalent"].includes(r.status));
     const killed = rs.filter((r) => r.status === "killed" || r.status === "timeout").length;
-    const survived = rs.filter((r) => r.status === "survived").length;
+    const uncovered = rs.filter((r) => r.status === "no coverage").length;
+    const survived = rs.filter((r) => r.status === "survived").length + uncovered;
     const notRun = results.filter((r) => (folder === "total" || r.file.split("/")[1] === folder) && r.status === "not run").length;
-    const row = { folder, killed, survived, notRun, score: killed + survived ? Number((killed / (killed + survived)).toFixed(3)) : null };
+    const row = { folder, killed, survived, uncovered, notRun, score: killed + survived ? Number((killed / (killed + survived)).toFixed(3)) : null };
     rows.push(row);
     process.stdout.write(JSON.stringify(row) + "\n");
   }
-  process.stderr.write("\n| folder | killed | survived | not run | score |\n| --- | --- | --- | --- | --- |\n");
-  for (const r of rows) process.stderr.write(`| ${r.folder} | ${r.killed} | ${r.survived} | ${r.notRun} | ${r.score === null ? "-" : `${(100 * r.score).toFixed(1)}%`} |\n`);
+  process.stderr.write("\n| folder | killed | survived (of which no test runs the line) | not run | score |\n| --- | --- | --- | --- | --- |\n");
+  for (const r of rows) process.stderr.write(`| ${r.folder} | ${r.killed} | ${r.survived} (${r.uncovered}) | ${r.notRun} | ${r.score === null ? "-" : `${(100 * r.score).toFixed(1)}%`} |\n`);
   process.stderr.write(`mutation: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
