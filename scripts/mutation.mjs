@@ -26,6 +26,8 @@
 //   --mutants N      how many generated mutants (default 100; the named ones come on top)
 //   --only ID,...    run only these mutant ids (as printed by --list or in the results)
 //   --file PATH,...  run every candidate of these source files (src/...), not a sample
+//   --tests A,B      run only these test files (src/x/y.test.ts or dist/...js) against every mutant,
+//                    without coverage (to check that a new test kills the survivors it was written for)
 //   --list           print the selected mutants as JSON lines and exit
 //   --fast           leave out the slow end-to-end CLI tests (cli/main, cli/out, serve)
 // stdout: one JSON line per mutant, then one per folder ({"folder", "killed", "survived", ...})
@@ -46,7 +48,7 @@ const NEVER = ["dist/test/browser.test.js"];
 
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
-  const o = { timeBudget: 1200, mutants: 100, seed: 20261201, folders: FOLDERS, only: null, files: null, list: false, fast: false };
+  const o = { timeBudget: 1200, mutants: 100, seed: 20261201, folders: FOLDERS, only: null, files: null, tests: null, list: false, fast: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -68,6 +70,9 @@ function parseArgs(argv) {
     else if (a === "--file") {
       o.files = val().split(",");
       for (const f of o.files) if (!FOLDERS.includes(f.split("/")[1]) || !existsSync(join(root, f))) fail(`--file: expected a source file under src/{${FOLDERS.join(",")}}, got ${JSON.stringify(f)}`);
+    } else if (a === "--tests") {
+      o.tests = val().split(",").map((t) => (t.startsWith("dist/") ? t : `dist/${t.replace(/\.ts$/, ".js")}`));
+      for (const t of o.tests) if (!existsSync(join(root, t))) fail(`--tests: expected a compiled test file, got ${JSON.stringify(t)} (no ${t}: npm run build?)`);
     } else if (a === "--list") o.list = true;
     else if (a === "--fast") o.fast = true;
     else fail(`unknown argument ${JSON.stringify(a)} (see the usage at the top of scripts/mutation.mjs)`);
@@ -313,6 +318,7 @@ async function main() {
     const tests = readdirSync(join(dir, "dist"), { recursive: true }).map(String).filter((f) => f.endsWith(".test.js")).map((f) => `dist/${f}`)
       .filter((f) => !NEVER.includes(f) && !(o.fast && E2E.includes(f))).sort();
     tests.push("dist/test/parity.js");
+    if (o.tests) tests.splice(0, tests.length, ...o.tests);
     // the baseline: every test file passes on the unmutated copy; its time sets the timeouts and
     // the order, its coverage which test files can see each mutant
     const base = new Map(), cover = new Map();
@@ -346,7 +352,7 @@ async function main() {
         // where the compiled files first differ: the mutant's place in the coverage
         let at = 0;
         while (t.js[at] === original[at]) at++;
-        relevant = tests.filter((x) => ran(cover.get(x).get(jsRel), at))
+        relevant = tests.filter((x) => o.tests || ran(cover.get(x).get(jsRel), at))
           // this folder's own tests first, then the fastest
           .sort((a, b) => (b.startsWith(`dist/src/${folder}/`) - a.startsWith(`dist/src/${folder}/`)) || base.get(a) - base.get(b));
         if (relevant.length === 0) status = "no coverage";

@@ -101,7 +101,26 @@ test("encode and decode equal their definitions: pieces to ids with <unk>, frami
   assert.throws(() => tok.decode([tok.size]), /expected an integer in \[0, 11\], got number 12/);
   assert.throws(() => tok.decode([-1]), /got number -1/);
   assert.throws(() => tok.decode([1.5]), /got number 1.5/);
+  // the special ids are part of the file format: <pad> 0, <unk> 1, <bos> 2, <eos> 3
+  assert.deepEqual([PAD, UNK, BOS, EOS], [0, 1, 2, 3]);
+  assert.deepEqual(Array.from(tok.encode("", { bos: true, eos: true })), [2, 3]);
+  assert.equal(tok.decode([0, 2, 3]), "", "<pad>, <bos> and <eos> never show");
   const w = Tokenizer.build("word", "The cat. THE dog");
   assert.equal(w.id("THE"), w.id("the"), "id() lowercases like encode");
   assert.equal(w.decode(w.encode("the dog.")), "the dog .");
+});
+
+test("fromJSON refuses what a saved tokenizer cannot be: a bad kind, tokens that are not strings, missing specials, duplicates", () => {
+  const good = Tokenizer.build("word", "a b").toJSON();
+  for (const bad of [null, 7, { ...good, kind: "bpe" }, { ...good, kind: undefined }]) {
+    assert.throws(() => Tokenizer.fromJSON(bad as never), /Tokenizer.fromJSON: kind: expected "char" or "word"/, JSON.stringify(bad));
+  }
+  for (const tokens of ["<pad><unk>", [...good.tokens, 5], { length: 4 }]) {
+    assert.throws(() => Tokenizer.fromJSON({ ...good, tokens } as never), /tokens: expected a list of strings/, JSON.stringify(tokens));
+  }
+  assert.throws(() => Tokenizer.fromJSON({ ...good, tokens: ["<pad>", "<unk>", "<eos>", "<bos>", "a"] }), /tokens\[2\]: expected <bos>/);
+  assert.throws(() => Tokenizer.fromJSON({ ...good, tokens: [...good.tokens, "a"] }), /no duplicates/);
+  // lowercase is true only when saved as true
+  assert.equal(Tokenizer.fromJSON({ ...good, lowercase: "yes" as never }).lowercase, false);
+  assert.deepEqual(Tokenizer.fromJSON(good).tokens, good.tokens);
 });
