@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Scaler } from "../data/scaler.js";
+import { Tokenizer } from "../data/tokenizer.js";
 import { SequenceModel } from "../models/sequence-model.js";
 import { RnnkitError } from "../tensor.js";
 import { Forecaster } from "./forecast.js";
 import { checkInputs } from "./rows.js";
+import { Tagger } from "./tag.js";
 
 const refused = (re: RegExp) => (e: unknown) => e instanceof RnnkitError && re.test(e.message);
 
@@ -27,4 +29,13 @@ test("a univariate forecaster takes flat lists of finite numbers (at least a win
   checkInputs(g, [[[1, 0], [2, 1]]]);
   assert.throws(() => checkInputs(g, [[1, 2]]), refused(/^inputs\[0\]: expected rows of 2 numbers \[y, x\]/));
   assert.throws(() => checkInputs(g, [[[1, 0], [2]]]), refused(/^inputs\[0\]: expected rows of 2 finite numbers \[y, x\]/));
+});
+
+test("a tagger takes non-empty lists of non-empty token strings", () => {
+  const tok = Tokenizer.build("word", "the cat");
+  const t = new Tagger(new SequenceModel({ task: "tag", cell: "gru", vocabSize: tok.size, embeddingDim: 2, hiddenSize: 3, outputSize: 2 }), tok, { task: "tag", tags: ["D", "N"], maxLen: 4 });
+  checkInputs(t, [["the", "cat"], ["x"]]);
+  for (const bad of [[], ["the", ""], ["the", 5], "the cat", [{ length: 3 }]]) {
+    assert.throws(() => checkInputs(t, [["ok"], bad]), refused(/^inputs\[1\]: expected a non-empty list of tokens \(strings\)/), JSON.stringify(bad));
+  }
 });

@@ -31,3 +31,10 @@ test("elapsed times are seconds since the run started: never more than the wall 
   // the speed is this epoch's items over this epoch's time so far, which is shorter than the whole run
   for (const p of progress) assert.ok(Number.isFinite(p.itemsPerSec) && p.itemsPerSec >= (p.batch * 8) / wall, `${p.itemsPerSec} items/s after ${p.batch * 8} items`);
 });
+
+test("fit refuses an empty training set before anything runs", async () => {
+  const model = new SequenceModel({ task: "classify", cell: "gru", vocabSize: 8, embeddingDim: 4, hiddenSize: 8, outputSize: 2, seed: 1 });
+  const before = model.parameters().map((p) => Array.from(p.value.data));
+  await assert.rejects(fit(model, { kind: "examples", train: [] }, { epochs: 1 }), /fit: expected at least one training example, got none/);
+  assert.deepEqual(model.parameters().map((p) => Array.from(p.value.data)), before, "no step was taken");
+});
