@@ -15,13 +15,14 @@
 // tree of each file under src/{models,train,decode,data,tasks,io,losses,layers} (the kernels,
 // src/backend and src/cells, are proven by the kernel and parity tests instead), skipping types,
 // imports, template literals and throw statements (error-message text); a seeded shuffle then picks
-// a quota per folder. The three mutations named in issue 10 come first. A mutated file is compiled
-// on its own with TypeScript's transpileModule (the rest of the copy is the tsc build), so the
-// run needs `npm run build` first (the npm script does it), and needs no wasm build. Mutants run
+// a quota per folder. The three mutations named in issue 10 come first. In the copy, every file
+// that may be mutated is TypeScript's transpileModule of its source, mutated or not (so that the
+// two differ only where the mutant is, which places it in the coverage); the rest is the tsc
+// build, so the run needs `npm run build` first (the npm script does it) and no wasm build. Mutants run
 // in the order chosen until --time-budget is spent; the rest are reported as "not run".
 //
 // Usage: node scripts/mutation.mjs [--time-budget S] [--mutants N] [--seed N] [--folders a,b]
-//                                  [--only ID,ID] [--list] [--fast]
+//                                  [--only ID,ID] [--file PATH] [--tests A,B] [--list] [--fast]
 //   --time-budget S  stop starting mutants after S seconds (default 1200)
 //   --mutants N      how many generated mutants (default 100; the named ones come on top)
 //   --only ID,...    run only these mutant ids (as printed by --list or in the results)
@@ -35,7 +36,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
@@ -80,9 +81,11 @@ function parseArgs(argv) {
   return o;
 }
 
+class UsageError extends Error {}
+
+/** Stops the run with one line on stderr and exit code 2 (thrown, so that the copy is still removed). */
 function fail(msg) {
-  process.stderr.write(`mutation: ${msg}\n`);
-  process.exit(2);
+  throw new UsageError(msg);
 }
 
 // ---------------------------------------------------------------- the mutants
@@ -275,12 +278,16 @@ function ran(perProcess, offset) {
   return false;
 }
 
+/** The test process running now (its own process group), so that Ctrl-C can end it too. */
+let running = null;
+
 /** Runs one test file (node --test, or plain node for test/parity.js) in the copy; resolves {ok, ms, timedOut}. */
 function runTest(dir, file, timeoutMs, covDir) {
   return new Promise((res) => {
     const args = file.endsWith("parity.js") ? [file] : ["--test", file];
     const t0 = Date.now();
     const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore", detached: true, env: { ...process.env, NODE_OPTIONS: "", ...(covDir ? { NODE_V8_COVERAGE: covDir } : {}) } });
+    running = child;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -288,6 +295,7 @@ function runTest(dir, file, timeoutMs, covDir) {
     }, timeoutMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
+      running = null;
       try { process.kill(-child.pid, "SIGKILL"); } catch { /* the group is gone */ }
       res({ ok: code === 0 && !signal, ms: Date.now() - t0, timedOut });
     });
@@ -311,7 +319,11 @@ async function main() {
   }
   const { dir, js: originalJs } = makeCopy();
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  process.on("SIGINT", () => { cleanup(); process.exit(130); });
+  process.on("SIGINT", () => {
+    if (running) try { process.kill(-running.pid, "SIGKILL"); } catch { /* gone */ }
+    cleanup();
+    process.exit(130);
+  });
   const t0 = Date.now();
   const results = [];
   try {
@@ -400,4 +412,10 @@ async function main() {
   process.stderr.write(`mutation: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
-await main();
+try {
+  await main();
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`mutation: ${e.message}\n`);
+  process.exitCode = 2;
+}
