@@ -38,3 +38,30 @@ test("fit refuses an empty training set before anything runs", async () => {
   await assert.rejects(fit(model, { kind: "examples", train: [] }, { epochs: 1 }), /fit: expected at least one training example, got none/);
   assert.deepEqual(model.parameters().map((p) => Array.from(p.value.data)), before, "no step was taken");
 });
+
+test("a time budget whose first steps are slow measures its horizon over the seconds it allowed: steps + (budget left x 0.92) / seconds per step", async () => {
+  const model = new SequenceModel({ task: "classify", cell: "gru", vocabSize: 8, embeddingDim: 4, hiddenSize: 8, outputSize: 2, seed: 1 });
+  const train = Array.from({ length: 64 }, (_, i) => ({ tokens: [4 + (i % 4), 5, 6], target: i % 2 }));
+  // each of the first 3 steps takes 2 s more (a sleep, no CPU), so 5 s pass before the 5 steps the
+  // probe skips: the horizon comes from the seconds (defaults.horizonProbeSeconds), at step 4
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const ac = new AbortController();
+  const before = performance.now();
+  let at = 0;
+  const r = await fit(model, { kind: "examples", train }, {
+    timeBudget: 60, batchSize: 8, signal: ac.signal,
+    onProgress: (p) => {
+      if (p.step < 4) Atomics.wait(pause, 0, 0, 2000);
+      else {
+        at = (performance.now() - before) / 1000;
+        ac.abort();
+      }
+    },
+  });
+  assert.equal(r.stoppedBy, "signal");
+  assert.equal(r.trainer!.horizonFrom, "time");
+  // elapsed e at the measurement is between 6 s (three sleeps) and the wall clock at step 4
+  const horizon = (e: number) => 4 + Math.floor(((60 - e) * 0.92) / (e / 4));
+  assert.ok(at >= 6, `${at}`);
+  assert.ok(r.trainer!.horizon <= horizon(6) && r.trainer!.horizon >= horizon(at), `horizon ${r.trainer!.horizon} in [${horizon(at)}, ${horizon(6)}]`);
+});
