@@ -11,6 +11,8 @@ import { RnnkitError } from "../tensor.js";
 import { Forecaster } from "./forecast.js";
 import { checkInputs } from "./rows.js";
 import { Tagger } from "./tag.js";
+import { LanguageModel } from "./lm.js";
+import { defaults } from "../defaults.js";
 
 const refused = (re: RegExp) => (e: unknown) => e instanceof RnnkitError && re.test(e.message);
 
@@ -38,4 +40,16 @@ test("a tagger takes non-empty lists of non-empty token strings", () => {
   for (const bad of [[], ["the", ""], ["the", 5], "the cat", [{ length: 3 }]]) {
     assert.throws(() => checkInputs(t, [["ok"], bad]), refused(/^inputs\[1\]: expected a non-empty list of tokens \(strings\)/), JSON.stringify(bad));
   }
+});
+
+test("a language model takes a prompt string or a request whose length is an integer in [0, defaults.maxGenerateLength]", () => {
+  const tok = Tokenizer.build("char", "abc");
+  const lm = new LanguageModel(new SequenceModel({ task: "lm", cell: "gru", vocabSize: tok.size, embeddingDim: 2, hiddenSize: 3, outputSize: tok.size }), tok, { task: "lm" });
+  checkInputs(lm, ["ab", { prompt: "a" }, { prompt: "a", length: 0 }, { prompt: "a", length: defaults.maxGenerateLength }]);
+  for (const length of [-1, defaults.maxGenerateLength + 1, 2.5, 1e12, "5"]) {
+    assert.throws(() => checkInputs(lm, ["ab", { prompt: "a", length }]), refused(new RegExp(`^inputs\\[1\\]\\.length: expected an integer in \\[0, ${defaults.maxGenerateLength}\\]`)), String(length));
+  }
+  for (const bad of ["", { prompt: "" }, { length: 3 }, null, 7]) assert.throws(() => checkInputs(lm, [bad]), refused(/^inputs\[0\]: expected a prompt string/), JSON.stringify(bad));
+  assert.throws(() => checkInputs(lm, [{ prompt: "a", topP: 0 }]), refused(/^inputs\[0\]: sample: topP/));
+  assert.throws(() => checkInputs(lm, [{ prompt: "a", seed: 0.5 }]), refused(/^inputs\[0\]\.seed: expected an integer/));
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
-import { fit } from "./trainer.js";
+import { evaluate, fit } from "./trainer.js";
 import type { EpochReport, Progress } from "./trainer.js";
 
 test("elapsed times are seconds since the run started: never more than the wall clock around fit, never going back", async () => {
@@ -64,4 +64,30 @@ test("a time budget whose first steps are slow measures its horizon over the sec
   const horizon = (e: number) => 4 + Math.floor(((60 - e) * 0.92) / (e / 4));
   assert.ok(at >= 6, `${at}`);
   assert.ok(r.trainer!.horizon <= horizon(6) && r.trainer!.horizon >= horizon(at), `horizon ${r.trainer!.horizon} in [${horizon(at)}, ${horizon(6)}]`);
+});
+
+test("evaluate on a stream: the mean cross-entropy, bits and arg-max accuracy over every predicted token, as one forward over each row gives them", () => {
+  const rng = new Rng(8);
+  const ids = Array.from({ length: 41 }, () => 4 + Math.floor(rng.next() * 3));
+  const model = new SequenceModel({ task: "lm", cell: "lstm", vocabSize: 7, embeddingDim: 3, hiddenSize: 5, outputSize: 7, seed: 2 });
+  for (const batchSize of [1, 2]) {
+    // B rows of floor(40 / B) steps; chunks of 8 carry the state, so one forward per row is the same
+    const B = batchSize, len = Math.floor(40 / B);
+    let nll = 0, hits = 0;
+    for (let b = 0; b < B; b++) {
+      const row = ids.slice(b * len, b * len + len + 1);
+      const logits = model.forward({ T: len, B: 1, lengths: [len], tokens: row.slice(0, len) }).logits.data;
+      for (let t = 0; t < len; t++) {
+        const z = Array.from(logits.subarray(t * 7, t * 7 + 7));
+        const mx = Math.max(...z);
+        nll -= z[row[t + 1]] - mx - Math.log(z.reduce((a, v) => a + Math.exp(v - mx), 0));
+        if (z.indexOf(mx) === row[t + 1]) hits++;
+      }
+    }
+    const m = evaluate(model, { kind: "stream", ids }, { batchSize, seqLen: 8 });
+    assert.equal(m.count, B * len);
+    assert.ok(Math.abs(m.loss - nll / (B * len)) < 1e-5, `B ${B}: loss ${m.loss} vs ${nll / (B * len)}`);
+    assert.ok(Math.abs(m.bpc! - m.loss / Math.LN2) < 1e-12);
+    assert.equal(m.accuracy, hits / (B * len));
+  }
 });
