@@ -24,3 +24,18 @@ test("a Linear given the wrong width says [*, in] = [*, inFeatures] for every ra
   assert.deepEqual(lin.forward({ shape: [3, 2, 4], data: new Float32Array(24) }).shape, [3, 2, 2]);
   lin.dispose();
 });
+
+test("a forward without h0 starts from zeros even after a forward that was given h0 and c0 (nothing leaks between calls)", () => {
+  for (const [name, make] of [["GRU", () => new GRU({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true })], ["LSTM", () => new LSTM({ inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true })]] as const) {
+    const layer = make(), fresh = make();
+    fresh.loadStateDict(layer.stateDict());
+    const x = { shape: [4, 2, 2], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i)) };
+    const state = { shape: [4, 2, 3], data: new Float32Array(24).fill(0.7) };
+    layer.forward(x, { h0: state, ...(name === "LSTM" ? { c0: state } : {}) });
+    const again = layer.forward(x), want = fresh.forward(x);
+    assert.deepEqual(Array.from(again.output.data), Array.from(want.output.data), `${name}: output`);
+    assert.deepEqual(Array.from(again.h.data), Array.from(want.h.data), `${name}: final h`);
+    layer.dispose();
+    fresh.dispose();
+  }
+});

@@ -28,3 +28,9 @@ test("in eval mode dropout is off between every pair of decoder layers, for each
     assert.notDeepEqual(Array.from(dropped.forward(batch).logits.data), Array.from(a), `${attention}: training mode drops`);
   }
 });
+
+test("a dropout of 1 (every unit dropped) or outside [0, 1) is refused, 0 and just under 1 are taken", () => {
+  const cfg = { sourceVocabSize: 9, targetVocabSize: 9, embeddingDim: 3, hiddenSize: 4, cell: "gru" as const };
+  for (const dropout of [1, -0.1, 1.5, NaN]) assert.throws(() => new Seq2Seq({ ...cfg, dropout }, { backend: f64 }), /Seq2Seq: dropout: expected a probability in \[0, 1\)/, String(dropout));
+  for (const dropout of [0, 0.999]) new Seq2Seq({ ...cfg, dropout }, { backend: f64 }).dispose();
+});
