@@ -364,7 +364,9 @@ async function main() {
         // where the compiled files first differ: the mutant's place in the coverage
         let at = 0;
         while (t.js[at] === original[at]) at++;
-        relevant = tests.filter((x) => o.tests || ran(cover.get(x).get(jsRel), at))
+        // V8 starts the block of a short-circuited operand (`a && b`) at the operator, so the
+        // character before the change is checked too: a mutant is run where either ran
+        relevant = tests.filter((x) => o.tests || ran(cover.get(x).get(jsRel), at) || (at > 0 && ran(cover.get(x).get(jsRel), at - 1)))
           // this folder's own tests first, then the fastest
           .sort((a, b) => (b.startsWith(`dist/src/${folder}/`) - a.startsWith(`dist/src/${folder}/`)) || base.get(a) - base.get(b));
         if (relevant.length === 0) status = "no coverage";
