@@ -29,7 +29,7 @@ export async function main(args: ExampleArgs, delays?: number[]): Promise<Record
     }
   }
   const longest = Math.max(...r.settings.delays);
-  const farthest = r.gradients.map((g) => ({ cell: g.cell, phase: g.phase, distance: longest, dh: g.dh[longest], ...(g.dc ? { dc: g.dc[longest] } : {}) }));
+  const farthest = r.gradients.filter((g) => g.delay === longest && g.hidden === r.settings.hidden).map((g) => ({ cell: g.cell, phase: g.phase, distance: longest, dh: g.dh[longest], ...(g.dc ? { dc: g.dc[longest] } : {}) }));
   const extra = { rows: r.rows, gradientAtLongest: farthest, settings: r.settings, seconds: r.seconds };
   report(NAME, rows, extra);
   return { results: rows, ...extra };

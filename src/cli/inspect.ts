@@ -222,9 +222,10 @@ export function memoryTable(r: MemoryResult): string {
   return lines.join("\n");
 }
 
-/** The gradient-norm series of the experiment: one per cell (and |dL/dc| for the LSTM), faceted by phase. */
+/** The gradient-norm series of the experiment at the longest delay and equal hidden size: one per cell (and |dL/dc| for the LSTM), faceted by phase. */
 export function memoryGradientSeries(r: MemoryResult): (NormSeries & { facet: string })[] {
-  return r.gradients.flatMap((g) => {
+  const longest = Math.max(...r.settings.delays);
+  return r.gradients.filter((g) => g.delay === longest && g.hidden === r.settings.hidden).flatMap((g) => {
     const facet = g.phase === "init" ? "at initialisation" : "after training";
     const pts = (v: number[]) => v.map((norm, distance) => ({ distance, norm }));
     const s = [{ label: `${g.cell} |dL/dh|`, facet, points: pts(g.dh) }];

@@ -122,16 +122,21 @@ test("memoryExperiment (tiny): equal-hidden runs for each delay, equal-parameter
     assert.equal(x.steps, 2);
     assert.ok(x.accuracy >= 0 && x.accuracy <= 1);
   }
-  assert.deepEqual(r.gradients.map((g) => `${g.cell}/${g.phase}`), ["rnn/init", "rnn/trained", "lstm/init", "lstm/trained", "gru/init", "gru/trained"]);
+  // a curve at init and after training for the first seed of every configuration, over distances 0..N
+  const Hp = { rnn: hiddenForParameters("rnn", parameterCounts(memoryModelConfig("lstm", 3, 8, 0)).total, 8), gru: hiddenForParameters("gru", parameterCounts(memoryModelConfig("lstm", 3, 8, 0)).total, 8) };
+  const curves = ["rnn/2/3", "lstm/2/3", "gru/2/3", "rnn/3/3", "lstm/3/3", "gru/3/3", `rnn/3/${Hp.rnn}`, `gru/3/${Hp.gru}`].flatMap((c) => [`${c}/init`, `${c}/trained`]);
+  assert.deepEqual(r.gradients.map((g) => `${g.cell}/${g.delay}/${g.hidden}/${g.phase}`), curves);
   for (const g of r.gradients) {
-    assert.equal(g.dh.length, 4);
+    assert.equal(g.dh.length, g.delay + 1);
     assert.equal(g.dc !== undefined, g.cell === "lstm");
+    if (g.dc) assert.equal(g.dc.length, g.delay + 1);
   }
+  const curve = (cell: string, delay: number, phase: string) => r.gradients.find((g) => g.cell === cell && g.delay === delay && g.hidden === 3 && g.phase === phase)!;
   // the init curve is the mean of gradientThroughTime over the probe sequences, by distance
   const m = new SequenceModel(memoryModelConfig("rnn", 3, 8, r.settings.delays.length * 0 + 42 + 1000 * 3), { backend: f64 });
   const probe = delayedRecall({ delay: 3, count: 2, seed: 42 + 1000 * 3 + 3 });
   const want = [0, 1, 2, 3].map((d) => probe.reduce((s, e) => s + gradientThroughTime(m, e).layers[0].dh[3 - d] / 2, 0));
-  r.gradients[0].dh.forEach((v, d) => assert.ok(Math.abs(v - want[d]) < 1e-12, `distance ${d}: ${v} vs ${want[d]}`));
+  curve("rnn", 3, "init").dh.forEach((v, d) => assert.ok(Math.abs(v - want[d]) < 1e-12, `distance ${d}: ${v} vs ${want[d]}`));
   assert.equal(r.settings.chance, 1 / 8);
   assert.equal(r.settings.gateInit, "chrono");
   assert.equal(r.settings.chronoMaxDelay, 3);
@@ -140,7 +145,7 @@ test("memoryExperiment (tiny): equal-hidden runs for each delay, equal-parameter
   setChronoGateBias(lstm, 3, new Rng(42 + 1000 * 4 + 4));
   const lstmProbe = delayedRecall({ delay: 3, count: 2, seed: 42 + 1000 * 4 + 3 });
   const lstmWant = [0, 1, 2, 3].map((d) => lstmProbe.reduce((s, e) => s + gradientThroughTime(lstm, e).layers[0].dc![3 - d] / 2, 0));
-  r.gradients[2].dc!.forEach((v, d) => assert.ok(Math.abs(v - lstmWant[d]) < 1e-12, `lstm distance ${d}: ${v} vs ${lstmWant[d]}`));
+  curve("lstm", 3, "init").dc!.forEach((v, d) => assert.ok(Math.abs(v - lstmWant[d]) < 1e-12, `lstm distance ${d}: ${v} vs ${lstmWant[d]}`));
   const pt = await memoryExperiment({ delays: [3], hidden: 3, steps: 1, batchSize: 2, testSize: 4, gradientSamples: 2, equalParameterDelays: 0, seeds: 1, gateInit: "pytorch", backend: f64 });
   assert.equal(pt.settings.gateInit, "pytorch");
   assert.equal(pt.settings.chronoMaxDelay, undefined);

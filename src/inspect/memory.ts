@@ -208,7 +208,7 @@ function meanGradients(model: SequenceModel, examples: readonly Example[], N: nu
 /**
  * Runs the delayed-recall experiment (see the file comment): one row per run
  * `{cell, delay, hidden, parameters, accuracy, equal}`, plus the gradient norms against distance
- * at initialisation and after training for the longest delay at equal hidden size.
+ * at initialisation and after training for the first seed of every configuration.
  * Every run trains on fresh sequences from the generator and is tested on other fresh ones.
  */
 export async function memoryExperiment(options: MemoryOptions = {}): Promise<MemoryResult> {
@@ -261,7 +261,7 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
     const model = new SequenceModel(memoryModelConfig(run.cell, run.hidden, K, runSeed), { backend });
     if (gateInit === "chrono") setChronoGateBias(model, chronoMaxDelay, new Rng(runSeed + 4));
     else if (typeof gateInit === "number") setKeepGateBias(model, gateInit);
-    const probe = run.delay === longest && run.equal === "hidden" && run.first
+    const probe = run.first
       ? delayedRecall({ symbols: K, delay: run.delay, count: gradientSamples, seed: runSeed + 3 })
       : null;
     if (probe) gradients.push({ cell: run.cell, delay: run.delay, hidden: run.hidden, phase: "init", ...meanGradients(model, probe, run.delay) });
