@@ -3,7 +3,9 @@
  * N distractor steps, then name the symbol; a tanh RNN, an LSTM and a GRU at equal hidden size for
  * N = 5, 10, 20, 50, 100 and at equal parameter count at the two longest N. It reports each
  * cell's mean test accuracy at each delay against chance (1/K), and the gradient norm 100 steps
- * back at initialisation and after training.
+ * back at initialisation and after training. The gated cells start from the chrono init of their
+ * keep gates (src/inspect/memory.ts says why; `rnnkit experiment memory --gate-init pytorch` runs
+ * them from PyTorch's init).
  *
  *   node dist/examples/memory.js [--quick] [--steps N] [--seed N]
  *
@@ -29,7 +31,7 @@ export async function main(args: ExampleArgs, delays?: number[]): Promise<Record
     }
   }
   const longest = Math.max(...r.settings.delays);
-  const farthest = r.gradients.map((g) => ({ cell: g.cell, phase: g.phase, distance: longest, dh: g.dh[longest], ...(g.dc ? { dc: g.dc[longest] } : {}) }));
+  const farthest = r.gradients.filter((g) => g.delay === longest && g.hidden === r.settings.hidden).map((g) => ({ cell: g.cell, phase: g.phase, distance: longest, dh: g.dh[longest], ...(g.dc ? { dc: g.dc[longest] } : {}) }));
   const extra = { rows: r.rows, gradientAtLongest: farthest, settings: r.settings, seconds: r.seconds };
   report(NAME, rows, extra);
   return { results: rows, ...extra };

@@ -132,13 +132,15 @@ export const defaults = {
    * whole experiment runs within 10 minutes on 2 shared cores (README: measured).
    */
   memorySymbols: 8,
+  /** the gated cells' keep-gate init: "chrono" (Tallec & Ollivier 2018), "pytorch", or a constant bias (src/inspect/memory.ts says why) */
+  memoryGateInit: "chrono" as "chrono" | "pytorch" | number,
   memoryDelays: [5, 10, 20, 50, 100] as readonly number[],
   memoryHidden: 32,
   memoryLr: 0.01,
-  memorySteps: 300,
-  memoryQuickSteps: 40,
+  memorySteps: 1000,
+  memoryQuickSteps: 300,
   memoryBatchSize: 32,
-  memorySeeds: 2,
+  memorySeeds: 3,
   memoryTestSize: 512,
   memoryQuickTestSize: 64,
 } as const;

@@ -70,6 +70,6 @@ export {
   type ChartSpec, type NormSeries, type HistoryPoint, type MemoryRow,
 } from "./inspect/charts.js";
 export {
-  memoryExperiment, delayedRecall, memoryModelConfig, hiddenForParameters, setKeepGateBias, MEMORY_CELLS, type MemoryCell, type MemoryOptions,
+  memoryExperiment, delayedRecall, memoryModelConfig, hiddenForParameters, setKeepGateBias, setChronoGateBias, MEMORY_CELLS, type MemoryCell, MEMORY_GATE_INITS, type MemoryGateInit, type MemoryOptions,
   type MemoryResult, type MemoryGradient,
 } from "./inspect/memory.js";

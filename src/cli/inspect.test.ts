@@ -131,8 +131,10 @@ test("experiment memory (tiny): one row per run with its fields, the equal-param
   for (const x of rows.filter((y) => y.equal === "parameters")) assert.ok(Math.abs(x.parameters - lstm.parameters) / lstm.parameters < 0.15, JSON.stringify(x));
   const json = JSON.parse(readFileSync(join(out, "memory.json"), "utf8"));
   assert.equal(json.rows.length, rows.length);
-  assert.equal(json.gradients.length, 6); // 3 cells x (init, trained) at N = 4
-  assert.equal(json.gradients[0].dh.length, 5);
+  assert.equal(json.gradients.length, 2 * rows.length); // every configuration's first seed, at init and trained
+  for (const g of json.gradients as { delay: number; dh: number[] }[]) assert.equal(g.dh.length, g.delay + 1);
+  assert.equal(json.settings.gateInit, "chrono");
+  assert.equal(json.settings.chronoMaxDelay, 4);
   assert.match(readFileSync(join(out, "memory.md"), "utf8"), /\| lstm \| hidden \| 4 \| 4 \| 280 \| \d+ \|/);
   assert.ok(marks(readFileSync(join(out, "memory-accuracy.svg"), "utf8"), "line") >= 1);
   assert.ok(pngSize(join(out, "memory-gradient.png")).width > 300);
@@ -203,8 +205,19 @@ test("heatmaps of wide layers draw their first units only: at most defaults.insp
   assert.equal(drawable(small), small);
 });
 
+test("experiment memory --gate-init: pytorch and a number are taken, anything else is an error that lists the choices", () => {
+  for (const [v, want] of [["pytorch", "pytorch"], ["1", 1]] as const) {
+    const r = rnnkit("experiment", "memory", "--delays", "2", "--hidden", "2", "--steps", "1", "--quick", "--gate-init", v, "--json");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((r.json!.settings as { gateInit: unknown }).gateInit, want);
+  }
+  const bad = rnnkit("experiment", "memory", "--delays", "2", "--hidden", "2", "--steps", "1", "--gate-init", "keras");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--gate-init: expected chrono, pytorch or a number in \[-100, 100\] \(a constant bias\), got "keras"/);
+});
+
 test("--help of inspect, plot and experiment memory names their flags", () => {
-  for (const [cmd, flag] of [[["inspect"], "--out-dir"], [["plot"], "--out-dir"], [["experiment", "memory"], "--gate-bias"], [["train", "lm"], "--history"]] as const) {
+  for (const [cmd, flag] of [[["inspect"], "--out-dir"], [["plot"], "--out-dir"], [["experiment", "memory"], "--gate-init"], [["train", "lm"], "--history"]] as const) {
     const r = rnnkit(...cmd, "--help");
     assert.equal(r.status, 0);
     assert.ok(r.stdout.includes(flag), `${cmd.join(" ")} --help lacks ${flag}`);

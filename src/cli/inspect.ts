@@ -18,7 +18,7 @@ import {
   parameterChart, statesChart,
 } from "../inspect/charts.js";
 import { type LayerTrace, type LossFunction, gradientThroughTime, inspect } from "../inspect/inspect.js";
-import { MEMORY_CELLS, type MemoryResult, memoryExperiment } from "../inspect/memory.js";
+import { MEMORY_CELLS, MEMORY_GATE_INITS, type MemoryGateInit, type MemoryResult, memoryExperiment } from "../inspect/memory.js";
 import { parameterCounts } from "../inspect/parameters.js";
 import type { Model } from "../models/model.js";
 import { forecastRows, forecastWindows } from "../tasks/forecast.js";
@@ -211,7 +211,7 @@ export async function plotCommand(path: string, o: { outDir: string; force?: boo
 }
 
 interface MemoryFlags {
-  quick?: boolean; delays: string; hidden: string; symbols: string; steps?: string; seeds?: string; lr: string; gateBias: string; seed: string;
+  quick?: boolean; delays: string; hidden: string; symbols: string; steps?: string; seeds?: string; lr: string; gateInit: string; seed: string;
   outDir?: string; force?: boolean; json?: boolean;
 }
 
@@ -222,15 +222,25 @@ export function memoryTable(r: MemoryResult): string {
   return lines.join("\n");
 }
 
-/** The gradient-norm series of the experiment: one per cell (and |dL/dc| for the LSTM), faceted by phase. */
+/** The gradient-norm series of the experiment at the longest delay and equal hidden size: one per cell (and |dL/dc| for the LSTM), faceted by phase. */
 export function memoryGradientSeries(r: MemoryResult): (NormSeries & { facet: string })[] {
-  return r.gradients.flatMap((g) => {
+  const longest = Math.max(...r.settings.delays);
+  return r.gradients.filter((g) => g.delay === longest && g.hidden === r.settings.hidden).flatMap((g) => {
     const facet = g.phase === "init" ? "at initialisation" : "after training";
     const pts = (v: number[]) => v.map((norm, distance) => ({ distance, norm }));
     const s = [{ label: `${g.cell} |dL/dh|`, facet, points: pts(g.dh) }];
     if (g.dc) s.push({ label: `${g.cell} |dL/dc|`, facet, points: pts(g.dc) });
     return s;
   });
+}
+
+/** `--gate-init`: chrono, pytorch, or a number (a constant keep-gate bias). */
+export function gateInitOf(v: string): MemoryGateInit {
+  const name = (MEMORY_GATE_INITS as readonly string[]).find((x) => x === v);
+  if (name !== undefined) return name as MemoryGateInit;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || Math.abs(n) > 100) throw new RnnkitError(`--gate-init: expected ${MEMORY_GATE_INITS.join(", ")} or a number in [-100, 100] (a constant bias), got ${JSON.stringify(v)}`);
+  return n;
 }
 
 export async function memoryCommand(o: MemoryFlags, backend: Backend): Promise<void> {
@@ -240,7 +250,7 @@ export async function memoryCommand(o: MemoryFlags, backend: Backend): Promise<v
   if (dir) claimFiles(names.map((n) => join(dir, n)), o.force);
   const r = await memoryExperiment({
     quick: o.quick, delays, hidden: int("hidden", o.hidden, 1, defaults.maxHiddenSize), symbols: int("symbols", o.symbols, 2, 1000),
-    steps: o.steps !== undefined ? int("steps", o.steps) : undefined, seeds: o.seeds !== undefined ? int("seeds", o.seeds, 1, 100) : undefined, lr: num("lr", o.lr, 0, 10, true), gateBias: num("gate-bias", o.gateBias, -100, 100),
+    steps: o.steps !== undefined ? int("steps", o.steps) : undefined, seeds: o.seeds !== undefined ? int("seeds", o.seeds, 1, 100) : undefined, lr: num("lr", o.lr, 0, 10, true), gateInit: gateInitOf(o.gateInit),
     seed: int("seed", o.seed, 0), backend,
     onRun: (row, done, total) => process.stderr.write(`[${done}/${total}] ${row.cell.padEnd(4)} equal ${row.equal.padEnd(10)} N=${String(row.delay).padStart(3)} H=${String(row.hidden).padStart(3)} params ${row.parameters} seed ${row.seed}: accuracy ${row.accuracy.toFixed(3)} (${row.seconds.toFixed(1)}s)\n`),
   });

@@ -35,7 +35,7 @@ export function lookCommands(p: Command): void {
     .option("--steps <n>", `optimizer steps per run (default ${defaults.memorySteps}; --quick ${defaults.memoryQuickSteps})`)
     .option("--seeds <n>", `independent runs of each configuration (default ${defaults.memorySeeds}; --quick 1)`)
     .option("--lr <rate>", "Adam's learning rate", String(defaults.memoryLr))
-    .option("--gate-bias <b>", "initial bias of the LSTM forget gate and the GRU update gate (0: PyTorch's init)", "0")
+    .option("--gate-init <init>", "the LSTM forget gate's and GRU update gate's initial biases: chrono (Tallec & Ollivier 2018), pytorch (PyTorch's init), or a number (that constant bias; 1: Jozefowicz et al. 2015)", String(defaults.memoryGateInit))
     .option("--seed <n>", "random seed", String(defaults.seed))
     .option("--out-dir <dir>", "also write memory.json, memory.md and the plots (accuracy, gradient norm) here")
     .option("--force", "replace files that exist in --out-dir")

@@ -15,6 +15,20 @@
  * delays, measures test accuracy on fresh sequences, and measures the gradient norm against the
  * distance at initialisation and after training, from the real backward pass
  * (`gradientThroughTime`).
+ *
+ * Initialisation of the gated cells (`gateInit`). PyTorch's U(-1/sqrt(H), 1/sqrt(H)) biases put
+ * the LSTM forget gate and the GRU update gate near σ(0) = 0.5, so the state keeps half of itself
+ * per step and the symbol's trace (forward) and its gradient (backward) shrink like 0.5^N: at
+ * N = 100 both are gone in float32 before training starts, and the gate cannot be learned open
+ * because the gradient that would open it is that same vanished one. Hochreiter & Schmidhuber's
+ * argument is about a cell that keeps its state (their 1997 LSTM had no forget gate: f = 1), so
+ * the default here is the chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural
+ * networks warp time?", §3): keep-gate biases b ~ log(U(1, T_max - 1)), forgetting times
+ * 1 + e^b spread over [2, T_max] with T_max the longest delay of the experiment (one init for all
+ * runs), and for the LSTM the input gate's bias -b, so that the distractor does not keep writing
+ * into c. "pytorch" keeps PyTorch's init; a number sets that constant keep-gate bias (1:
+ * Jozefowicz et al. 2015 and Keras's unit_forget_bias). The tanh RNN has no gate and always
+ * starts from PyTorch's init.
  */
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
@@ -31,6 +45,10 @@ import { parameterCounts } from "./parameters.js";
 /** The cells the experiment compares (the tanh RNN is "rnn"). */
 export const MEMORY_CELLS = ["rnn", "lstm", "gru"] as const;
 export type MemoryCell = (typeof MEMORY_CELLS)[number];
+
+/** How the gated cells' keep-gate biases start (see the file comment); a number: that constant bias. */
+export const MEMORY_GATE_INITS = ["chrono", "pytorch"] as const;
+export type MemoryGateInit = (typeof MEMORY_GATE_INITS)[number] | number;
 
 /**
  * `count` delayed-recall examples: inputs [N+1][K+1] one-hot (symbol at step 0, the distractor K
@@ -100,12 +118,14 @@ export interface MemoryOptions {
   /** sequences whose gradient norms are averaged (default 16; 4 under quick) */
   gradientSamples?: number;
   /**
-   * Bias of the gate that keeps the state, added at initialisation (default 0: PyTorch's init):
-   * the LSTM's forget gate (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1) and the GRU's
-   * update gate z (h' = (1-z) n + z h), as b_ih of that block, with b_hh of it zeroed. The RNN has
-   * no gate and is unchanged.
+   * The biases of the gate that keeps the state, the LSTM's forget gate and the GRU's update gate
+   * z (h' = (1-z) n + z h) (default defaults.memoryGateInit, "chrono": see the file comment and
+   * setChronoGateBias); "pytorch": PyTorch's init unchanged; a number b: that constant bias
+   * (setKeepGateBias; 1 as Jozefowicz et al. 2015 recommend). The RNN has no gate and is unchanged.
    */
-  gateBias?: number;
+  gateInit?: MemoryGateInit;
+  /** T_max of the chrono init: the longest dependency it prepares for (default the longest delay) */
+  chronoMaxDelay?: number;
   seed?: number;
   backend?: Backend;
   /** called after each run */
@@ -126,7 +146,7 @@ export interface MemoryGradient {
 export interface MemoryResult {
   rows: (MemoryRow & { seed: number; seconds: number; steps: number; finalLoss: number })[];
   gradients: MemoryGradient[];
-  settings: { seeds: number; gateBias: number; symbols: number; delays: number[]; hidden: number; steps: number; batchSize: number; lr: number; testSize: number; gradientSamples: number; chance: number; backend: string; quick: boolean };
+  settings: { seeds: number; gateInit: MemoryGateInit; chronoMaxDelay?: number; symbols: number; delays: number[]; hidden: number; steps: number; batchSize: number; lr: number; testSize: number; gradientSamples: number; chance: number; backend: string; quick: boolean };
   seconds: number;
 }
 
@@ -139,6 +159,35 @@ export function setKeepGateBias(model: SequenceModel, bias: number): void {
     const own = p.name.slice(p.name.lastIndexOf(".") + 1);
     if (!p.name.startsWith("rnn.") || !own.startsWith("bias_")) continue;
     p.value.data.fill(own.startsWith("bias_ih") ? bias : 0, H, 2 * H);
+  }
+}
+
+/**
+ * The chrono initialisation (Tallec & Ollivier 2018, §3, "chrono initialization"): each unit j of
+ * the keep gate (LSTM forget gate, GRU update gate; block 1 of both) gets b_ih = log(u_j) with u_j
+ * ~ U(1, maxDelay - 1), so that its forgetting time 1 / (1 - σ(b)) = 1 + u_j lies in [2, maxDelay];
+ * the LSTM's input gate (block 0) gets b_ih = -log(u_j); b_hh of those blocks is zeroed, every
+ * layer. (Their GRU convention keeps h with the gate they bias, as PyTorch's z does.) Other blocks
+ * and the RNN are untouched.
+ */
+export function setChronoGateBias(model: SequenceModel, maxDelay: number, rng: Rng): void {
+  const cell = model.config.cell;
+  if (!(typeof maxDelay === "number" && maxDelay >= 2)) throw new RnnkitError(`setChronoGateBias: maxDelay: expected a number >= 2, got ${describe(maxDelay)}`);
+  if (cell !== "lstm" && cell !== "gru") return;
+  const H = model.config.hiddenSize;
+  const params = model.parameters().filter((p) => p.name.startsWith("rnn.bias_"));
+  for (const ih of params.filter((p) => p.name.startsWith("rnn.bias_ih"))) {
+    const hh = params.find((p) => p.name === ih.name.replace("bias_ih", "bias_hh"));
+    if (!hh) throw new RnnkitError(`setChronoGateBias: expected ${ih.name.replace("bias_ih", "bias_hh")} beside ${ih.name}, got none`);
+    for (let j = 0; j < H; j++) {
+      const b = Math.log(rng.uniform(1, maxDelay - 1));
+      ih.value.data[H + j] = b;
+      hh.value.data[H + j] = 0;
+      if (cell === "lstm") {
+        ih.value.data[j] = -b;
+        hh.value.data[j] = 0;
+      }
+    }
   }
 }
 
@@ -159,7 +208,7 @@ function meanGradients(model: SequenceModel, examples: readonly Example[], N: nu
 /**
  * Runs the delayed-recall experiment (see the file comment): one row per run
  * `{cell, delay, hidden, parameters, accuracy, equal}`, plus the gradient norms against distance
- * at initialisation and after training for the longest delay at equal hidden size.
+ * at initialisation and after training for the first seed of every configuration.
  * Every run trains on fresh sequences from the generator and is tested on other fresh ones.
  */
 export async function memoryExperiment(options: MemoryOptions = {}): Promise<MemoryResult> {
@@ -181,11 +230,15 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
   const nEqual = options.equalParameterDelays ?? 2;
   if (!Number.isInteger(nEqual) || nEqual < 0) throw new RnnkitError(`${where}: equalParameterDelays: expected an integer >= 0, got ${describe(nEqual)}`);
   const seed = options.seed ?? defaults.seed;
-  const gateBias = options.gateBias ?? 0;
-  if (typeof gateBias !== "number" || !Number.isFinite(gateBias)) throw new RnnkitError(`${where}: gateBias: expected a finite number, got ${describe(gateBias)}`);
+  const gateInit: MemoryGateInit = options.gateInit ?? defaults.memoryGateInit;
+  if (!(typeof gateInit === "number" ? Number.isFinite(gateInit) : (MEMORY_GATE_INITS as readonly unknown[]).includes(gateInit))) {
+    throw new RnnkitError(`${where}: gateInit: expected ${MEMORY_GATE_INITS.join(", ")} or a finite number (a constant keep-gate bias), got ${describe(gateInit)}`);
+  }
   const backend = options.backend ?? getBackend();
   const sorted = [...delays].sort((a, b) => a - b);
   const longest = sorted[sorted.length - 1];
+  const chronoMaxDelay = options.chronoMaxDelay ?? Math.max(2, longest);
+  if (typeof chronoMaxDelay !== "number" || !(chronoMaxDelay >= 2)) throw new RnnkitError(`${where}: chronoMaxDelay: expected a number >= 2, got ${describe(chronoMaxDelay)}`);
   const equalDelays = new Set(sorted.slice(Math.max(0, sorted.length - nEqual)));
   const lstmCount = parameterCounts(memoryModelConfig("lstm", hidden, K, seed)).total;
 
@@ -206,8 +259,9 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
     const t1 = performance.now();
     const runSeed = run.runSeed;
     const model = new SequenceModel(memoryModelConfig(run.cell, run.hidden, K, runSeed), { backend });
-    if (gateBias !== 0) setKeepGateBias(model, gateBias);
-    const probe = run.delay === longest && run.equal === "hidden" && run.first
+    if (gateInit === "chrono") setChronoGateBias(model, chronoMaxDelay, new Rng(runSeed + 4));
+    else if (typeof gateInit === "number") setKeepGateBias(model, gateInit);
+    const probe = run.first
       ? delayedRecall({ symbols: K, delay: run.delay, count: gradientSamples, seed: runSeed + 3 })
       : null;
     if (probe) gradients.push({ cell: run.cell, delay: run.delay, hidden: run.hidden, phase: "init", ...meanGradients(model, probe, run.delay) });
@@ -230,7 +284,7 @@ export async function memoryExperiment(options: MemoryOptions = {}): Promise<Mem
   return {
     rows,
     gradients,
-    settings: { seeds, gateBias, symbols: K, delays: sorted, hidden, steps, batchSize, lr, testSize, gradientSamples, chance: 1 / K, backend: backend.name, quick },
+    settings: { seeds, gateInit, ...(gateInit === "chrono" ? { chronoMaxDelay } : {}), symbols: K, delays: sorted, hidden, steps, batchSize, lr, testSize, gradientSamples, chance: 1 / K, backend: backend.name, quick },
     seconds: (performance.now() - t0) / 1000,
   };
 }
