@@ -135,6 +135,16 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
     for (const cs of cases) runGemmCase(be, cs, r);
   });
 
+  test(`${label}: gemm: 1 to 5 rows of C (the few-rows path of a decoder step or a batch of one, and the first size past it), k across the cache blocks`, () => {
+    setup();
+    const r = rng(9);
+    for (const transA of [false, true]) for (const transB of [false, true]) {
+      for (const m of [1, 2, 3, 4, 5]) for (const [n, k] of [[1, 1], [33, 17], [100, 260], [7, 513]]) {
+        runGemmCase(be, { transA, transB, m, n, k, alpha: 0.75, beta: m % 2 ? 0 : 0.5, lda: (transA ? m : k) + 1, ldb: (transB ? k : n) + 2, ldc: n + 1, aOff: 2, bOff: 3, cOff: 1 }, r);
+      }
+    }
+  });
+
   test(`${label}: gemm: every (transA, transB, alpha, beta) combination on an odd shape`, () => {
     setup();
     const r = rng(2);
