@@ -10,31 +10,19 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { JsBackend } from "../backend/js.js";
 import { Tokenizer } from "../data/tokenizer.js";
 import { Scaler } from "../data/scaler.js";
 import type { Model } from "../models/model.js";
 import { Seq2Seq } from "../models/seq2seq.js";
 import { SequenceModel } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
-import { type Floats, RnnkitError } from "../tensor.js";
+import { RnnkitError } from "../tensor.js";
 import { modelFromBytes, modelToBytes } from "./model-file.js";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+import { CountingBackend } from "../testing.js";
 
 /** Bytes a load may allocate in the backend, per byte of the file. */
 const MEMORY_FACTOR = 3;
-
-class CountingBackend extends JsBackend {
-  floats = 0;
-  override alloc(n: number): Floats {
-    this.floats += n;
-    return super.alloc(n);
-  }
-  override allocIndex(n: number): Int32Array {
-    this.floats += n;
-    return super.allocIndex(n);
-  }
-}
 
 const tok = Tokenizer.build("char", "the quick brown fox jumps over the lazy dog");
 const models: [string, () => Model, Record<string, unknown>][] = [

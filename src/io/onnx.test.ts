@@ -17,6 +17,7 @@ import type { Model } from "../models/model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError, type Tensor } from "../tensor.js";
 import { exportOnnx, exportSeq2SeqOnnx } from "./onnx.js";
+import { softmaxRows } from "../testing.js";
 
 type Ort = typeof import("onnxruntime-node");
 const ort = createRequire(import.meta.url)("onnxruntime-node") as Ort;
@@ -41,17 +42,6 @@ function close(what: string, got: ArrayLike<number>, ref: ArrayLike<number>): vo
     }
   }
   assert.ok(at < 0, `${what}: at ${at}: onnxruntime ${got[at]}, rnnkit ${ref[at]}`);
-}
-
-function softmaxRows(x: ArrayLike<number>, O: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < x.length / O; r++) {
-    let m = -Infinity, s = 0;
-    for (let k = 0; k < O; k++) m = Math.max(m, x[r * O + k]);
-    for (let k = 0; k < O; k++) s += Math.exp(x[r * O + k] - m);
-    for (let k = 0; k < O; k++) out[r * O + k] = Math.exp(x[r * O + k] - m) / s;
-  }
-  return out;
 }
 
 const i64 = (v: ArrayLike<number>, dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(Array.from(v), (x) => BigInt(x)), dims);

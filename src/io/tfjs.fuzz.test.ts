@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
-import { JsBackend } from "../backend/js.js";
 import { Rng } from "../rng.js";
-import { type Floats, RnnkitError } from "../tensor.js";
+import { RnnkitError } from "../tensor.js";
 import { type TfjsModelJson, loadTfjsModel } from "./tfjs.js";
+import { CountingBackend } from "../testing.js";
 
 type TF = typeof import("@tensorflow/tfjs");
 const tf = createRequire(import.meta.url)("@tensorflow/tfjs") as TF;
@@ -19,18 +19,6 @@ await tf.setBackend("cpu");
 
 /** Backend floats per weight byte an import may take (weights, gradients, sum/ave folds double weight_ih). */
 const MEMORY_FACTOR = 3;
-
-class CountingBackend extends JsBackend {
-  floats = 0;
-  override alloc(n: number): Floats {
-    this.floats += n;
-    return super.alloc(n);
-  }
-  override allocIndex(n: number): Int32Array {
-    this.floats += n;
-    return super.allocIndex(n);
-  }
-}
 
 async function artifacts(m: import("@tensorflow/tfjs").LayersModel): Promise<{ json: TfjsModelJson; data: Uint8Array }> {
   let out: { json: TfjsModelJson; data: Uint8Array } | null = null;

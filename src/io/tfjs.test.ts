@@ -12,6 +12,7 @@ import { SequenceModel, type ModelConfig } from "../models/sequence-model.js";
 import { Rng } from "../rng.js";
 import { RnnkitError, type Tensor } from "../tensor.js";
 import { type TfjsModelJson, exportTfjs, loadTfjsModel, tfjsLengths, tfjsModelJson, tfjsShards } from "./tfjs.js";
+import { softmaxRows } from "../testing.js";
 
 type TF = typeof import("@tensorflow/tfjs");
 const tf = createRequire(import.meta.url)("@tensorflow/tfjs") as TF;
@@ -39,17 +40,6 @@ function close(what: string, got: ArrayLike<number>, ref: ArrayLike<number>): vo
   for (let i = 0; i < ref.length; i++) {
     assert.ok(Math.abs(got[i] - ref[i]) <= 1e-5 + 1e-4 * Math.abs(ref[i]), `${what}: at ${i}: rnnkit ${got[i]}, TensorFlow.js ${ref[i]}`);
   }
-}
-
-function softmaxRows(x: ArrayLike<number>, O: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < x.length / O; r++) {
-    let m = -Infinity, s = 0;
-    for (let k = 0; k < O; k++) m = Math.max(m, x[r * O + k]);
-    for (let k = 0; k < O; k++) s += Math.exp(x[r * O + k] - m);
-    for (let k = 0; k < O; k++) out[r * O + k] = Math.exp(x[r * O + k] - m) / s;
-  }
-  return out;
 }
 
 const T = 6, B = 3;
