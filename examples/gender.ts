@@ -8,15 +8,13 @@
  *
  * `node dist/examples/gender.js [--quick] [--steps N] [--time-budget S] [--out FILE] [--seed N]`
  */
-import { dirname, join } from "node:path";
-import { saveModel } from "../src/io/model-file.js";
 import { SequenceModel } from "../src/models/sequence-model.js";
-import { Classifier, classifyExamples } from "../src/tasks/classify.js";
+import { classifyExamples } from "../src/tasks/classify.js";
 import { accuracy } from "../src/tasks/metrics.js";
 import { type ClassifyInfo, vocabularyOf } from "../src/tasks/task.js";
-import { type ExampleArgs, dataset, isMain, parseArgs, report, run, split } from "./common.js";
+import { type ExampleArgs, dataset, isMain, parseArgs, run, split } from "./common.js";
 import { NaiveBayes, charNgrams } from "./lib-baselines.js";
-import { plan, round, trainSteps, writeJsonl } from "./lib-train.js";
+import { finishClassifier, plan, trainSteps } from "./lib-train.js";
 
 export interface Name {
   name: string;
@@ -69,18 +67,10 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   process.stderr.write(`gender: bidirectional GRU ${H} over characters (vocabulary ${tokenizer.size}): ${p.steps} steps of ${p.batchSize}\n`);
   const r = await trainSteps(model, enc.examples, p, args.seed);
 
-  const e = new Classifier(model, tokenizer, info).evaluate(test.map((n) => n.name), test.map((n) => n.label));
-  saveModel(args.out, model, { tokenizer, info });
-  const testFile = join(dirname(args.out), "gender-test.jsonl");
-  writeJsonl(testFile, test);
-  const rows = [{ metric: "accuracy", value: e.accuracy, baseline: nbAccuracy, baselineName: "character 1-3-gram Naive Bayes", target: nbAccuracy }];
-  const extra = {
-    accuracy: round(e.accuracy), baseline: round(nbAccuracy), macroF1: round(e.macroF1), confusion: e.confusion, labels,
-    train: train.length, test: test.length, droppedInBoth: data.both, steps: r.steps, plannedSteps: p.steps, stoppedBy: r.stoppedBy,
-    trainSeconds: round(r.seconds, 1), seconds: round((Date.now() - t0) / 1000, 1), model: args.out, testData: testFile,
-  };
-  report("gender", rows, extra);
-  return { example: "gender", results: rows, ...extra };
+  return finishClassifier("gender", {
+    model, tokenizer, info, train, test, text: (n) => n.name, baseline: nbAccuracy, baselineName: "character 1-3-gram Naive Bayes",
+    trained: r, plan: p, t0, out: args.out, data: { droppedInBoth: data.both },
+  });
 }
 
 if (isMain(import.meta.url)) run(async () => void (await main(parseArgs("gender"))));

@@ -5,10 +5,16 @@
  * `node dist/src/cli/main.js predict <model> --data <file>` runs on it as it is.
  */
 import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Example } from "../src/data/batches.js";
+import type { Tokenizer } from "../src/data/tokenizer.js";
+import { saveModel } from "../src/io/model-file.js";
 import type { Model } from "../src/models/model.js";
+import type { SequenceModel } from "../src/models/sequence-model.js";
+import { Classifier } from "../src/tasks/classify.js";
+import type { ClassifyInfo } from "../src/tasks/task.js";
 import type { FitResult } from "../src/train/trainer.js";
-import { type ExampleArgs, fitSteps } from "./common.js";
+import { type ExampleArgs, fitSteps, report } from "./common.js";
 
 export interface Plan {
   /** optimizer steps (epochs × batches per epoch on the fixed split, or --steps) */
@@ -68,3 +74,27 @@ export function round(v: number, digits = 6): number {
   return Math.round(v * f) / f;
 }
 
+
+/**
+ * The end of a text-classifier example (spam, gender): the test rows evaluated, the model saved
+ * with the test rows beside it (`<name>-test.jsonl`), accuracy reported against the baseline.
+ * `data` are the example's own counts (duplicates dropped, ...), reported after the split sizes.
+ */
+export function finishClassifier<T extends { label: string }>(name: string, o: {
+  model: SequenceModel; tokenizer: Tokenizer; info: ClassifyInfo; train: readonly T[]; test: readonly T[]; text: (row: T) => string;
+  baseline: number; baselineName: string; trained: Trained; plan: Plan; t0: number; out: string; data: Record<string, number>;
+}): Record<string, unknown> {
+  const e = new Classifier(o.model, o.tokenizer, o.info).evaluate(o.test.map(o.text), o.test.map((x) => x.label));
+  saveModel(o.out, o.model, { tokenizer: o.tokenizer, info: o.info });
+  const testFile = join(dirname(o.out), `${name}-test.jsonl`);
+  writeJsonl(testFile, o.test);
+  const rows = [{ metric: "accuracy", value: e.accuracy, baseline: o.baseline, baselineName: o.baselineName, target: o.baseline }];
+  const r = o.trained;
+  const extra = {
+    accuracy: round(e.accuracy), baseline: round(o.baseline), macroF1: round(e.macroF1), confusion: e.confusion, labels: o.info.labels,
+    train: o.train.length, test: o.test.length, ...o.data, steps: r.steps, plannedSteps: o.plan.steps, stoppedBy: r.stoppedBy,
+    trainSeconds: round(r.seconds, 1), seconds: round((Date.now() - o.t0) / 1000, 1), model: o.out, testData: testFile,
+  };
+  report(name, rows, extra);
+  return { example: name, results: rows, ...extra };
+}

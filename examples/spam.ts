@@ -14,15 +14,13 @@
  *
  * `node dist/examples/spam.js [--quick] [--steps N] [--time-budget S] [--out FILE] [--seed N]`
  */
-import { join, dirname } from "node:path";
-import { saveModel } from "../src/io/model-file.js";
 import { SequenceModel } from "../src/models/sequence-model.js";
-import { Classifier, classifyExamples } from "../src/tasks/classify.js";
+import { classifyExamples } from "../src/tasks/classify.js";
 import { accuracy } from "../src/tasks/metrics.js";
 import { type ClassifyInfo, vocabularyOf } from "../src/tasks/task.js";
-import { type ExampleArgs, dataset, isMain, parseArgs, report, run, split } from "./common.js";
+import { type ExampleArgs, dataset, isMain, parseArgs, run, split } from "./common.js";
 import { NaiveBayes, words } from "./lib-baselines.js";
-import { plan, round, trainSteps, writeJsonl } from "./lib-train.js";
+import { finishClassifier, plan, trainSteps } from "./lib-train.js";
 
 export interface Email {
   text: string;
@@ -90,19 +88,10 @@ export async function main(args: ExampleArgs): Promise<Record<string, unknown>> 
   process.stderr.write(`spam: GRU 64 over word ids (vocabulary ${tokenizer.size}, first ${MAX_LEN} tokens, max pooling): ${p.steps} steps of ${p.batchSize}\n`);
   const r = await trainSteps(model, enc.examples, p, args.seed);
 
-  const clf = new Classifier(model, tokenizer, info);
-  const e = clf.evaluate(test.map((x) => x.text), test.map((x) => x.label));
-  saveModel(args.out, model, { tokenizer, info });
-  const testFile = join(dirname(args.out), "spam-test.jsonl");
-  writeJsonl(testFile, test);
-  const rows = [{ metric: "accuracy", value: e.accuracy, baseline: nbAccuracy, baselineName: "bag-of-words multinomial Naive Bayes", target: nbAccuracy }];
-  const extra = {
-    accuracy: round(e.accuracy), baseline: round(nbAccuracy), macroF1: round(e.macroF1), confusion: e.confusion, labels,
-    train: train.length, test: test.length, duplicates: data.duplicates, steps: r.steps, plannedSteps: p.steps, stoppedBy: r.stoppedBy,
-    trainSeconds: round(r.seconds, 1), seconds: round((Date.now() - t0) / 1000, 1), model: args.out, testData: testFile,
-  };
-  report("spam", rows, extra);
-  return { example: "spam", results: rows, ...extra };
+  return finishClassifier("spam", {
+    model, tokenizer, info, train, test, text: (x) => x.text, baseline: nbAccuracy, baselineName: "bag-of-words multinomial Naive Bayes",
+    trained: r, plan: p, t0, out: args.out, data: { duplicates: data.duplicates },
+  });
 }
 
 if (isMain(import.meta.url)) run(async () => void (await main(parseArgs("spam"))));
