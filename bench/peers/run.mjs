@@ -565,7 +565,7 @@ async function interleavedInfer(o, ort, onnxModel, cases, cfgs) {
       for (const cell of o.cells) {
         const head = { peer: "onnxruntime", op: "infer-interleaved", config: c.name, cell, threads };
         try {
-          const session = await ort.InferenceSession.create(onnxModel(c, cell), sessionOptions);
+          const session = await ort.InferenceSession.create(await onnxModel(c, cell, o.dist), sessionOptions);
           const { batch: B, seqLen: T } = c;
           const feeds = c.vocab
             ? { tokens: new ort.Tensor("int64", BigInt64Array.from(floats(T * B, 1, 6), (v) => BigInt(Math.floor(((v + 1) / 2) * c.vocab) % c.vocab)), [T, B]) }

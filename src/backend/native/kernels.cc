@@ -23,11 +23,13 @@ namespace rk_avx512 {
 #define RK_MR 8
 #define RK_NV 3
 #define RK_MC 96
+#define RK_KC 128
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
 #undef RK_NV
 #undef RK_MC
+#undef RK_KC
 RK_TABLE("avx512")
 #pragma GCC pop_options
 }  // namespace rk_avx512
@@ -39,11 +41,13 @@ namespace rk_avx2 {
 #define RK_MR 6
 #define RK_NV 2
 #define RK_MC 96
+#define RK_KC 256
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
 #undef RK_NV
 #undef RK_MC
+#undef RK_KC
 RK_TABLE("avx2")
 #pragma GCC pop_options
 }  // namespace rk_avx2
@@ -55,11 +59,13 @@ namespace rk_generic {
 #define RK_MR 4
 #define RK_NV 2
 #define RK_MC 96
+#define RK_KC 256
 #include "kernels.inc"
 #undef RK_VW
 #undef RK_MR
 #undef RK_NV
 #undef RK_MC
+#undef RK_KC
 RK_TABLE("generic")
 }  // namespace rk_generic
 

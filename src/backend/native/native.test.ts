@@ -182,3 +182,28 @@ test("the browser bundle never loads the addon: no require, no addon path, and i
   assert.ok(!/createRequire|node:module/.test(bundle), "Node's module loader is in the browser bundle");
   assert.ok(bundle.includes("a browser runs no native addon"), "the browser host's loadNative is the refusing one");
 });
+
+test("packed B: slivers start on a cache line, and a copy of the packed array at any alignment gives the same product", () => {
+  for (const isa of isas) {
+    native.addon.setIsa(isa);
+    const m = 9, n = 53, k = 37;
+    const r = rng(17);
+    const a = Float32Array.from({ length: m * k }, () => r() - 0.5);
+    const b = Float32Array.from({ length: n * k }, () => r() - 0.5);
+    const want = new Float32Array(m * n);
+    native.gemm(false, true, m, n, k, 1, a, 0, k, b, 0, k, 0, want, 0, n);
+    const packed = native.packB(true, k, n, b, 0, k);
+    const start = new Int32Array(packed.data.buffer, packed.data.byteOffset, 8)[4];
+    // the header's slot 4 says where the slivers begin: 16..31 floats in, so they are 64-byte aligned in the addon's view
+    assert.ok(start >= 16 && start < 32, `sliver start ${start}`);
+    for (let shift = 0; shift < 16; shift++) {
+      const buf = new Float32Array(packed.data.length + 16);
+      const copy = buf.subarray(shift, shift + packed.data.length);
+      copy.set(packed.data);
+      const got = new Float32Array(m * n);
+      native.gemmPacked(m, n, k, 1, a, 0, k, { k, n, data: copy }, 0, got, 0, n);
+      assert.deepEqual(Array.from(got), Array.from(want), `${isa}, copy shifted by ${shift} floats`);
+    }
+  }
+  native.addon.setIsa(isas[0]);
+});
