@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { kernelSuite, randomGemmCases, rng, runGemmCase } from "../kernel-suite.js";
 import { loadNativeAddon, NativeBackend, nativeExports } from "./native.js";
 import { platform } from "#platform";
+import { JsBackend } from "../js.js";
 import { RnnkitError } from "../../tensor.js";
 
 const native = new NativeBackend({ threads: 1 });
@@ -203,6 +204,40 @@ test("packed B: slivers start on a cache line, and a copy of the packed array at
       const got = new Float32Array(m * n);
       native.gemmPacked(m, n, k, 1, a, 0, k, { k, n, data: copy }, 0, got, 0, n);
       assert.deepEqual(Array.from(got), Array.from(want), `${isa}, copy shifted by ${shift} floats`);
+    }
+  }
+  native.addon.setIsa(isas[0]);
+});
+
+test("cell kernels' vector math at the edges (tails, saturation, underflow): close to js, never NaN", () => {
+  const js = new JsBackend();
+  const edges = [0, -0, 1e-30, -1e-30, 0.3, -0.624, 0.625, 4, -9.01, 9.03, 20, -20, 87.3, -87.3, 87.4, -87.4, 88.4, -88.4, 100, -100, 1e30, -1e30];
+  // float32 inputs and sums (the js reference works in float64): a few ulp of the gate arguments
+  const tol = (w: number) => 1e-6 + 1e-5 * Math.abs(w);
+  for (const isa of isas) {
+    native.addon.setIsa(isa);
+    for (const H of [1, 7, 16, 19, 37]) {
+      const n = 3;
+      const r = rng(H);
+      const pick = () => (r() < 0.5 ? edges[Math.floor(r() * edges.length)] : (r() - 0.5) * 12);
+      const gates = Float32Array.from({ length: n * 4 * H }, pick);
+      const cPrev = Float32Array.from({ length: n * H }, pick);
+      const outs = [js, native].map((be) => {
+        const g = gates.slice(), c = new Float32Array(n * H), h = new Float32Array(n * H);
+        be.lstmForward(n, H, g, 0, cPrev.slice(), 0, c, 0, h, 0, false);
+        const gx = gates.slice(0, n * 3 * H), gh = gates.slice(n * H), act = new Float32Array(n * 3 * H), hg = new Float32Array(n * H);
+        be.gruForward(n, H, gx, 0, gh, 0, cPrev, 0, act, 0, hg, 0, false);
+        const hr = new Float32Array(n * H);
+        be.rnnForward(n, H, false, gates, 0, hr, 0);
+        return [g, c, h, act, hg, hr];
+      });
+      outs[0].forEach((want, q) => {
+        const got = outs[1][q];
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(Number.isFinite(got[i]), `${isa} H=${H} output ${q}[${i}] = ${got[i]}`);
+          assert.ok(Math.abs(got[i] - want[i]) <= tol(want[i]), `${isa} H=${H} output ${q}[${i}]: got ${got[i]}, want ${want[i]}`);
+        }
+      });
     }
   }
   native.addon.setIsa(isas[0]);
