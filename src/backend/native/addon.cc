@@ -250,7 +250,23 @@ void recordCost(int cls, bool split, std::chrono::steady_clock::time_point t0, d
 
 // ---- argument helpers ----
 
-[[noreturn]] void fail(napi_env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+// Bad arguments throw the error class registered by setErrorClass (rnnkit's RnnkitError, so that
+// native.ts forwards every call as it is, with no try/catch around each); before that, a
+// RangeError. The class is kept per Node environment (instance data), as a worker thread that
+// loads the addon has its own.
+[[noreturn]] void fail(napi_env env, const std::string& msg) {
+  Napi::Env e(env);
+  Napi::FunctionReference* cls = e.GetInstanceData<Napi::FunctionReference>();
+  if (cls != nullptr && !cls->IsEmpty()) throw Napi::Error(env, cls->New({Napi::String::New(env, msg)}));
+  throw Napi::RangeError::New(env, msg);
+}
+
+// setErrorClass(ctor): the constructor fail() throws with (one string argument, the message)
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) fail(info.Env(), "native backend: setErrorClass: expected a constructor");
+  info.Env().SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>())));
+  return info.Env().Undefined();
+}
 
 long num(const Napi::CallbackInfo& info, size_t i) {
   int64_t v = 0;
@@ -941,6 +957,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"rmspropStep", RmspropStep}, {"adagradStep", AdagradStep},
       {"isas", Isas}, {"isa", Isa}, {"setIsa", SetIsa}, {"setThreads", SetThreads}, {"threads", Threads},
       {"setParallelWork", SetParallelWork}, {"setAdaptiveSplit", SetAdaptiveSplit}, {"splitGemms", SplitGemms},
+      {"setErrorClass", SetErrorClass},
   };
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   return exports;

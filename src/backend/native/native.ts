@@ -74,6 +74,8 @@ export interface NativeAddon {
   setParallelWork(work: number): void;
   setAdaptiveSplit(on: boolean): void;
   splitGemms(): number;
+  /** The error class the addon throws on bad arguments (RnnkitError, set at load). */
+  setErrorClass(cls: new (message: string) => Error): void;
 }
 
 /** The names of NativeAddon's members, for the check against the addon's exports. */
@@ -84,6 +86,7 @@ export const nativeExports: readonly (keyof NativeAddon)[] = [
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
   "sgdStep", "adamStep", "rmspropStep", "adagradStep",
   "isas", "isa", "setIsa", "setThreads", "threads", "setParallelWork", "setAdaptiveSplit", "splitGemms",
+  "setErrorClass",
 ];
 
 /** The addon, loaded once; throws an Error saying why when it cannot be loaded. */
@@ -93,7 +96,11 @@ export function loadNativeAddon(): NativeAddon {
   if (missing.length > 0) {
     throw new Error(`the native addon is out of date: it lacks ${missing.join(", ")} (rebuild it with \`node scripts/build-native.mjs\`)`);
   }
-  return addon as unknown as NativeAddon;
+  const native = addon as unknown as NativeAddon;
+  // the addon throws RnnkitError itself (expected-vs-got messages); set on every load: cheap, and
+  // a loader may hand back a fresh module instance
+  native.setErrorClass(RnnkitError);
+  return native;
 }
 
 /** Why the native backend cannot run here, or null when it can. */
@@ -119,10 +126,6 @@ export interface NativeBackendOptions {
 }
 
 /** Re-throws the addon's RangeErrors (bad sizes, short arrays) as RnnkitErrors, with the same message. */
-function rethrow(e: unknown): never {
-  if (e instanceof RangeError) throw new RnnkitError(e.message);
-  throw e;
-}
 
 export class NativeBackend implements Backend {
   readonly name = "native";
@@ -171,33 +174,21 @@ export class NativeBackend implements Backend {
     a: Floats, aOff: number, lda: number, b: Floats, bOff: number, ldb: number,
     beta: number, c: Floats, cOff: number, ldc: number,
   ): void {
-    try {
-      this.k.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
   }
 
   /** op(B) packed into the micro-kernel's slivers once (with a header the addon checks: k, n, ISA). */
   packB(transB: boolean, k: number, n: number, b: Floats, bOff: number, ldb: number): PackedB {
-    try {
-      const data = new Float32Array(this.k.packedSize(k, n));
-      this.k.packB(transB, k, n, b, bOff, ldb, data);
-      return { k, n, data };
-    } catch (e) {
-      rethrow(e);
-    }
+    const data = new Float32Array(this.k.packedSize(k, n));
+    this.k.packB(transB, k, n, b, bOff, ldb, data);
+    return { k, n, data };
   }
 
   gemmPacked(
     m: number, n: number, k: number, alpha: number, a: Floats, aOff: number, lda: number,
     packed: PackedB, beta: number, c: Floats, cOff: number, ldc: number,
   ): void {
-    try {
-      this.k.gemmPacked(m, n, k, alpha, a, aOff, lda, packed.data, beta, c, cOff, ldc);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gemmPacked(m, n, k, alpha, a, aOff, lda, packed.data, beta, c, cOff, ldc);
   }
 
   /** The forward time loop in one native call (see Backend.recurrentForward); two directions run on two threads. */
@@ -205,74 +196,42 @@ export class NativeBackend implements Backend {
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
     H: number, dirs: readonly RecurrentDirection[],
   ): void {
-    try {
-      this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H,
-        dirs.map((d) => [d.whh.data, d.bhh, d.gates, d.gh, d.act, d.hPrev, d.h, d.cPrev, d.c]));
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H,
+      dirs.map((d) => [d.whh.data, d.bhh, d.gates, d.gh, d.act, d.hPrev, d.h, d.cPrev, d.c]));
   }
 
   broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void {
-    try {
-      this.k.broadcastRows(rows, cols, v, vOff, dst, dOff, ldd, accumulate);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.broadcastRows(rows, cols, v, vOff, dst, dOff, ldd, accumulate);
   }
 
   sumRows(rows: number, cols: number, a: Floats, aOff: number, lda: number, out: Floats, oOff: number): void {
-    try {
-      this.k.sumRows(rows, cols, a, aOff, lda, out, oOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.sumRows(rows, cols, a, aOff, lda, out, oOff);
   }
 
   gatherRows(
     rows: number, cols: number, idx: Int32Array, idxOff: number,
     src: Floats, sOff: number, lds: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean,
   ): void {
-    try {
-      this.k.gatherRows(rows, cols, idx, idxOff, src, sOff, lds, dst, dOff, ldd, accumulate);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gatherRows(rows, cols, idx, idxOff, src, sOff, lds, dst, dOff, ldd, accumulate);
   }
 
   scatterRows(
     rows: number, cols: number, idx: Int32Array, idxOff: number,
     src: Floats, sOff: number, lds: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean,
   ): void {
-    try {
-      this.k.scatterRows(rows, cols, idx, idxOff, src, sOff, lds, dst, dOff, ldd, accumulate);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.scatterRows(rows, cols, idx, idxOff, src, sOff, lds, dst, dOff, ldd, accumulate);
   }
 
   copy(n: number, src: Floats, sOff: number, dst: Floats, dOff: number): void {
-    try {
-      this.k.copy(n, src, sOff, dst, dOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.copy(n, src, sOff, dst, dOff);
   }
 
   axpy(n: number, alpha: number, src: Floats, sOff: number, dst: Floats, dOff: number): void {
-    try {
-      this.k.axpy(n, alpha, src, sOff, dst, dOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.axpy(n, alpha, src, sOff, dst, dOff);
   }
 
   zero(n: number, a: Floats, aOff: number): void {
-    try {
-      this.k.zero(n, a, aOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.zero(n, a, aOff);
   }
 
   /** For tests: out[0:n] = exp (fn 0), sigmoid (1) or tanh (2) of x[0:n], as the cell kernels compute them. */
@@ -281,30 +240,18 @@ export class NativeBackend implements Backend {
   }
 
   rnnForward(n: number, H: number, relu: boolean, pre: Floats, pOff: number, h: Floats, hOff: number): void {
-    try {
-      this.k.rnnForward(n, H, relu, pre, pOff, h, hOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.rnnForward(n, H, relu, pre, pOff, h, hOff);
   }
 
   rnnBackward(n: number, H: number, relu: boolean, h: Floats, hOff: number, dh: Floats, dhOff: number, dPre: Floats, dpOff: number): void {
-    try {
-      this.k.rnnBackward(n, H, relu, h, hOff, dh, dhOff, dPre, dpOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.rnnBackward(n, H, relu, h, hOff, dh, dhOff, dPre, dpOff);
   }
 
   lstmForward(
     n: number, H: number, gates: Floats, gOff: number,
     cPrev: Floats, cpOff: number, c: Floats, cOff: number, h: Floats, hOff: number, hard = false,
   ): void {
-    try {
-      this.k.lstmForward(n, H, gates, gOff, cPrev, cpOff, c, cOff, h, hOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.lstmForward(n, H, gates, gOff, cPrev, cpOff, c, cOff, h, hOff, hard);
   }
 
   lstmBackward(
@@ -312,22 +259,14 @@ export class NativeBackend implements Backend {
     dh: Floats, dhOff: number, dc: Floats, dcOff: number, dG: Floats, dgOff: number, dcPrev: Floats, dcpOff: number,
     hard = false,
   ): void {
-    try {
-      this.k.lstmBackward(n, H, gates, gOff, cPrev, cpOff, c, cOff, dh, dhOff, dc, dcOff, dG, dgOff, dcPrev, dcpOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.lstmBackward(n, H, gates, gOff, cPrev, cpOff, c, cOff, dh, dhOff, dc, dcOff, dG, dgOff, dcPrev, dcpOff, hard);
   }
 
   gruForward(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
     hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number, hard = false,
   ): void {
-    try {
-      this.k.gruForward(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruForward(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff, hard);
   }
 
   gruBackward(
@@ -335,149 +274,85 @@ export class NativeBackend implements Backend {
     dh: Floats, dhOff: number, dGx: Floats, dgxOff: number, dGh: Floats, dghOff: number, dhPrev: Floats, dhpOff: number,
     hard = false,
   ): void {
-    try {
-      this.k.gruBackward(n, H, act, aOff, gh, ghOff, hPrev, hpOff, dh, dhOff, dGx, dgxOff, dGh, dghOff, dhPrev, dhpOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruBackward(n, H, act, aOff, gh, ghOff, hPrev, hpOff, dh, dhOff, dGx, dgxOff, dGh, dghOff, dhPrev, dhpOff, hard);
   }
 
   gruResetBeforeGates(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
     hPrev: Floats, hpOff: number, act: Floats, aOff: number, rh: Floats, rhOff: number, hard = false,
   ): void {
-    try {
-      this.k.gruResetBeforeGates(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, rh, rhOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruResetBeforeGates(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, rh, rhOff, hard);
   }
 
   gruResetBeforeOutput(
     n: number, H: number, gx: Floats, gxOff: number, gh: Floats, ghOff: number,
     hPrev: Floats, hpOff: number, act: Floats, aOff: number, h: Floats, hOff: number,
   ): void {
-    try {
-      this.k.gruResetBeforeOutput(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruResetBeforeOutput(n, H, gx, gxOff, gh, ghOff, hPrev, hpOff, act, aOff, h, hOff);
   }
 
   gruResetBeforeBackwardOutput(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
     dh: Floats, dhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
-    try {
-      this.k.gruResetBeforeBackwardOutput(n, H, act, aOff, hPrev, hpOff, dh, dhOff, dG, dgOff, dhPrev, dhpOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruResetBeforeBackwardOutput(n, H, act, aOff, hPrev, hpOff, dh, dhOff, dG, dgOff, dhPrev, dhpOff, hard);
   }
 
   gruResetBeforeBackwardGates(
     n: number, H: number, act: Floats, aOff: number, hPrev: Floats, hpOff: number,
     drh: Floats, drhOff: number, dG: Floats, dgOff: number, dhPrev: Floats, dhpOff: number, hard = false,
   ): void {
-    try {
-      this.k.gruResetBeforeBackwardGates(n, H, act, aOff, hPrev, hpOff, drh, drhOff, dG, dgOff, dhPrev, dhpOff, hard);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.gruResetBeforeBackwardGates(n, H, act, aOff, hPrev, hpOff, drh, drhOff, dG, dgOff, dhPrev, dhpOff, hard);
   }
 
   softmaxCrossEntropy(
     rows: number, V: number, logits: Floats, lOff: number, targets: Int32Array, tOff: number,
     ignoreIndex: number, scale: number, dLogits: Floats, dOff: number,
   ): number {
-    try {
-      return this.k.softmaxCrossEntropy(rows, V, logits, lOff, targets, tOff, ignoreIndex, scale, dLogits, dOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    return this.k.softmaxCrossEntropy(rows, V, logits, lOff, targets, tOff, ignoreIndex, scale, dLogits, dOff);
   }
 
   softmax(rows: number, V: number, temperature: number, x: Floats, xOff: number, out: Floats, oOff: number): void {
-    try {
-      this.k.softmax(rows, V, temperature, x, xOff, out, oOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.softmax(rows, V, temperature, x, xOff, out, oOff);
   }
 
   mse(n: number, p: Floats, pOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number {
-    try {
-      return this.k.mse(n, p, pOff, t, tOff, w, wOff, scale, grad, gOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    return this.k.mse(n, p, pOff, t, tOff, w, wOff, scale, grad, gOff);
   }
 
   bceWithLogits(n: number, x: Floats, xOff: number, t: Floats, tOff: number, w: Floats | null, wOff: number, scale: number, grad: Floats, gOff: number): number {
-    try {
-      return this.k.bceWithLogits(n, x, xOff, t, tOff, w, wOff, scale, grad, gOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    return this.k.bceWithLogits(n, x, xOff, t, tOff, w, wOff, scale, grad, gOff);
   }
 
   sumSquares(n: number, a: Floats, aOff: number): number {
-    try {
-      return this.k.sumSquares(n, a, aOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    return this.k.sumSquares(n, a, aOff);
   }
 
   scale(n: number, alpha: number, a: Floats, aOff: number): void {
-    try {
-      this.k.scale(n, alpha, a, aOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.scale(n, alpha, a, aOff);
   }
 
   mul(n: number, a: Floats, aOff: number, b: Floats, bOff: number, out: Floats, oOff: number): void {
-    try {
-      this.k.mul(n, a, aOff, b, bOff, out, oOff);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.mul(n, a, aOff, b, bOff, out, oOff);
   }
 
   sgdStep(n: number, p: Floats, g: Floats, buf: Floats, lr: number, momentum: number, nesterov: boolean, weightDecay: number, first: boolean): void {
-    try {
-      this.k.sgdStep(n, p, g, buf, lr, momentum, nesterov, weightDecay, first);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.sgdStep(n, p, g, buf, lr, momentum, nesterov, weightDecay, first);
   }
 
   adamStep(
     n: number, p: Floats, g: Floats, m: Floats, v: Floats, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, decoupled: boolean, step: number,
   ): void {
-    try {
-      this.k.adamStep(n, p, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step));
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.adamStep(n, p, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step));
   }
 
   rmspropStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, alpha: number, eps: number, weightDecay: number): void {
-    try {
-      this.k.rmspropStep(n, p, g, s, lr, alpha, eps, weightDecay);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.rmspropStep(n, p, g, s, lr, alpha, eps, weightDecay);
   }
 
   adagradStep(n: number, p: Floats, g: Floats, s: Floats, lr: number, eps: number, weightDecay: number): void {
-    try {
-      this.k.adagradStep(n, p, g, s, lr, eps, weightDecay);
-    } catch (e) {
-      rethrow(e);
-    }
+    this.k.adagradStep(n, p, g, s, lr, eps, weightDecay);
   }
 }
 
