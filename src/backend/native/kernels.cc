@@ -3,6 +3,7 @@
 // no -march flag, so the binary itself runs on any CPU of its architecture (x86-64, ARM64, ...).
 #include "kernels.h"
 #include <cstdint>
+#include <cstdlib>
 #if defined(__x86_64__)
 #include <immintrin.h>  // the reciprocal estimates of the vector math (kernels.inc vrecip)
 #endif

@@ -242,3 +242,22 @@ test("cell kernels' vector math at the edges (tails, saturation, underflow): clo
   }
   native.addon.setIsa(isas[0]);
 });
+
+test("gemm with many rows and k blocks (op(B) packed whole, row blocks outside) equals js on every ISA", () => {
+  const r = rng(23);
+  const shapes: [number, number, number][] = [[97, 1, 129], [100, 49, 131], [193, 95, 257], [290, 50, 400], [131, 144, 130]];
+  for (const isa of isas) {
+    native.addon.setIsa(isa);
+    shapes.forEach(([m, n, k], i) => {
+      for (let t = 0; t < 4; t++) {
+        const transA = (t & 1) === 1, transB = (t & 2) === 2;
+        const ext = i % 3;
+        runGemmCase(native, {
+          transA, transB, m, n, k, alpha: [1, -0.5, 2.5][t % 3], beta: [0, 1, 0.3, -1][t],
+          lda: (transA ? m : k) + ext, ldb: (transB ? k : n) + ext, ldc: n + 2 * ext, aOff: ext, bOff: 2 * ext, cOff: 1,
+        }, r);
+      }
+    });
+  }
+  native.addon.setIsa(isas[0]);
+});
