@@ -63,6 +63,19 @@ export interface Backend {
   ): void;
 
   /**
+   * Optional: C = alpha * op(A) * op(B) + bias, the row vector bias [n] (at biasOff) added to every
+   * row, C's old contents ignored. The same per-element sums as broadcastRows of the bias then
+   * gemm with beta = 1 (the input projection of every layer), in one pass over C instead of two:
+   * where a backend fuses it, C is written once and never read. bias must not overlap C.
+   */
+  gemmBias?(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Floats, aOff: number, lda: number,
+    b: Floats, bOff: number, ldb: number,
+    bias: Floats, biasOff: number, c: Floats, cOff: number, ldc: number,
+  ): void;
+
+  /**
    * Optional, with gemmPacked: op(B) [k, n] (B stored as for `gemm`) packed for repeated use. The
    * packed copy does not follow later changes of B; pack again after B changes.
    */

@@ -120,6 +120,16 @@ export class JsBackend implements Backend {
     }
   }
 
+  /** The reference of Backend.gemmBias: the bias broadcast into C, then the product added (beta = 1). */
+  gemmBias(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Floats, aOff: number, lda: number, b: Floats, bOff: number, ldb: number,
+    bias: Floats, biasOff: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    this.broadcastRows(m, n, bias, biasOff, c, cOff, ldc, false);
+    this.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1, c, cOff, ldc);
+  }
+
   broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void {
     for (let r = 0; r < rows; r++) {
       const d = dOff + r * ldd;

@@ -59,6 +59,8 @@ export interface Run {
   dGh: Floats;
   /** reset-before GRU scratch: d(r*h) of one step [B, H] */
   drh: Floats;
+  /** [G*H] scratch: b_ih + b_hh for a backend's fused projection (Backend.gemmBias) */
+  bias: Floats;
   /**
    * Blocks of W_hh packed for this pass by `stepGemm` (backends with packB), by name; created
    * lazily. A Run lives for one forward and its backward, while the weights stay unchanged.
@@ -100,6 +102,17 @@ export interface StepCell {
 export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean): void {
   const { be, w, N, H, inSize } = r;
   const GH = G * H;
+  if (be.gemmBias && w.bih) {
+    // the bias added by the GEMM as it writes the output, which it then never reads
+    let bias = w.bih;
+    if (foldHidden && w.bhh) {
+      be.broadcastRows(1, GH, w.bih, 0, r.bias, 0, GH, false);
+      be.broadcastRows(1, GH, w.bhh, 0, r.bias, 0, GH, true);
+      bias = r.bias;
+    }
+    be.gemmBias(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, bias, 0, out, 0, GH);
+    return;
+  }
   let beta = 0;
   if (w.bih && foldHidden && w.bhh && N > 1) {
     // b_ih + b_hh summed in row 0, then copied to the other rows: one pass over the N x GH

@@ -662,6 +662,7 @@ export class Recurrent implements Module {
       h: ws.get(`h${id}`, N * H),
       cPrev: cell.hasCellState ? ws.get(`cPrev${id}`, Math.max(N, B) * H) : NO_ARRAY,
       c: cell.hasCellState ? ws.get(`c${id}`, N * H) : NO_ARRAY,
+      bias: ws.get(`bias${id}`, G * H),
       // Backward buffers are allocated on the first backward (inference never needs them).
       dh: NO_ARRAY, dc: NO_ARRAY, dG: NO_ARRAY, dGh: NO_ARRAY, drh: NO_ARRAY,
     };

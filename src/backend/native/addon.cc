@@ -329,14 +329,17 @@ Napi::Value undef(const Napi::CallbackInfo& info) { return info.Env().Undefined(
 
 // ---- GEMM ----
 
-/** C = alpha op(A) op(B) + beta C, split across the pool by column or row blocks when large. */
+/**
+ * C = alpha op(A) op(B) + beta C (or, with `bias` [n], + bias in every row, beta ignored), split
+ * across the pool by column or row blocks when large.
+ */
 void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float* a, long lda, const float* b, long ldb,
-             float beta, float* c, long ldc) {
+             float beta, float* c, long ldc, const float* bias) {
   const KernelTable* kt = K;
   const double work = static_cast<double>(m) * n * k;
   const int threads = pool ? pool->size() : 1;
   if (threads <= 1 || k <= 0 || work < parallelWork) {
-    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats), bias);
     return;
   }
   // cut the larger of m and n into chunks of whole micro-tiles, claimed from one counter
@@ -349,7 +352,7 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
   const auto t0 = std::chrono::steady_clock::now();
   PoolClaim claim;
   if (used <= 1 || !claim.held || !wantSplit(cls)) {
-    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    kt->gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workspace(kt->gemmWorkspaceFloats), bias);
     if (used > 1 && claim.held) recordCost(cls, false, t0, work);
     return;
   }
@@ -366,36 +369,45 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
       const long s0 = q * chunk;
       const long len = total - s0 < chunk ? total - s0 : chunk;
       if (byCols) {
-        kt->gemm(tA, tB, m, len, k, alpha, a, lda, b + (tB ? s0 * ldb : s0), ldb, beta, c + s0, ldc, ws);
+        kt->gemm(tA, tB, m, len, k, alpha, a, lda, b + (tB ? s0 * ldb : s0), ldb, beta, c + s0, ldc, ws, bias ? bias + s0 : nullptr);
       } else {
-        kt->gemm(tA, tB, len, n, k, alpha, a + (tA ? s0 : s0 * lda), lda, b, ldb, beta, c + s0 * ldc, ldc, ws);
+        kt->gemm(tA, tB, len, n, k, alpha, a + (tA ? s0 : s0 * lda), lda, b, ldb, beta, c + s0 * ldc, ldc, ws, bias);
       }
     }
   });
   recordCost(cls, true, t0, work);
 }
 
-// gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc)
-Napi::Value Gemm(const Napi::CallbackInfo& info) {
+/**
+ * gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) and
+ * gemmBias(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, bias, biasOff, c, cOff, ldc):
+ * the same arguments but for beta, which gemmBias replaces by the row vector bias [n].
+ */
+Napi::Value gemmCall(const Napi::CallbackInfo& info, bool withBias) {
+  const char* name = withBias ? "gemmBias" : "gemm";
   const bool tA = flag(info, 0), tB = flag(info, 1);
   const long m = num(info, 2), n = num(info, 3), k = num(info, 4);
   const float alpha = static_cast<float>(dbl(info, 5));
-  const long lda = num(info, 8), ldb = num(info, 11), ldc = num(info, 15);
-  const float beta = static_cast<float>(dbl(info, 12));
+  const long lda = num(info, 8), ldb = num(info, 11), ldc = num(info, withBias ? 16 : 15);
+  const float beta = withBias ? 1.0f : static_cast<float>(dbl(info, 12));
   if (m <= 0 || n <= 0) return undef(info);
   const long aRows = tA ? k : m, aCols = tA ? m : k, bRows = tB ? n : k, bCols = tB ? k : n;
   const bool reads = k > 0 && alpha != 0;
+  const std::string w(name);
   if (reads) {
-    checkLd(info, "gemm A", lda, aCols);
-    checkLd(info, "gemm B", ldb, bCols);
+    checkLd(info, (w + " A").c_str(), lda, aCols);
+    checkLd(info, (w + " B").c_str(), ldb, bCols);
   }
-  checkLd(info, "gemm C", ldc, n);
-  const float* a = F(info, 6, num(info, 7), reads ? span(aRows, aCols, lda) : 0, "gemm A");
-  const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, "gemm B");
-  float* c = F(info, 13, num(info, 14), span(m, n, ldc), "gemm C");
-  gemmAny(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  checkLd(info, (w + " C").c_str(), ldc, n);
+  const float* a = F(info, 6, num(info, 7), reads ? span(aRows, aCols, lda) : 0, (w + " A").c_str());
+  const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, (w + " B").c_str());
+  const float* bias = withBias ? F(info, 12, num(info, 13), n, (w + " bias").c_str()) : nullptr;
+  float* c = F(info, withBias ? 14 : 13, num(info, withBias ? 15 : 14), span(m, n, ldc), (w + " C").c_str());
+  gemmAny(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
   return undef(info);
 }
+Napi::Value Gemm(const Napi::CallbackInfo& info) { return gemmCall(info, false); }
+Napi::Value GemmBias(const Napi::CallbackInfo& info) { return gemmCall(info, true); }
 
 // ---- GEMM with B packed once ----
 
@@ -947,7 +959,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   } fns[] = {
-      {"gemm", Gemm}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"recurrentForward", RecurrentForward}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
+      {"gemm", Gemm}, {"gemmBias", GemmBias}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"recurrentForward", RecurrentForward}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
       {"scatterRows", ScatterRows}, {"copy", Copy}, {"axpy", Axpy}, {"zero", Zero}, {"mathFn", MathFn},
       {"rnnForward", RnnForward}, {"rnnBackward", RnnBackward}, {"lstmForward", LstmForward}, {"lstmBackward", LstmBackward},
       {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"gruResetBeforeGates", GruResetBeforeGates},

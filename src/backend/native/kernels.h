@@ -9,7 +9,7 @@ struct KernelTable {
   long gemmWorkspaceFloats;
   int mr, nr;
   void (*gemm)(bool transA, bool transB, long m, long n, long k, float alpha, const float* a, long lda,
-               const float* b, long ldb, float beta, float* c, long ldc, float* ws);
+               const float* b, long ldb, float beta, float* c, long ldc, float* ws, const float* bias);
   long (*packedFloats)(long k, long n);
   void (*packBAll)(bool transB, long k, long n, const float* b, long ldb, float* out);
   void (*gemmPacked)(long m, long n, long k, float alpha, const float* a, long lda, const float* packed, long nTotal, long j0,

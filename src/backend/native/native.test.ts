@@ -261,3 +261,52 @@ test("gemm with many rows and k blocks (op(B) packed whole, row blocks outside) 
   }
   native.addon.setIsa(isas[0]);
 });
+
+test("gemmBias (the bias written with the product, C never read) equals js's broadcast + gemm, every ISA, every path", () => {
+  const js = new JsBackend();
+  const r = rng(29);
+  // small m (the few-rows path), one k block, several k blocks, many rows (op(B) packed whole), edges
+  const shapes: [number, number, number][] = [[1, 5, 7], [3, 50, 300], [9, 53, 37], [40, 97, 260], [200, 131, 300], [130, 49, 64], [17, 8, 0]];
+  for (const isa of isas) {
+    native.addon.setIsa(isa);
+    shapes.forEach(([m, n, k], i) => {
+      for (let t = 0; t < 4; t++) {
+        const transA = (t & 1) === 1, transB = (t & 2) === 2;
+        const ext = (i + t) % 3, alpha = [1, -0.5, 2.5, 0][t];
+        const lda = (transA ? m : k) + ext, ldb = (transB ? k : n) + ext, ldc = n + 2 * ext;
+        const a = Float32Array.from({ length: (transA ? k : m) * lda + 4 }, () => r() - 0.5);
+        const b = Float32Array.from({ length: (transB ? n : k) * ldb + 4 }, () => r() - 0.5);
+        const bias = Float32Array.from({ length: n + 3 }, () => r() - 0.5);
+        const c0 = Float32Array.from({ length: m * ldc + 2 }, () => NaN); // never read inside the window
+        const [cw, cj] = [c0.slice(), c0.slice()];
+        native.gemmBias(transA, transB, m, n, k, alpha, a, 1, lda, b, 2, ldb, bias, 3, cw, 1, ldc);
+        js.gemmBias(transA, transB, m, n, k, alpha, a, 1, lda, b, 2, ldb, bias, 3, cj, 1, ldc);
+        for (let q = 0; q < cw.length; q++) {
+          const inWindow = q >= 1 && (q - 1) % ldc < n && Math.floor((q - 1) / ldc) < m;
+          if (!inWindow) assert.ok(Number.isNaN(cw[q]), `${isa} ${m}x${n}x${k}: wrote outside C at ${q}`);
+          else assert.ok(Math.abs(cw[q] - cj[q]) <= 1e-5 * (1 + Math.abs(alpha) * k), `${isa} ${m}x${n}x${k} t=${t}: C[${q}] ${cw[q]}, want ${cj[q]}`);
+        }
+      }
+    });
+  }
+  native.addon.setIsa(isas[0]);
+  // split across the pool by columns (the bias follows its columns) and by rows
+  const pooled = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: false });
+  try {
+    for (const [m, n, k] of [[24, 300, 70], [400, 20, 150]]) {
+      const a = Float32Array.from({ length: m * k }, () => r() - 0.5), b = Float32Array.from({ length: n * k }, () => r() - 0.5);
+      const bias = Float32Array.from({ length: n }, () => r() - 0.5);
+      const before = pooled.addon.splitGemms();
+      const cw = new Float32Array(m * n), cj = new Float32Array(m * n);
+      pooled.gemmBias(false, true, m, n, k, 1, a, 0, k, b, 0, k, bias, 0, cw, 0, n);
+      js.gemmBias(false, true, m, n, k, 1, a, 0, k, b, 0, k, bias, 0, cj, 0, n);
+      assert.equal(pooled.addon.splitGemms() - before, 1, `${m}x${n}x${k} split`);
+      for (let q = 0; q < cw.length; q++) assert.ok(Math.abs(cw[q] - cj[q]) <= 1e-5 * (1 + k), `pooled ${m}x${n}x${k}: C[${q}] ${cw[q]}, want ${cj[q]}`);
+    }
+  } finally {
+    pooled.addon.setThreads(1);
+    pooled.addon.setParallelWork(1 << 20);
+  }
+  assert.throws(() => native.gemmBias(false, false, 2, 3, 2, 1, new Float32Array(4), 0, 2, new Float32Array(6), 0, 3, new Float32Array(2), 0, new Float32Array(6), 0, 3),
+    (e: Error) => e instanceof RnnkitError && /gemmBias bias: expected elements \[0, 3\), got an array of length 2/.test(e.message));
+});

@@ -22,6 +22,8 @@ type I = Int32Array;
 export interface NativeAddon {
   gemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number,
     b: F, bOff: number, ldb: number, beta: number, c: F, cOff: number, ldc: number): void;
+  gemmBias(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number,
+    b: F, bOff: number, ldb: number, bias: F, biasOff: number, c: F, cOff: number, ldc: number): void;
   packedSize(k: number, n: number): number;
   packB(tB: boolean, k: number, n: number, b: F, bOff: number, ldb: number, out: F): void;
   gemmPacked(m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number, packed: F,
@@ -80,7 +82,7 @@ export interface NativeAddon {
 
 /** The names of NativeAddon's members, for the check against the addon's exports. */
 export const nativeExports: readonly (keyof NativeAddon)[] = [
-  "gemm", "packedSize", "packB", "gemmPacked", "recurrentForward", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
+  "gemm", "gemmBias", "packedSize", "packB", "gemmPacked", "recurrentForward", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
   "rnnForward", "rnnBackward", "lstmForward", "lstmBackward", "gruForward", "gruBackward",
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
@@ -175,6 +177,15 @@ export class NativeBackend implements Backend {
     beta: number, c: Floats, cOff: number, ldc: number,
   ): void {
     this.k.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+  }
+
+  /** The bias added in the GEMM's first pass over C (see Backend.gemmBias). */
+  gemmBias(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Floats, aOff: number, lda: number, b: Floats, bOff: number, ldb: number,
+    bias: Floats, biasOff: number, c: Floats, cOff: number, ldc: number,
+  ): void {
+    this.k.gemmBias(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, bias, biasOff, c, cOff, ldc);
   }
 
   /** op(B) packed into the micro-kernel's slivers once (with a header the addon checks: k, n, ISA). */
