@@ -441,7 +441,7 @@ Napi::Value PackB(const Napi::CallbackInfo& info) {
 }
 
 void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, const float* a, long lda, const float* packed,
-                   float beta, float* c, long ldc);
+                   float beta, float* c, long ldc, const float* bias = nullptr);
 
 /** Checks that v holds op(B) packed by packB for [k, n] with the kernels `kt`; returns it. */
 const float* packedValue(const Napi::CallbackInfo& info, napi_value v, const KernelTable* kt, long k, long n, const char* what) {
@@ -480,7 +480,7 @@ Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
 
 /** C = alpha A op(B) + beta C with op(B) packed (checked by the caller), split across the pool when large. */
 void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, const float* a, long lda, const float* packed,
-                   float beta, float* c, long ldc) {
+                   float beta, float* c, long ldc, const float* bias) {
   const bool reads = k > 0 && alpha != 0;
   const double work = static_cast<double>(m) * n * k;
   const int threads = pool ? pool->size() : 1;
@@ -489,7 +489,7 @@ void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, c
   const int cls = sizeClass(work);
   const auto t0 = std::chrono::steady_clock::now();
   if (!claim || !claim->held || !wantSplit(cls)) {
-    kt->gemmPacked(m, n, k, alpha, a, lda, packed, n, 0, beta, c, ldc, workspace(kt->gemmWorkspaceFloats));
+    kt->gemmPacked(m, n, k, alpha, a, lda, packed, n, 0, beta, c, ldc, workspace(kt->gemmWorkspaceFloats), bias);
     if (claim && claim->held) recordCost(cls, false, t0, work);
     return;
   }
@@ -510,8 +510,8 @@ void gemmPackedAny(const KernelTable* kt, long m, long n, long k, float alpha, c
     for (long q = next.fetch_add(1); q < chunks; q = next.fetch_add(1)) {
       const long s0 = q * chunk;
       const long len = total - s0 < chunk ? total - s0 : chunk;
-      if (byCols) kt->gemmPacked(m, len, k, alpha, a, lda, packed, n, s0, beta, c + s0, ldc, ws);
-      else kt->gemmPacked(len, n, k, alpha, a + s0 * lda, lda, packed, n, 0, beta, c + s0 * ldc, ldc, ws);
+      if (byCols) kt->gemmPacked(m, len, k, alpha, a, lda, packed, n, s0, beta, c + s0, ldc, ws, bias ? bias + s0 : nullptr);
+      else kt->gemmPacked(len, n, k, alpha, a + s0 * lda, lda, packed, n, 0, beta, c + s0 * ldc, ldc, ws, bias);
     }
   });
   recordCost(cls, true, t0, work);
@@ -536,8 +536,8 @@ void runDirection(const KernelTable* kt, long cell, bool hard, bool relu, long s
       if (cell == 0) std::memmove(d.cPrev + o * H, d.c + p * H, 4 * n * H);
     }
     if (cell == 1) {
-      if (d.bhh) kt->broadcastRows(n, GH, d.bhh, d.gh + o * GH, GH, false);
-      gemmPackedAny(kt, n, GH, H, 1, d.hPrev + o * H, H, d.whh, d.bhh ? 1 : 0, d.gh + o * GH, GH);
+      // gh = h_prev W_hh^T + b_hh, the bias written with the product (never a pass of its own)
+      gemmPackedAny(kt, n, GH, H, 1, d.hPrev + o * H, H, d.whh, 0, d.gh + o * GH, GH, d.bhh);
       kt->gruForward(n, H, d.gates + o * GH, d.gh + o * GH, d.hPrev + o * H, d.act + o * GH, d.h + o * H, hard);
     } else {
       gemmPackedAny(kt, n, GH, H, 1, d.hPrev + o * H, H, d.whh, 1, d.gates + o * GH, GH);

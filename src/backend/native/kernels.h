@@ -13,7 +13,7 @@ struct KernelTable {
   long (*packedFloats)(long k, long n);
   void (*packBAll)(bool transB, long k, long n, const float* b, long ldb, float* out);
   void (*gemmPacked)(long m, long n, long k, float alpha, const float* a, long lda, const float* packed, long nTotal, long j0,
-                     float beta, float* c, long ldc, float* ws);
+                     float beta, float* c, long ldc, float* ws, const float* bias);
   void (*mathFn)(int fn, long n, const float* x, float* out);
   void (*broadcastRows)(long rows, long cols, const float* v, float* dst, long ldd, bool accumulate);
   void (*sumRows)(long rows, long cols, const float* a, long lda, float* out);
