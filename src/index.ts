@@ -32,7 +32,7 @@ export { TASKS, CELLS, POOLINGS, MODEL_KINDS, type Model, type ModelKind, type T
 export type { Batch } from "./data/batch.js";
 export { fit, evaluate, type FitOptions, type FitResult, type TrainData, type Progress, type Metrics, type EpochReport, type BestState, type TrainerState, type EpochPosition, type CarriedState } from "./train/trainer.js";
 export { crossEntropy, mseLoss, bceWithLogits, type LossResult } from "./losses/losses.js";
-export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption } from "./train/optimizers.js";
+export { Optimizer, clipGradNorm, lrFactor, autoWarmup, resolveSchedule, checkSchedule, scheduleKinds, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption } from "./train/optimizers.js";
 export { sample, generate, generateIds, Stream, type SampleOptions } from "./decode/sample.js";
 export { rnnkitVersion, saveModel, loadModel, modelToBytes, modelFromBytes, type SavedModel, type Checkpoint, type ModelExtras } from "./io/model-file.js";
 export { exportOnnx, exportSeq2SeqOnnx, type OnnxExportOptions } from "./io/onnx.js";

@@ -159,7 +159,52 @@ export type Schedule =
  * Moby-Dick, 300 steps) it beat cosine annealing over the same horizon (2.55 against 2.69 bits per
  * character) and a constant rate (2.56); over long runs WSD matches cosine (Hägele et al. 2024).
  */
-export type ScheduleOption = Schedule | "auto";
+export type ScheduleOption = Schedule | "auto" | "constant" | "cosine" | "wsd";
+
+/** The schedule kinds, once (Schedule's `kind`). */
+export const scheduleKinds = ["constant", "step", "cosine", "wsd"] as const;
+
+/**
+ * A schedule option checked, with the names that need no numbers ("constant", "cosine" over the
+ * horizon, "wsd" with the default decay) made into their objects. Anything else is refused
+ * with what was expected: an unchecked one made the learning rate NaN.
+ */
+export function checkSchedule(where: string, v: unknown): Schedule | "auto" {
+  if (v === "auto") return "auto";
+  if (v === "constant") return { kind: "constant" };
+  if (v === "cosine") return { kind: "cosine", totalSteps: 0 };
+  if (v === "wsd") return { kind: "wsd", totalSteps: 0, decayFraction: defaults.wsdDecayFraction };
+  const bad = (what: string): never => {
+    throw new RnnkitError(`${where}: schedule: expected "auto", "constant", "cosine", "wsd" or {kind: ${scheduleKinds.join(" | ")}, ...}${what}, got ${describe(v)}`);
+  };
+  if (v === null || typeof v !== "object") bad("");
+  const s = v as Record<string, unknown>;
+  const positiveInt = (k: string) => typeof s[k] === "number" && Number.isInteger(s[k]) && (s[k] as number) >= 1;
+  const inUnit = (k: string, open: boolean) =>
+    s[k] === undefined || (typeof s[k] === "number" && (s[k] as number) >= 0 && (s[k] as number) <= 1 && !(open && s[k] === 0));
+  const totalOk = s.totalSteps === undefined || s.totalSteps === 0 || positiveInt("totalSteps");
+  switch (s.kind) {
+    case "constant":
+      return { kind: "constant" };
+    case "step":
+      if (!positiveInt("stepSize") || typeof s.gamma !== "number" || !(s.gamma > 0) || !Number.isFinite(s.gamma)) bad(" (step: stepSize an integer >= 1, gamma > 0)");
+      return { kind: "step", stepSize: s.stepSize as number, gamma: s.gamma as number };
+    case "cosine":
+      if (!totalOk || !inUnit("minFactor", false)) bad(" (cosine: totalSteps an integer >= 0, 0 = the horizon; minFactor in [0, 1])");
+      return { kind: "cosine", totalSteps: (s.totalSteps as number | undefined) ?? 0, ...(s.minFactor !== undefined ? { minFactor: s.minFactor as number } : {}) };
+    case "wsd":
+      if (!totalOk || !inUnit("minFactor", false) || !(s.decayFraction === undefined || inUnit("decayFraction", true))) {
+        bad(" (wsd: totalSteps an integer >= 0, 0 = the horizon; decayFraction in (0, 1]; minFactor in [0, 1])");
+      }
+      return {
+        kind: "wsd", totalSteps: (s.totalSteps as number | undefined) ?? 0,
+        decayFraction: (s.decayFraction as number | undefined) ?? defaults.wsdDecayFraction,
+        ...(s.minFactor !== undefined ? { minFactor: s.minFactor as number } : {}),
+      };
+    default:
+      return bad("");
+  }
+}
 
 /** The warm-up of the "auto" schedule: min(defaults.autoWarmupSteps, ceil(defaults.autoWarmupFraction * horizon)). */
 export function autoWarmup(horizon: number): number {
@@ -171,7 +216,8 @@ export function autoWarmup(horizon: number): number {
  * wsd to defaults.autoMinLrFactor; a cosine without a length anneals over the horizon; an
  * explicit `warmup` wins over the automatic one.
  */
-export function resolveSchedule(schedule: ScheduleOption, horizon: number, warmup?: number): { schedule: Schedule; warmup: number } {
+export function resolveSchedule(option: ScheduleOption, horizon: number, warmup?: number): { schedule: Schedule; warmup: number } {
+  const schedule = checkSchedule("resolveSchedule", option);
   if (schedule === "auto") {
     return { schedule: { kind: "wsd", totalSteps: horizon, decayFraction: defaults.wsdDecayFraction, minFactor: defaults.autoMinLrFactor }, warmup: warmup ?? autoWarmup(horizon) };
   }

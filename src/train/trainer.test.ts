@@ -196,3 +196,21 @@ test("truncated BPTT on a stream: a character model learns a periodic text", asy
   assert.ok(last.val!.bpc! < 0.3, `bpc ${last.val!.bpc}`);
   assert.ok(last.train.bpc! < r.epochs[0].train.bpc!);
 });
+
+test("schedules by name work, and a malformed schedule is refused before training (it made the rate NaN)", async () => {
+  const data = { kind: "examples" as const, train: contains3(64, 9) };
+  for (const schedule of ["constant", "cosine", "wsd"] as const) {
+    const lrs: number[] = [];
+    await fit(new SequenceModel(cfg), data, { batchSize: 16, epochs: 2, schedule, warmupSteps: 0, optimizerOptions: { lr: 0.01 }, onProgress: (p) => void lrs.push(p.lr) });
+    assert.ok(lrs.length > 0 && lrs.every((lr) => Number.isFinite(lr) && lr > 0), `${schedule}: ${lrs}`);
+    if (schedule === "constant") assert.ok(lrs.every((lr) => lr === 0.01), `constant: ${lrs}`);
+    else assert.ok(lrs[lrs.length - 1] < lrs[0], `${schedule} decays: ${lrs}`);
+  }
+  const bad: unknown[] = ["linear", { kind: "cosine", minFactor: 2 }, { kind: "step", stepSize: 0, gamma: 0.5 }, { kind: "step", stepSize: 10 }, { kind: "wsd", decayFraction: 0 }, { kind: "cosine", totalSteps: -3 }, 7];
+  for (const schedule of bad) {
+    const model = new SequenceModel(cfg);
+    const before = model.parameters().map((p) => Array.from(p.value.data));
+    await assert.rejects(fit(model, data, { batchSize: 16, epochs: 1, schedule: schedule as never }), (e: Error) => e.name === "RnnkitError" && /fit: schedule: expected "auto", "constant"/.test(e.message), `${JSON.stringify(schedule)}`);
+    assert.deepEqual(model.parameters().map((p) => Array.from(p.value.data)), before, "nothing trained");
+  }
+});

@@ -15,7 +15,7 @@ import { defaults } from "../defaults.js";
 import type { Batch } from "../data/batch.js";
 import type { Model, StepResult } from "../models/model.js";
 import { NonFiniteError, RnnkitError, type Tensor, checkPositiveInt } from "../tensor.js";
-import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption, clipGradNorm, lrFactor, resolveSchedule } from "./optimizers.js";
+import { Optimizer, type OptimizerName, type OptimizerOptions, type Schedule, type ScheduleOption, checkSchedule, clipGradNorm, lrFactor, resolveSchedule } from "./optimizers.js";
 
 /** Training data: examples (many-to-one / aligned tagging), or one long token stream (language model). */
 export type TrainData =
@@ -199,7 +199,7 @@ export async function fit(model: Model, data: TrainData, opts: FitOptions = {}):
     if (position) checkPosition(where, position, startEpoch);
     if (opts.resume.trainer?.random) model.setRandomState(opts.resume.trainer.random);
   }
-  const scheduleOption: ScheduleOption = opts.schedule ?? "auto";
+  const scheduleOption: ScheduleOption = checkSchedule(where, opts.schedule ?? "auto");
   // the horizon: fixed once, at the start (or measured on the first steps of a time-bounded run)
   let trainer: TrainerState | undefined;
   const fixHorizon = (horizon: number, from: TrainerState["horizonFrom"], warmup = opts.warmupSteps) => {
