@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cmath>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -207,8 +208,9 @@ struct PoolClaim {
 Pool* pool = nullptr;
 /** m*n*k from which a GEMM is split across the pool (set from JavaScript, defaults.ts). */
 double parallelWork = 1 << 20;
-/** GEMMs that ran split (diagnostics and tests). */
+/** GEMMs that ran split, and forward loops whose batch ran split (diagnostics and tests). */
 double splitGemms = 0;
+double splitLoops = 0;
 
 /**
  * Whether splitting a GEMM pays, learned per size class (log2 of m*n*k, above parallelWork) from
@@ -524,14 +526,22 @@ struct Direction {
   float *gates, *gh, *act, *hPrev, *h, *cPrev, *c;
 };
 
-/** The forward loop of one direction (see Backend.recurrentForward); GEMMs split across the pool when it is free. */
+/**
+ * The forward loop of one direction (see Backend.recurrentForward) over the rows [r0, r1) of the
+ * sorted batch: at step s those are rows offsets[s] + r for r0 <= r < min(r1, batchSizes[s]), and
+ * the same sequence was at offsets[s-1] + r the step before. Sequences never mix, so disjoint row
+ * ranges run on different threads with no synchronisation inside the loop. GEMMs split across the
+ * pool when it is free (never when a caller holds it).
+ */
 void runDirection(const KernelTable* kt, long cell, bool hard, bool relu, long steps, const int32_t* offsets, const int32_t* sizes,
-                  long H, const Direction& d) {
+                  long H, const Direction& d, long r0 = 0, long r1 = LONG_MAX) {
   const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
   for (long s = 0; s < steps; s++) {
-    const long o = offsets[s], n = sizes[s];
+    const long hi = r1 < sizes[s] ? r1 : sizes[s];
+    if (hi <= r0) break;  // batch sizes never grow: no later step has rows in the range either
+    const long o = offsets[s] + r0, n = hi - r0;
     if (s > 0) {
-      const long p = offsets[s - 1];
+      const long p = offsets[s - 1] + r0;
       std::memmove(d.hPrev + o * H, d.h + p * H, 4 * n * H);
       if (cell == 0) std::memmove(d.cPrev + o * H, d.c + p * H, 4 * n * H);
     }
@@ -545,6 +555,36 @@ void runDirection(const KernelTable* kt, long cell, bool hard, bool relu, long s
       else kt->rnnForward(n * H, relu, d.gates + o * H, d.h + o * H);
     }
   }
+}
+
+/**
+ * Cuts the sorted batch's rows [0, sizes[0]) into `parts` ranges of about equal work (a row's work
+ * is the number of steps it is active), at multiples of `unit` rows (the GEMM's micro-tile), and
+ * returns how many ranges it made; cut[q]..cut[q+1] is range q.
+ */
+int batchCuts(long steps, const int32_t* sizes, int parts, long unit, long* cut) {
+  const long B = sizes[0];
+  std::vector<long> active(B, 0);  // steps each row is active: sizes are non-increasing
+  for (long s = 0; s < steps; s++) active[sizes[s] - 1]++;
+  for (long r = B - 2; r >= 0; r--) active[r] += active[r + 1];
+  double total = 0;
+  for (long r = 0; r < B; r++) total += active[r];
+  int made = 0;
+  cut[0] = 0;
+  double acc = 0;
+  long r = 0;
+  for (int q = 1; q < parts; q++) {
+    const double goal = total * q / parts;
+    while (r < B && acc + active[r] <= goal) acc += active[r++];
+    long c = (r + unit / 2) / unit * unit;  // the nearest whole tile
+    if (c <= cut[made] || c >= B) continue;
+    for (long x = r; x < c; x++) acc += active[x];
+    for (long x = c; x < r; x++) acc -= active[x];
+    r = c;
+    cut[++made] = c;
+  }
+  cut[++made] = B;
+  return made;
 }
 
 // recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, dirs): the forward time loop of
@@ -592,6 +632,27 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
     d.c = cell == 0 ? f(8, N * H, "recurrentForward c") : nullptr;
   }
   const int threads = pool ? pool->size() : 1;
+  // one direction on several threads: the batch's rows cut into ranges, each range's whole loop on
+  // its own thread (ONNX Runtime splits its LSTM's batch the same way); where the batch is too
+  // small for whole micro-tiles per thread, or the loop too short to pay a fork, the GEMMs split
+  double work = 0;
+  for (long s = 0; s < steps; s++) work += static_cast<double>(sizes[s]) * GH * H;
+  if (D == 1 && threads >= 2 && sizes[0] >= 2 * kt->mr && work >= 4 * parallelWork) {
+    PoolClaim claim;
+    if (claim.held) {
+      long cut[65];
+      const int parts = batchCuts(steps, sizes, threads < 64 ? threads : 64, kt->mr, cut);
+      if (parts >= 2) {
+        splitLoops++;
+        std::atomic<int> next{0};
+        pool->run(parts, [&](int) {
+          for (int q = next.fetch_add(1); q < parts; q = next.fetch_add(1))
+            runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[0], cut[q], cut[q + 1]);
+        });
+        return undef(info);
+      }
+    }
+  }
   if (D == 2 && threads >= 2) {
     PoolClaim claim;
     if (claim.held) {
@@ -948,6 +1009,7 @@ Napi::Value SetAdaptiveSplit(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SplitGemms(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitGemms); }
+Napi::Value SplitLoops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitLoops); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (tableCount == 0) {
@@ -968,13 +1030,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"softmax", Softmax}, {"mse", Mse}, {"bceWithLogits", Bce}, {"sumSquares", SumSquares}, {"scale", Scale}, {"mul", Mul},
       {"sgdStep", SgdStep}, {"adamStep", AdamStep}, {"rmspropStep", RmspropStep}, {"adagradStep", AdagradStep},
       {"isas", Isas}, {"isa", Isa}, {"setIsa", SetIsa}, {"setThreads", SetThreads}, {"threads", Threads},
-      {"setParallelWork", SetParallelWork}, {"setAdaptiveSplit", SetAdaptiveSplit}, {"splitGemms", SplitGemms},
+      {"setParallelWork", SetParallelWork}, {"setAdaptiveSplit", SetAdaptiveSplit}, {"splitGemms", SplitGemms}, {"splitLoops", SplitLoops},
       {"setErrorClass", SetErrorClass},
   };
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   return exports;
 }
-
 }  // namespace
 
 NODE_API_MODULE(rnnkit_native, Init)

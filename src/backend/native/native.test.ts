@@ -310,3 +310,48 @@ test("gemmBias (the bias written with the product, C never read) equals js's bro
   assert.throws(() => native.gemmBias(false, false, 2, 3, 2, 1, new Float32Array(4), 0, 2, new Float32Array(6), 0, 3, new Float32Array(2), 0, new Float32Array(6), 0, 3),
     (e: Error) => e instanceof RnnkitError && /gemmBias bias: expected elements \[0, 3\), got an array of length 2/.test(e.message));
 });
+
+test("recurrentForward on two threads (the batch cut into row ranges, each range's loop on its own thread) equals one thread", () => {
+  const one = new NativeBackend({ threads: 1 });
+  const r = rng(31);
+  // [cell, H, batch sizes per step]: equal lengths, shrinking batches, a cut inside a shrinking
+  // region, and a batch too small to cut (one range: the per-step GEMM split instead)
+  const cases: ["lstm" | "gru" | "rnn", number, number[]][] = [
+    ["lstm", 24, [32, 32, 32, 32, 32]], ["lstm", 17, [40, 37, 30, 22, 9, 3, 1]], ["gru", 33, [64, 64, 60, 20, 17]],
+    ["rnn", 16, [24, 24, 8, 8, 1]], ["lstm", 8, [15, 15, 15]], ["gru", 9, [17, 16, 16, 2]],
+  ];
+  const two = new NativeBackend({ threads: 2, parallelThreshold: 1, adaptiveSplit: false });
+  try {
+    for (const isa of isas) {
+      two.addon.setIsa(isa);
+      for (const [cell, H, sizes] of cases) {
+        const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1, GH = G * H;
+        const steps = sizes.length;
+        const offsets = new Int32Array(steps), batchSizes = Int32Array.from(sizes);
+        for (let s = 1; s < steps; s++) offsets[s] = offsets[s - 1] + sizes[s - 1];
+        const N = offsets[steps - 1] + sizes[steps - 1];
+        const w = Float32Array.from({ length: GH * H }, () => (r() * 2 - 1) * 0.4), bias = Float32Array.from({ length: GH }, () => r() - 0.5);
+        const init = [N * GH, N * GH, N * GH, N * H, N * H, N * H, N * H].map((n) => Float32Array.from({ length: n }, () => r() * 2 - 1));
+        let loopsBefore = 0;
+        // the pool is the process's: one thread for the reference run, two for the other
+        const outs = [one, two].map((be, q) => {
+          two.addon.setThreads(q + 1);
+          loopsBefore = two.addon.splitLoops();
+          const [gates, gh, act, hPrev, h, cPrev, c] = init.map((a) => a.slice());
+          be.recurrentForward(cell, false, false, steps, offsets, batchSizes, H, [
+            { whh: be.packB(true, H, GH, w, 0, H), bhh: cell === "gru" ? bias : null, gates, gh, act, hPrev, h, cPrev, c },
+          ]);
+          return [gates, gh, act, hPrev, h, cPrev, c];
+        });
+        outs[0].forEach((want, i) => assert.deepEqual(Array.from(outs[1][i]), Array.from(want), `${isa} ${cell} H=${H} sizes=${sizes}: array ${i}`));
+        // cut where the first step has two whole tiles of rows or more
+        const mr = ({ avx512: 8, avx2: 6 } as Record<string, number>)[isa] ?? 4; // the micro-tile rows (kernels.cc)
+        assert.equal(two.addon.splitLoops() - loopsBefore, sizes[0] >= 2 * mr ? 1 : 0, `${isa} ${cell} sizes=${sizes}: loops split`);
+      }
+    }
+  } finally {
+    two.addon.setIsa(isas[0]);
+    two.addon.setThreads(1);
+    two.addon.setParallelWork(1 << 20);
+  }
+});

@@ -76,6 +76,7 @@ export interface NativeAddon {
   setParallelWork(work: number): void;
   setAdaptiveSplit(on: boolean): void;
   splitGemms(): number;
+  splitLoops(): number;
   /** The error class the addon throws on bad arguments (RnnkitError, set at load). */
   setErrorClass(cls: new (message: string) => Error): void;
 }
@@ -87,7 +88,7 @@ export const nativeExports: readonly (keyof NativeAddon)[] = [
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
   "sgdStep", "adamStep", "rmspropStep", "adagradStep",
-  "isas", "isa", "setIsa", "setThreads", "threads", "setParallelWork", "setAdaptiveSplit", "splitGemms",
+  "isas", "isa", "setIsa", "setThreads", "threads", "setParallelWork", "setAdaptiveSplit", "splitGemms", "splitLoops",
   "setErrorClass",
 ];
 
