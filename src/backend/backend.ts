@@ -38,6 +38,35 @@ export interface RecurrentDirection {
   c: Floats;
 }
 
+/**
+ * One direction's buffers for Backend.recurrentBackward: what its forward left (gates or
+ * activations, states) and the gradients it fills; dh0 / dc0 [B, H] (the sorted batch's rows)
+ * receive the gradients w.r.t. the initial state, added to.
+ */
+export interface RecurrentBackwardDirection {
+  /** op(W_hh) = W_hh [G*H, H] packed by packB(false, G*H, H, ...) */
+  whh: PackedB;
+  /** LSTM: the gate activations [N, 4H]; GRU: act (r, z, n) [N, 3H]; RNN: unused */
+  gates: Floats;
+  /** GRU: gh [N, 3H] */
+  gh: Floats;
+  hPrev: Floats;
+  /** RNN: h [N, H] (tanh' from the output) */
+  h: Floats;
+  cPrev: Floats;
+  c: Floats;
+  /** dL/dh [N, H] on entry (output and final-state gradients), the totals on exit */
+  dh: Floats;
+  /** LSTM: dL/dc [N, H], likewise */
+  dc: Floats;
+  /** the pre-activation gradients written [N, G*H] (GRU: of the input side) */
+  dG: Floats;
+  /** GRU: of the hidden side [N, 3H] */
+  dGh: Floats;
+  dh0: Floats;
+  dc0: Floats;
+}
+
 export interface Backend {
   readonly name: string;
   /** The element type of every array this backend allocates and computes in. */
@@ -102,6 +131,18 @@ export interface Backend {
   recurrentForward?(
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
     H: number, dirs: readonly RecurrentDirection[],
+  ): void;
+
+  /**
+   * Optional: the backward time loop of one layer's directions in one call, the same as, for s
+   * from steps-1 down to 0 (o = offsets[s], n = batchSizes[s], prev = rows offsets[s-1] of dh/dc,
+   * or dh0/dc0 at s = 0): LSTM lstmBackward(.., dcPrev = prev) then dhPrev += dG[o] W_hh; GRU
+   * (reset after) gruBackward(.., dhPrev = prev) then dhPrev += dGh[o] W_hh; RNN rnnBackward then
+   * dhPrev += dG[o] W_hh.
+   */
+  recurrentBackward?(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, dirs: readonly RecurrentBackwardDirection[],
   ): void;
 
   /** dst[r, 0:cols] (+)= v[0:cols] for r < rows (row stride ldd); `accumulate` adds instead of writing. */

@@ -3,7 +3,7 @@
  * kernel and runs anywhere. With `dtype: "float64"` it is the float64 reference path of the
  * gradient checks.
  */
-import type { Backend, DType, PackedB, RecurrentDirection } from "./backend.js";
+import type { Backend, DType, PackedB, RecurrentBackwardDirection, RecurrentDirection } from "./backend.js";
 import type { Floats } from "../tensor.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -115,6 +115,31 @@ export class JsBackend implements Backend {
           this.gemmPacked(n, GH, H, 1, hPrev, o * H, H, whh, 1, gates, o * GH, GH);
           if (cell === "lstm") this.lstmForward(n, H, gates, o * GH, cPrev, o * H, c, o * H, h, o * H, hard);
           else this.rnnForward(n, H, relu, gates, o * H, h, o * H);
+        }
+      }
+    }
+  }
+
+  /** The reference backward loop: the per-step kernels, in order (see Backend.recurrentBackward). */
+  recurrentBackward(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, dirs: readonly RecurrentBackwardDirection[],
+  ): void {
+    const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+    const GH = G * H;
+    for (const d of dirs) {
+      for (let s = steps - 1; s >= 0; s--) {
+        const o = offsets[s], n = batchSizes[s];
+        const [dhPrev, dcPrev, p] = s > 0 ? [d.dh, d.dc, offsets[s - 1] * H] : [d.dh0, d.dc0, 0];
+        if (cell === "lstm") {
+          this.lstmBackward(n, H, d.gates, o * GH, d.cPrev, o * H, d.c, o * H, d.dh, o * H, d.dc, o * H, d.dG, o * GH, dcPrev, p, hard);
+          this.gemmPacked(n, H, GH, 1, d.dG, o * GH, GH, d.whh, 1, dhPrev, p, H);
+        } else if (cell === "gru") {
+          this.gruBackward(n, H, d.gates, o * GH, d.gh, o * GH, d.hPrev, o * H, d.dh, o * H, d.dG, o * GH, d.dGh, o * GH, dhPrev, p, hard);
+          this.gemmPacked(n, H, GH, 1, d.dGh, o * GH, GH, d.whh, 1, dhPrev, p, H);
+        } else {
+          this.rnnBackward(n, H, relu, d.h, o * H, d.dh, o * H, d.dG, o * H);
+          this.gemmPacked(n, H, GH, 1, d.dG, o * GH, GH, d.whh, 1, dhPrev, p, H);
         }
       }
     }

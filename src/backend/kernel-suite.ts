@@ -290,6 +290,45 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
     });
   }
 
+  if (be.recurrentBackward && be.packB) {
+    test(`${label}: recurrentBackward (the whole backward loop) equals js's: LSTM, GRU, RNN, shrinking batches, odd H`, () => {
+      setup();
+      const r = rng(43);
+      const cases: ["lstm" | "gru" | "rnn", boolean, boolean, number, number[]][] = [
+        ["lstm", false, false, 5, [3, 3, 2, 1]], ["lstm", true, false, 17, [4, 4, 4, 3, 1, 1]], ["gru", false, false, 7, [3, 2, 2, 1]],
+        ["gru", true, false, 16, [5, 5, 1]], ["rnn", false, false, 9, [4, 3, 3, 2, 2]], ["rnn", false, true, 13, [2, 2, 1]],
+        ["lstm", false, false, 64, [7, 6, 6, 5]],
+      ];
+      for (const [cell, hard, relu, H, sizes] of cases) {
+        const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+        const GH = G * H;
+        const steps = sizes.length;
+        const offsets = new Int32Array(steps), batchSizes = Int32Array.from(sizes);
+        for (let s = 1; s < steps; s++) offsets[s] = offsets[s - 1] + sizes[s - 1];
+        const N = offsets[steps - 1] + sizes[steps - 1], B = sizes[0];
+        const unit = () => r(), signed = () => r() * 2 - 1;
+        // W_hh, then gates (activations in (0, 1); the GRU's n and the LSTM's g in (-1, 1) do not
+        // matter to the comparison), gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0
+        const arrs = [
+          pair(be, GH * H, () => (r() * 2 - 1) * 0.4),
+          ...[[N * GH, unit], [N * GH, signed], [N * H, signed], [N * H, signed], [N * H, signed], [N * H, signed], [N * H, signed], [N * H, signed],
+            [N * GH, signed], [N * GH, signed], [B * H, signed], [B * H, signed]].map(([n, f]) => pair(be, n as number, f as () => number)),
+        ];
+        const run = (b: Backend, idx: 0 | 1) => {
+          const [w, gates, gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0] = arrs.map((p) => p[idx]);
+          b.recurrentBackward!(cell, hard, relu, steps, offsets, batchSizes, H, [
+            { whh: b.packB!(false, GH, H, w, 0, H), gates, gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0 },
+          ]);
+        };
+        run(js, 1);
+        run(be, 0);
+        const what = `recurrentBackward ${cell} hard=${hard} relu=${relu} H=${H} sizes=${sizes}`;
+        arrs.forEach(([w, j], i) => assertClose(`${what}: array ${i}`, w, j, pointTol(j)));
+        for (const [w] of arrs) be.free(w);
+      }
+    });
+  }
+
   // ---- math ----
 
   test(`${label}: exp, sigmoid, tanh: ~1e-6 relative accuracy, no NaN/Inf at large |x|`, () => {

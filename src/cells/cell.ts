@@ -92,6 +92,12 @@ export interface StepCell {
    */
   forwardSequence?(runs: readonly Run[], seq: Sequence): boolean;
   backwardStep(r: Run, o: number, n: number, dhPrev: Floats, dhpOff: number, dcPrev: Floats, dcpOff: number): void;
+  /**
+   * Optional: all backward steps of one run in one backend call (Backend.recurrentBackward), the
+   * same as backwardStep for s from steps-1 down to 0 with the wrapper's targets (dh/dc of the step
+   * before, dh0/dc0 at s = 0); false when the backend (or this cell's variant) has none.
+   */
+  backwardSequence?(r: Run, seq: Sequence, dh0: Floats, dc0: Floats): boolean;
   /** After the backward loop: weight and bias gradients, one GEMM / reduction each. */
   accumulateGrads(r: Run): void;
   /** dX [N, in] = (gradient w.r.t. the input-side pre-activations) W_ih: one GEMM. */
@@ -185,6 +191,29 @@ export function forwardSequence(
     return { whh: p, bhh: withBias ? r.w.bhh : null, gates: r.gates, gh: r.gh, act: r.act, hPrev: r.hPrev, h: r.h, cPrev: r.cPrev, c: r.c };
   });
   be.recurrentForward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, dirs);
+  return true;
+}
+
+/**
+ * The whole backward loop of one run in one backend call where the backend has one, with
+ * op(W_hh) = W_hh packed under the key of the per-step path (recurrentGrad); false otherwise.
+ */
+export function backwardSequence(
+  r: Run, cell: "lstm" | "gru" | "rnn", G: number, hard: boolean, relu: boolean, seq: Sequence, dh0: Floats, dc0: Floats,
+): boolean {
+  const be = r.be;
+  if (!be.recurrentBackward || !be.packB || seq.steps < 2) return false;
+  const H = r.H;
+  r.packs ??= new Map();
+  let p = r.packs.get("whh");
+  if (!p) {
+    p = be.packB(false, G * H, H, r.w.whh, 0, H);
+    r.packs.set("whh", p);
+  }
+  be.recurrentBackward(cell, hard, relu, seq.steps, seq.offsets, seq.batchSizes, H, [{
+    whh: p, gates: cell === "gru" ? r.act : r.gates, gh: r.gh, hPrev: r.hPrev, h: r.h, cPrev: r.cPrev, c: r.c,
+    dh: r.dh, dc: r.dc, dG: r.dG, dGh: r.dGh, dh0, dc0,
+  }]);
   return true;
 }
 

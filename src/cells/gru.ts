@@ -23,7 +23,7 @@
  * Backward (reset before): d(rh) = dn W_hn, dr = d(rh) h σ'(r), dh += dh' z + d(rh) r + [dr dz] W_h{r,z}.
  */
 import {
-  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad, stepGemm,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, backwardSequence, forwardSequence, inputGradient, projectInput, recurrentGrad, stepGemm,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
 
@@ -92,6 +92,11 @@ export class GruStep implements StepCell {
     be.gruResetBeforeBackwardGates(n, H, r.act, o * G3, r.hPrev, o * H, r.drh, 0, r.dG, o * G3, dhPrev, dhpOff, this.hard);
     // dh += [dr dz] W_h{r,z}
     stepGemm(r, "whh_rz", n, H, 2 * H, r.dG, o * G3, G3, false, w.whh, 0, H, 1, dhPrev, dhpOff, H);
+  }
+
+  backwardSequence(r: Run, seq: Sequence, dh0: Floats, dc0: Floats): boolean {
+    // the reset-before variant's three GEMMs per step stay per step
+    return this.resetAfter && backwardSequence(r, "gru", 3, this.hard, false, seq, dh0, dc0);
   }
 
   accumulateGrads(r: Run): void {

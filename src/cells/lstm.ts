@@ -15,7 +15,7 @@
  *     dc += dc_t f,  dh += [di df dg do] W_hh
  */
 import {
-  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, backwardSequence, forwardSequence, inputGradient, projectInput, recurrentGrad,
   recurrentMatmul,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
@@ -49,6 +49,10 @@ export class LstmStep implements StepCell {
       this.hard,
     );
     recurrentGrad(r, 4, o, n, r.dG, dhPrev, dhpOff);
+  }
+
+  backwardSequence(r: Run, seq: Sequence, dh0: Floats, dc0: Floats): boolean {
+    return backwardSequence(r, "lstm", 4, this.hard, false, seq, dh0, dc0);
   }
 
   accumulateGrads(r: Run): void {

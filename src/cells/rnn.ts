@@ -7,7 +7,7 @@
  * dh += dpre W_hh, dx = dpre W_ih, dW_ih += dpre^T x, dW_hh += dpre^T h, db_ih = db_hh = sum dpre.
  */
 import {
-  type Run, type Sequence, type StepCell, accumulateStandardGrads, forwardSequence, inputGradient, projectInput, recurrentGrad,
+  type Run, type Sequence, type StepCell, accumulateStandardGrads, backwardSequence, forwardSequence, inputGradient, projectInput, recurrentGrad,
   recurrentMatmul,
 } from "./cell.js";
 import type { Floats } from "../tensor.js";
@@ -35,6 +35,10 @@ export class RnnStep implements StepCell {
     const H = r.H;
     r.be.rnnBackward(n, H, this.relu, r.h, o * H, r.dh, o * H, r.dG, o * H);
     recurrentGrad(r, 1, o, n, r.dG, dhPrev, dhpOff);
+  }
+
+  backwardSequence(r: Run, seq: Sequence, dh0: Floats, dc0: Floats): boolean {
+    return backwardSequence(r, "rnn", 1, false, this.relu, seq, dh0, dc0);
   }
 
   accumulateGrads(r: Run): void {

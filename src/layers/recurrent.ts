@@ -499,14 +499,18 @@ export class Recurrent implements Module {
         }
         be.zero(B * H, dh0s, 0);
 
-        for (let s = steps - 1; s >= 0; s--) {
-          const o = offsets[s];
-          const n = batchSizes[s];
-          if (s > 0) {
-            const p = offsets[s - 1] * H;
-            cell.backwardStep(run, o, n, run.dh, p, run.dc, p);
-          } else {
-            cell.backwardStep(run, o, n, dh0s, 0, dc0s, 0);
+        // the whole loop in one backend call where the backend has one, else step by step
+        plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
+        if (!cell.backwardSequence?.(run, plan.seq, dh0s, dc0s)) {
+          for (let s = steps - 1; s >= 0; s--) {
+            const o = offsets[s];
+            const n = batchSizes[s];
+            if (s > 0) {
+              const p = offsets[s - 1] * H;
+              cell.backwardStep(run, o, n, run.dh, p, run.dc, p);
+            } else {
+              cell.backwardStep(run, o, n, dh0s, 0, dc0s, 0);
+            }
           }
         }
 

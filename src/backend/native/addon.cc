@@ -587,6 +587,72 @@ int batchCuts(long steps, const int32_t* sizes, int parts, long unit, long* cut)
   return made;
 }
 
+/** One direction's buffers for recurrentBackward (see Backend.recurrentBackward). */
+struct BackDirection {
+  const float* whh;
+  const float *gates, *gh, *hPrev, *h, *cPrev, *c;
+  float *dh, *dc, *dG, *dGh, *dh0, *dc0;
+};
+
+/**
+ * The backward loop of one direction over the rows [r0, r1) of the sorted batch (as runDirection:
+ * disjoint ranges run on different threads with no synchronisation inside the loop).
+ */
+void runBackward(const KernelTable* kt, long cell, bool hard, bool relu, long steps, const int32_t* offsets, const int32_t* sizes,
+                 long H, const BackDirection& d, long r0 = 0, long r1 = LONG_MAX) {
+  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  for (long s = steps - 1; s >= 0; s--) {
+    const long hi = r1 < sizes[s] ? r1 : sizes[s];
+    if (hi <= r0) continue;  // earlier steps have more rows
+    const long o = offsets[s] + r0, n = hi - r0;
+    float* dhPrev = s > 0 ? d.dh + (offsets[s - 1] + r0) * H : d.dh0 + r0 * H;
+    if (cell == 0) {
+      float* dcPrev = s > 0 ? d.dc + (offsets[s - 1] + r0) * H : d.dc0 + r0 * H;
+      kt->lstmBackward(n, H, d.gates + o * GH, d.cPrev + o * H, d.c + o * H, d.dh + o * H, d.dc + o * H, d.dG + o * GH, dcPrev, hard);
+      gemmPackedAny(kt, n, H, GH, 1, d.dG + o * GH, GH, d.whh, 1, dhPrev, H);
+    } else if (cell == 1) {
+      kt->gruBackward(n, H, d.gates + o * GH, d.gh + o * GH, d.hPrev + o * H, d.dh + o * H, d.dG + o * GH, d.dGh + o * GH, dhPrev, hard);
+      gemmPackedAny(kt, n, H, GH, 1, d.dGh + o * GH, GH, d.whh, 1, dhPrev, H);
+    } else {
+      kt->rnnBackward(n * H, relu, d.h + o * H, d.dh + o * H, d.dG + o * H);
+      gemmPackedAny(kt, n, H, GH, 1, d.dG + o * GH, GH, d.whh, 1, dhPrev, H);
+    }
+  }
+}
+
+/** The steps' layout check of recurrentForward / recurrentBackward: they tile rows [0, N) in order, each a prefix of the one before. */
+long checkSteps(napi_env env, const char* name, long steps, const int32_t* offsets, const int32_t* sizes) {
+  for (long s = 0; s < steps; s++) {
+    const bool ok = sizes[s] >= 1 && (s == 0 ? offsets[0] == 0 : offsets[s] == offsets[s - 1] + sizes[s - 1] && sizes[s] <= sizes[s - 1]);
+    if (!ok) fail(env, std::string("native backend: ") + name + ": expected offsets[s] = offsets[s-1] + batchSizes[s-1] and 1 <= batchSizes[s] <= batchSizes[s-1], got offsets[" +
+                           std::to_string(s) + "] = " + std::to_string(offsets[s]) + ", batchSizes[" + std::to_string(s) + "] = " + std::to_string(sizes[s]));
+  }
+  return offsets[steps - 1] + sizes[steps - 1];
+}
+
+/** Runs body(r0, r1) over the batch's rows cut across the pool when it pays (one direction), else body(0, LONG_MAX); returns whether it cut. */
+template <class Body>
+bool overBatch(const KernelTable* kt, long steps, const int32_t* sizes, double work, Body body) {
+  const int threads = pool ? pool->size() : 1;
+  if (threads >= 2 && sizes[0] >= 2 * kt->mr && work >= 4 * parallelWork) {
+    PoolClaim claim;
+    if (claim.held) {
+      long cut[65];
+      const int parts = batchCuts(steps, sizes, threads < 64 ? threads : 64, kt->mr, cut);
+      if (parts >= 2) {
+        splitLoops++;
+        std::atomic<int> next{0};
+        pool->run(parts, [&](int) {
+          for (int q = next.fetch_add(1); q < parts; q = next.fetch_add(1)) body(cut[q], cut[q + 1]);
+        });
+        return true;
+      }
+    }
+  }
+  body(0, LONG_MAX);
+  return false;
+}
+
 // recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, dirs): the forward time loop of
 // one layer (Backend.recurrentForward); dirs[d] = [whh, bhh | null, gates, gh, act, hPrev, h, cPrev, c]. Two directions
 // run at once on two threads of the pool (each GEMM then on its direction's thread).
@@ -604,13 +670,7 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   if (steps <= 0 || H <= 0) return undef(info);
   const int32_t* offsets = I(info, 4, 0, steps, "recurrentForward offsets");
   const int32_t* sizes = I(info, 5, 0, steps, "recurrentForward batchSizes");
-  // the steps tile rows [0, N) in order, each a prefix of the one before
-  for (long s = 0; s < steps; s++) {
-    const bool ok = sizes[s] >= 1 && (s == 0 ? offsets[0] == 0 : offsets[s] == offsets[s - 1] + sizes[s - 1] && sizes[s] <= sizes[s - 1]);
-    if (!ok) fail(env, "native backend: recurrentForward: expected offsets[s] = offsets[s-1] + batchSizes[s-1] and 1 <= batchSizes[s] <= batchSizes[s-1], got offsets[" +
-                           std::to_string(s) + "] = " + std::to_string(offsets[s]) + ", batchSizes[" + std::to_string(s) + "] = " + std::to_string(sizes[s]));
-  }
-  const long N = offsets[steps - 1] + sizes[steps - 1];
+  const long N = checkSteps(env, "recurrentForward", steps, offsets, sizes);
   const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
   Direction dirs[2];
   for (uint32_t k = 0; k < D; k++) {
@@ -637,23 +697,11 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   // small for whole micro-tiles per thread, or the loop too short to pay a fork, the GEMMs split
   double work = 0;
   for (long s = 0; s < steps; s++) work += static_cast<double>(sizes[s]) * GH * H;
-  if (D == 1 && threads >= 2 && sizes[0] >= 2 * kt->mr && work >= 4 * parallelWork) {
-    PoolClaim claim;
-    if (claim.held) {
-      long cut[65];
-      const int parts = batchCuts(steps, sizes, threads < 64 ? threads : 64, kt->mr, cut);
-      if (parts >= 2) {
-        splitLoops++;
-        std::atomic<int> next{0};
-        pool->run(parts, [&](int) {
-          for (int q = next.fetch_add(1); q < parts; q = next.fetch_add(1))
-            runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[0], cut[q], cut[q + 1]);
-        });
-        return undef(info);
-      }
-    }
+  if (D == 1) {
+    overBatch(kt, steps, sizes, work, [&](long r0, long r1) { runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[0], r0, r1); });
+    return undef(info);
   }
-  if (D == 2 && threads >= 2) {
+  if (threads >= 2) {
     PoolClaim claim;
     if (claim.held) {
       // the directions are claimed from a counter: a thread that joins late finds none left
@@ -665,6 +713,57 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
     }
   }
   for (uint32_t k = 0; k < D; k++) runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k]);
+  return undef(info);
+}
+
+// recurrentBackward(cell, hard, relu, steps, offsets, batchSizes, H, dirs): the backward time loop (Backend.recurrentBackward);
+// dirs[d] = [whh (packed, op = W_hh: k = G*H, n = H), gates (GRU: act), gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0].
+Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  const KernelTable* kt = K;
+  const long cell = num(info, 0);
+  const bool hard = flag(info, 1), relu = flag(info, 2);
+  const long steps = num(info, 3), H = num(info, 6);
+  if (cell < 0 || cell > 2) fail(env, "native backend: recurrentBackward: expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(cell));
+  if (!info[7].IsArray()) fail(env, "native backend: recurrentBackward: expected an array of directions");
+  Napi::Array arr = info[7].As<Napi::Array>();
+  const uint32_t D = arr.Length();
+  if (D < 1 || D > 2) fail(env, "native backend: recurrentBackward: expected 1 or 2 directions, got " + std::to_string(D));
+  if (steps <= 0 || H <= 0) return undef(info);
+  const int32_t* offsets = I(info, 4, 0, steps, "recurrentBackward offsets");
+  const int32_t* sizes = I(info, 5, 0, steps, "recurrentBackward batchSizes");
+  const long N = checkSteps(env, "recurrentBackward", steps, offsets, sizes), B = sizes[0];
+  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  const bool lstm = cell == 0, gru = cell == 1, rnn = cell == 2;
+  BackDirection dirs[2];
+  for (uint32_t k = 0; k < D; k++) {
+    Napi::Value dv = arr.Get(k);
+    if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 13) fail(env, "native backend: recurrentBackward: expected each direction as 13 arrays");
+    Napi::Array a = dv.As<Napi::Array>();
+    auto f = [&](uint32_t i, long extent, const char* what) {
+      return static_cast<float*>(valueAt(env, a.Get(i), napi_float32_array, 0, extent, what));
+    };
+    BackDirection& d = dirs[k];
+    d.whh = packedValue(info, a.Get(0u), kt, GH, H, "recurrentBackward whh");
+    d.gates = f(1, rnn ? 0 : N * GH, "recurrentBackward gates");
+    d.gh = f(2, gru ? N * GH : 0, "recurrentBackward gh");
+    d.hPrev = f(3, gru ? N * H : 0, "recurrentBackward hPrev");
+    d.h = f(4, rnn ? N * H : 0, "recurrentBackward h");
+    d.cPrev = f(5, lstm ? N * H : 0, "recurrentBackward cPrev");
+    d.c = f(6, lstm ? N * H : 0, "recurrentBackward c");
+    d.dh = f(7, N * H, "recurrentBackward dh");
+    d.dc = f(8, lstm ? N * H : 0, "recurrentBackward dc");
+    d.dG = f(9, N * GH, "recurrentBackward dG");
+    d.dGh = f(10, gru ? N * GH : 0, "recurrentBackward dGh");
+    d.dh0 = f(11, B * H, "recurrentBackward dh0");
+    d.dc0 = f(12, lstm ? B * H : 0, "recurrentBackward dc0");
+  }
+  double work = 0;
+  for (long s = 0; s < steps; s++) work += static_cast<double>(sizes[s]) * GH * H;
+  for (uint32_t k = 0; k < D; k++) {
+    if (D == 1) overBatch(kt, steps, sizes, work, [&](long r0, long r1) { runBackward(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k], r0, r1); });
+    else runBackward(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k]);
+  }
   return undef(info);
 }
 
@@ -1021,7 +1120,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   } fns[] = {
-      {"gemm", Gemm}, {"gemmBias", GemmBias}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"recurrentForward", RecurrentForward}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
+      {"gemm", Gemm}, {"gemmBias", GemmBias}, {"packedSize", PackedSize}, {"packB", PackB}, {"gemmPacked", GemmPacked}, {"recurrentForward", RecurrentForward}, {"recurrentBackward", RecurrentBackward}, {"broadcastRows", BroadcastRows}, {"sumRows", SumRows}, {"gatherRows", GatherRows},
       {"scatterRows", ScatterRows}, {"copy", Copy}, {"axpy", Axpy}, {"zero", Zero}, {"mathFn", MathFn},
       {"rnnForward", RnnForward}, {"rnnBackward", RnnBackward}, {"lstmForward", LstmForward}, {"lstmBackward", LstmBackward},
       {"gruForward", GruForward}, {"gruBackward", GruBackward}, {"gruResetBeforeGates", GruResetBeforeGates},

@@ -311,7 +311,7 @@ test("gemmBias (the bias written with the product, C never read) equals js's bro
     (e: Error) => e instanceof RnnkitError && /gemmBias bias: expected elements \[0, 3\), got an array of length 2/.test(e.message));
 });
 
-test("recurrentForward on two threads (the batch cut into row ranges, each range's loop on its own thread) equals one thread", () => {
+test("recurrentForward and recurrentBackward on two threads (the batch cut into row ranges, each range's loop on its own thread) equal one thread", () => {
   const one = new NativeBackend({ threads: 1 });
   const r = rng(31);
   // [cell, H, batch sizes per step]: equal lengths, shrinking batches, a cut inside a shrinking
@@ -347,6 +347,20 @@ test("recurrentForward on two threads (the batch cut into row ranges, each range
         // cut where the first step has two whole tiles of rows or more
         const mr = ({ avx512: 8, avx2: 6 } as Record<string, number>)[isa] ?? 4; // the micro-tile rows (kernels.cc)
         assert.equal(two.addon.splitLoops() - loopsBefore, sizes[0] >= 2 * mr ? 1 : 0, `${isa} ${cell} sizes=${sizes}: loops split`);
+        // the backward loop from the forward's results, cut the same way
+        const grads = [N * H, N * H, N * GH, N * GH, sizes[0] * H, sizes[0] * H].map((n) => Float32Array.from({ length: n }, () => r() * 2 - 1));
+        const backs = [one, two].map((be, q) => {
+          two.addon.setThreads(q + 1);
+          loopsBefore = two.addon.splitLoops();
+          const [gates, gh, act, hPrev, h, cPrev, c] = outs[q];
+          const [dh, dc, dG, dGh, dh0, dc0] = grads.map((a) => a.slice());
+          be.recurrentBackward(cell, false, false, steps, offsets, batchSizes, H, [
+            { whh: be.packB(false, GH, H, w, 0, H), gates: cell === "gru" ? act : gates, gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0 },
+          ]);
+          return [dh, dc, dG, dGh, dh0, dc0];
+        });
+        backs[0].forEach((want, i) => assert.deepEqual(Array.from(backs[1][i]), Array.from(want), `${isa} ${cell} H=${H} sizes=${sizes}: backward array ${i}`));
+        assert.equal(two.addon.splitLoops() - loopsBefore, sizes[0] >= 2 * mr ? 1 : 0, `${isa} ${cell} sizes=${sizes}: backward loops split`);
       }
     }
   } finally {

@@ -11,7 +11,7 @@
  * an array) when one is too short or of the wrong type.
  */
 import { platform } from "#platform";
-import type { Backend, DType, PackedB, RecurrentDirection } from "../backend.js";
+import type { Backend, DType, PackedB, RecurrentBackwardDirection, RecurrentDirection } from "../backend.js";
 import { defaults } from "../../defaults.js";
 import { RnnkitError, type Floats } from "../../tensor.js";
 
@@ -28,6 +28,9 @@ export interface NativeAddon {
   packB(tB: boolean, k: number, n: number, b: F, bOff: number, ldb: number, out: F): void;
   gemmPacked(m: number, n: number, k: number, alpha: number, a: F, aOff: number, lda: number, packed: F,
     beta: number, c: F, cOff: number, ldc: number): void;
+  /** dirs: per direction [whh, gates (GRU: act), gh, hPrev, h, cPrev, c, dh, dc, dG, dGh, dh0, dc0] */
+  recurrentBackward(cell: number, hard: boolean, relu: boolean, steps: number, offsets: I, batchSizes: I, H: number,
+    dirs: F[][]): void;
   /** dirs: per direction [whh, bhh | null, gates, gh, act, hPrev, h, cPrev, c] */
   recurrentForward(cell: number, hard: boolean, relu: boolean, steps: number, offsets: I, batchSizes: I, H: number,
     dirs: (F | null)[][]): void;
@@ -83,7 +86,7 @@ export interface NativeAddon {
 
 /** The names of NativeAddon's members, for the check against the addon's exports. */
 export const nativeExports: readonly (keyof NativeAddon)[] = [
-  "gemm", "gemmBias", "packedSize", "packB", "gemmPacked", "recurrentForward", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
+  "gemm", "gemmBias", "packedSize", "packB", "gemmPacked", "recurrentForward", "recurrentBackward", "broadcastRows", "sumRows", "gatherRows", "scatterRows", "copy", "axpy", "zero", "mathFn",
   "rnnForward", "rnnBackward", "lstmForward", "lstmBackward", "gruForward", "gruBackward",
   "gruResetBeforeGates", "gruResetBeforeOutput", "gruResetBeforeBackwardOutput", "gruResetBeforeBackwardGates",
   "softmaxCrossEntropy", "softmax", "mse", "bceWithLogits", "sumSquares", "scale", "mul",
@@ -210,6 +213,15 @@ export class NativeBackend implements Backend {
   ): void {
     this.k.recurrentForward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H,
       dirs.map((d) => [d.whh.data, d.bhh, d.gates, d.gh, d.act, d.hPrev, d.h, d.cPrev, d.c]));
+  }
+
+  /** The backward time loop in one native call (see Backend.recurrentBackward); the batch's rows split across the pool. */
+  recurrentBackward(
+    cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
+    H: number, dirs: readonly RecurrentBackwardDirection[],
+  ): void {
+    this.k.recurrentBackward(cell === "lstm" ? 0 : cell === "gru" ? 1 : 2, hard, relu, steps, offsets, batchSizes, H,
+      dirs.map((d) => [d.whh.data, d.gates, d.gh, d.hPrev, d.h, d.cPrev, d.c, d.dh, d.dc, d.dG, d.dGh, d.dh0, d.dc0]));
   }
 
   broadcastRows(rows: number, cols: number, v: Floats, vOff: number, dst: Floats, dOff: number, ldd: number, accumulate: boolean): void {
