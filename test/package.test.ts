@@ -37,6 +37,7 @@ test("npm pack -> npm install in a fresh folder: import, require, the bin, stric
   // the only sources shipped are the native addon's C++, which the install compiles
   const sources = files.filter((f) => f.startsWith("src/"));
   assert.ok(sources.length > 0 && sources.every((f) => /^src\/backend\/native\/[\w-]+\.(cc|h|inc)$/.test(f)), `sources in the tarball: ${sources.join(", ")}`);
+  assert.ok(!sources.includes("src/backend/native/portable-check.cc"), "the portable kernels' test program is not shipped");
   assert.deepEqual(bad, [], "the tarball ships tests, test helpers, benchmarks or sources");
   for (const want of ["package.json", "LICENSE", "CHANGELOG.md", "README.md", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli/main.js", "dist/browser/rnnkit.js", "python/rnnkit_torch.py"]) {
     assert.ok(files.includes(want), `the tarball lacks ${want}`);
