@@ -74,6 +74,13 @@ export interface Backend {
 
   /** A zero-filled array of `n` elements that the kernels of this backend can address. */
   alloc(n: number): Floats;
+  /**
+   * True when `alloc` returns ordinary garbage-collected arrays and the kernels take any array of
+   * the backend's dtype: a result can then be written straight into the array handed to the
+   * caller, with no copy out of backend memory (js, native; not wasm, whose arrays live in its
+   * memory).
+   */
+  readonly plainArrays?: boolean;
   /** A zero-filled index array (row permutations) that the kernels of this backend can address. */
   allocIndex(n: number): Int32Array;
   /** Returns an array from `alloc`/`allocIndex` to the backend (a no-op for garbage-collected memory). */

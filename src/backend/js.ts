@@ -19,6 +19,7 @@ const dgate = (a: number, hard: boolean): number => (hard ? (a > 0 && a < 1 ? 0.
 export class JsBackend implements Backend {
   readonly name: string;
   readonly dtype: DType;
+  readonly plainArrays = true;
 
   constructor(opts: { dtype?: DType } = {}) {
     this.dtype = opts.dtype ?? "float32";

@@ -422,12 +422,11 @@ export class Recurrent implements Module {
       }
     }
 
-    const out = ws.get("output", T * B * D * H);
-    be.zero(T * B * D * H, out, 0);
-    be.scatterRows(N, D * H, plan.packIdx, 0, layerIn, 0, D * H, out, 0, D * H, false);
+    const output = resultArray(be, ws, "output", T * B * D * H);
+    be.scatterRows(N, D * H, plan.packIdx, 0, layerIn, 0, D * H, output, 0, D * H, false);
     this.haveForward = true;
     const result: RecurrentOutput = {
-      output: { shape: [T, B, D * H], data: out.slice(0, T * B * D * H) },
+      output: { shape: [T, B, D * H], data: handOut(be, output, T * B * D * H) },
       h: { shape: stateShape.slice(), data: hn.slice(0, L * D * B * H) },
     };
     if (cell.hasCellState) result.c = { shape: stateShape.slice(), data: cn.slice(0, L * D * B * H) };
@@ -530,11 +529,10 @@ export class Recurrent implements Module {
     }
 
     this.haveBackward = true;
-    const dx = ws.get("dx", T * B * X);
-    be.zero(T * B * X, dx, 0);
+    const dx = resultArray(be, ws, "dx", T * B * X);
     be.scatterRows(N, X, plan.packIdx, 0, dOut, 0, X, dx, 0, X, false);
     const result: RecurrentInputGradients = {
-      dx: { shape: [T, B, X], data: dx.slice(0, T * B * X) },
+      dx: { shape: [T, B, X], data: handOut(be, dx, T * B * X) },
       dh0: { shape: stateShape.slice(), data: dh0.slice(0, L * D * B * H) },
     };
     if (cell.hasCellState) result.dc0 = { shape: stateShape.slice(), data: dc0.slice(0, L * D * B * H) };
@@ -683,6 +681,21 @@ export class Recurrent implements Module {
     if (cell.needs.dGh) run.dGh = ws.get(`dGh${id}`, N * G * H);
     if (cell.needs.drh) run.drh = ws.get(`drh${id}`, B * H);
   }
+}
+
+/**
+ * A zero-filled array for a result of n elements: on a backend of plain arrays, a fresh one that
+ * is handed to the caller as it is (no zeroing of a workspace, no copy out); elsewhere the
+ * workspace's, zeroed, copied out by handOut.
+ */
+function resultArray(be: Backend, ws: Workspace, name: string, n: number): Floats {
+  if (be.plainArrays) return be.alloc(n);
+  const a = ws.get(name, n);
+  be.zero(n, a, 0);
+  return a;
+}
+function handOut(be: Backend, a: Floats, n: number): Floats {
+  return be.plainArrays ? a : a.slice(0, n);
 }
 
 /** Copies user numbers into a backend array (the boundary, once per call). */

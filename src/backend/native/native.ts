@@ -135,6 +135,7 @@ export interface NativeBackendOptions {
 
 export class NativeBackend implements Backend {
   readonly name = "native";
+  readonly plainArrays = true;
   readonly dtype: DType = "float32";
   /** The addon's exports (for tests: the ISA choice, split counts). */
   readonly addon: NativeAddon;
