@@ -215,6 +215,8 @@ export function wasmSimdSupported(): boolean {
 }
 
 let relaxedValid: boolean | null = null;
+/** Why the relaxed build could not even be read (a missing file), when that is why it is not valid. */
+let relaxedUnreadable: Error | null = null;
 
 /**
  * Whether this engine validates the relaxed-SIMD build of the kernels (WebAssembly.validate on
@@ -223,8 +225,14 @@ let relaxedValid: boolean | null = null;
  */
 export function relaxedSimdSupported(): boolean {
   if (relaxedValid === null) {
+    let bytes: Uint8Array | null = null;
     try {
-      relaxedValid = wasmSimdSupported() && wasmApi().validate(platform.kernelBytes("relaxed"));
+      bytes = platform.kernelBytes("relaxed");
+    } catch (e) {
+      relaxedUnreadable = e as Error;
+    }
+    try {
+      relaxedValid = bytes !== null && wasmSimdSupported() && wasmApi().validate(bytes);
     } catch {
       relaxedValid = false;
     }
@@ -246,6 +254,7 @@ export function pickWasmSimd(asked?: string): WasmSimd {
     throw new RnnkitError(`WasmBackend: ${from}: expected one of ${wasmSimdKinds.join(", ")}, got ${JSON.stringify(want)}`);
   }
   if (want === "relaxed" && !relaxedSimdSupported()) {
+    if (relaxedUnreadable) throw new RnnkitError(`WasmBackend: ${from} asks for relaxed SIMD, but ${relaxedUnreadable.message}`);
     throw new RnnkitError(
       `WasmBackend: ${from} asks for relaxed SIMD: expected an engine that validates it (Chromium >= 114, Node >= 22, ` +
         `or Node 20 run with --experimental-wasm-relaxed-simd), got a ${platform.name} engine that does not; ` +
