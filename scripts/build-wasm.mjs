@@ -3,7 +3,7 @@
 //   src/backend/wasm/assembly/kernels.as  ->  dist/src/backend/wasm/kernels.wasm          (SIMD128)
 //                                         ->  dist/src/backend/wasm/kernels-relaxed.wasm  (+ relaxed SIMD)
 // The second build adds `--enable relaxed-simd`, which makes ASC_FEATURE_RELAXED_SIMD true, so the
-// helpers of kernels.as (madd, nmadd, select) emit f32x4.relaxed_madd and friends; the backend
+// helpers of kernels.as (madd, nmadd, vselect) emit f32x4.relaxed_madd and friends; the backend
 // picks it at start where the engine validates it (src/backend/wasm/wasm.ts).
 //
 // The source is AssemblyScript. It is named `.as` (not `.ts`) so that tsc, whose project includes

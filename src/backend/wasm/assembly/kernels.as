@@ -15,13 +15,16 @@
 // ---------------------------------------------------------------------------------------------
 // One source, two builds (scripts/build-wasm.mjs): kernels.wasm with SIMD128 only, and
 // kernels-relaxed.wasm built with `--enable relaxed-simd`, where ASC_FEATURE_RELAXED_SIMD is true.
-// The helpers below pick their instruction at compile time, so the SIMD128 build computes exactly
-// what it computed before they existed (a*b rounded, then + c), and the relaxed build uses
-// f32x4.relaxed_madd / relaxed_nmadd (WebAssembly relaxed SIMD proposal, Overview.md "Relaxed
-// fused multiply-add"): fused (one rounding) where the CPU has FMA, unfused where it has not. The
-// kernels rely on neither: every use below is one whose result is within rounding of both.
-// relaxed_min/max are not used: their result for NaN and +-0 is implementation-defined, and the
-// kernels propagate NaN as the js reference does.
+// The helpers below (madd, nmadd, vselect) pick their instruction at compile time. In the SIMD128
+// build they are the plain mul-then-add (two roundings) the kernels always used; only the order
+// of some commutative adds' operands moved, which changes no result (IEEE addition commutes; at
+// most a NaN's payload, which nothing reads). In the relaxed build they are f32x4.relaxed_madd /
+// relaxed_nmadd (WebAssembly relaxed-simd proposal, Overview.md, "Relaxed fused multiply-add"):
+// fused (one rounding) where the CPU has FMA, unfused where it has not; the kernels rely on
+// neither, every use is one whose result is within rounding of both. They serve the GEMM
+// micro-kernels, the exp/tanh/log polynomials, the cell kernels and the losses; the optimizer
+// steps (memory-bound) keep mul-then-add. relaxed_min/max are not used: their result for NaN and
+// +-0 is implementation-defined, and the kernels propagate NaN as the js reference does.
 // ---------------------------------------------------------------------------------------------
 
 /** a * b + c, lane-wise (fused or not in the relaxed build, see above). */
@@ -44,7 +47,7 @@
  * instead of and/andnot/or).
  */
 // @ts-ignore: decorator
-@inline function select(a: v128, b: v128, mask: v128): v128 {
+@inline function vselect(a: v128, b: v128, mask: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, mask);
   return v128.bitselect(a, b, mask);
 }
@@ -622,9 +625,9 @@ export function init(table: usize, write: i32): void {
   q = madd(q, x2, K(K_TB0 + 1));
   q = madd(q, x2, K(K_TB0));
   let r = f32x4.div(p, q);
-  r = select(x0, r, f32x4.lt(ax, K(K_TANH_TINY)));
+  r = vselect(x0, r, f32x4.lt(ax, K(K_TANH_TINY)));
   const unit = v128.or(K(K_ONE), v128.and(x0, K(K_SIGN)));
-  return select(unit, r, f32x4.ge(ax, K(K_TANH_SAT)));
+  return vselect(unit, r, f32x4.ge(ax, K(K_TANH_SAT)));
 }
 
 // The gate nonlinearity of LSTM and GRU: the logistic sigmoid, or (hard != 0) the hard sigmoid of
@@ -1165,10 +1168,10 @@ export function bceWithLogits(n: i32, x: usize, t: usize, w: usize, hasW: i32, s
     const e = vexp(f32x4.neg(f32x4.abs(xv))); // exp(-|x|) in (0, 1]
     const u = f32x4.add(one, e);
     // log1p(e) = log(u) * e / (u - 1), exact when u rounds to 1
-    const lp = select(e, f32x4.div(f32x4.mul(vlog(u), e), f32x4.sub(u, one)), f32x4.eq(u, one));
+    const lp = vselect(e, f32x4.div(f32x4.mul(vlog(u), e), f32x4.sub(u, one)), f32x4.eq(u, one));
     const pos = f32x4.ge(xv, zero);
     let l = f32x4.add(nmadd(xv, tv, f32x4.pmax(zero, xv)), lp);
-    const sig = f32x4.div(select(one, e, pos), u); // sigmoid(x)
+    const sig = f32x4.div(vselect(one, e, pos), u); // sigmoid(x)
     let g = f32x4.mul(vs, f32x4.sub(sig, tv));
     if (hasW) {
       const wv = ld(w + o);
