@@ -145,6 +145,7 @@ if (!relaxedHere) {
     assert.match(r.stdout, /^# fail 0$/m);
     // the kernel suite's tests (19 when this was written) ran there, and the relaxed-only ones
     const suite = r.stdout.split("\n").filter((l) => /^ok \d+ - wasm relaxed: /.test(l)).length;
+    assert.match(r.stdout, /^ok \d+ - the relaxed build's 6-row tiles/m);
     assert.ok(suite >= 19, `only ${suite} kernel-suite tests passed under the flag`);
     assert.match(r.stdout, /^ok \d+ - 2 threads on the relaxed build/m);
     assert.match(r.stdout, /^ok \d+ - a fixed \(non-shared\) memory on the relaxed build/m);
@@ -159,6 +160,23 @@ if (!relaxedHere) {
   });
 
   kernelSuite("wasm relaxed", relaxed);
+
+  test("the relaxed build's 6-row tiles: every row count mod 6, the 4-row kernel on short last slivers, few rows with k up to the A pack's limit", () => {
+    const r = rng(12);
+    for (const m of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 32, 34, 64, 100, 193]) {
+      for (const [transA, transB] of [[false, true], [true, false], [false, false]] as [boolean, boolean][]) {
+        const n = 19, k = 37;
+        runGemmCase(relaxed, {
+          transA, transB, m, n, k, alpha: 0.5, beta: m % 2 ? 0 : 1,
+          lda: (transA ? m : k) + 1, ldb: (transB ? k : n) + 2, ldc: n + 3, aOff: 1, bOff: 2, cOff: 3,
+        }, r);
+      }
+    }
+    // m <= 8 with a k that fits the A pack only as 8 rows, not as 12 (two 6-row slivers): the blocked path
+    for (const [m, k] of [[7, 4097], [8, 6000], [6, 4096], [5, 6144]]) {
+      runGemmCase(relaxed, { transA: false, transB: false, m, n: 21, k, alpha: 1, beta: 0, lda: k, ldb: 21, ldc: 21, aOff: 0, bOff: 0, cOff: 0 }, r);
+    }
+  });
 
   /** C = A B^T on `be` (m x n x k, fixed inputs): its bits. */
   function product(be: WasmBackend, m: number, n: number, k: number): Float32Array {

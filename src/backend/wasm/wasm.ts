@@ -50,6 +50,7 @@ function wasmApi(): WasmApi {
 /** The exports of kernels.wasm (pointers are byte addresses, sizes are element counts). */
 interface Kernels {
   gemmWorkspaceBytes(): number;
+  gemmTileRows(): number;
   heapBase(): number;
   constantsBytes(): number;
   init(table: number, write: number): void;
@@ -445,6 +446,8 @@ export class WasmBackend implements Backend {
   /** The math constants table the kernels read (written once by init). */
   private readonly table: number;
   private readonly ws0: number;
+  /** Rows of the GEMM micro-kernel's tile in this build (kernels.as MR). */
+  private readonly tileRows: number;
   private workers: WorkerSlot[] = [];
   /** The shared chunk counter of a split GEMM (one Int32 in the wasm memory). */
   private counter: Int32Array | null = null;
@@ -506,6 +509,7 @@ export class WasmBackend implements Backend {
     this.table = this.allocBytes(this.k.constantsBytes());
     this.k.init(this.table, 1);
     this.ws0 = this.allocBytes(this.k.gemmWorkspaceBytes());
+    this.tileRows = this.k.gemmTileRows();
     for (let t = 1; t < this.threads; t++) this.startWorker();
   }
 
@@ -741,11 +745,11 @@ export class WasmBackend implements Backend {
       }
       ready.push(w);
     }
-    // cut the larger of m and n into chunks of whole micro-tiles (8 columns or 4 rows): up to 4 per
-    // thread, none under 128 columns / 96 rows (each chunk packs all of the other operand), and at
-    // least one per thread
+    // cut the larger of m and n into chunks of whole micro-tiles (8 columns, or 4 rows in the
+    // SIMD128 build and 6 in the relaxed one): up to 4 per thread, none under 128 columns / 96 rows
+    // (each chunk packs all of the other operand), and at least one per thread
     const byCols = n >= m;
-    const unit = byCols ? 8 : 4;
+    const unit = byCols ? 8 : this.tileRows;
     const total = byCols ? n : m;
     const units = Math.ceil(total / unit);
     const threads = Math.min(ready.length + 1, units);
@@ -753,7 +757,7 @@ export class WasmBackend implements Backend {
       this.k.gemm(tA, tB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, this.ws0);
       return;
     }
-    const chunkUnits = Math.min(Math.max(Math.ceil(units / (4 * threads)), byCols ? 16 : 24), Math.ceil(units / threads));
+    const chunkUnits = Math.min(Math.max(Math.ceil(units / (4 * threads)), byCols ? 16 : Math.ceil(96 / unit)), Math.ceil(units / threads));
     const chunk = chunkUnits * unit;
     const chunks = Math.ceil(total / chunk);
     const counter = this.counter!;

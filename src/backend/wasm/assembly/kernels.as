@@ -55,13 +55,21 @@
 // ---------------------------------------------------------------------------------------------
 // GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, BLIS-style blocking.
 //   jc (NC columns of C) -> pc (KC of k, pack B panel) -> ic (MC rows, pack A block)
-//     -> jr (NR-wide B sliver, kept in L1) -> ir (MR-tall A sliver) -> 4x8 micro-kernel.
+//     -> jr (NR-wide B sliver, kept in L1) -> ir (MR-tall A sliver) -> MRx8 micro-kernel.
 // Packed A holds alpha * A. Edges are zero-padded in the packs; partial tiles are written back
 // through a small scratch tile. With few rows (m <= 8, e.g. a batch-1 recurrent step) B is not
 // packed but read in place (gemmSmallM).
 // ---------------------------------------------------------------------------------------------
 
-const MR: i32 = 4;
+// MR: 4 rows in the SIMD128 build, 6 in the relaxed one. A fused multiply-add has a 4-cycle
+// latency and issues on 2-3 ports, so 8 accumulator chains (4x8) leave the FMA units idle part of
+// the time, while SIMD128's chain is only the 2-cycle add of a mul-then-add; 12 chains (6x8) fill
+// them, and 12 accumulators + 2 B vectors + 1 A splat still fit V8's 15 allocatable xmm registers.
+// Measured on the micro-kernel loop alone in Chromium 150 (Sapphire Rapids, one core): 4x8
+// mul+add 43, 4x8 FMA 48, 6x8 FMA 58 GFLOP/s.
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+/** Bytes of one packed column (one p) of an MR-tall A sliver. */
+const MRB: usize = <usize>(MR * 4);
 const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 192;
@@ -70,6 +78,11 @@ const NC: i32 = 2048;
 const AP_BYTES: usize = <usize>(MC * KC * 4);
 const BP_BYTES: usize = <usize>(KC * NC * 4);
 const TMP_BYTES: usize = <usize>(MR * NR * 4);
+
+/** Rows of the micro-kernel's tile: a parallel GEMM splits rows in multiples of it (wasm.ts). */
+export function gemmTileRows(): i32 {
+  return MR;
+}
 
 /** Bytes of scratch one gemm call needs (one workspace per thread). */
 export function gemmWorkspaceBytes(): i32 {
@@ -176,26 +189,35 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
     const mr = min(MR, mc - i0);
     const dst = ap + ((<usize>i0 * <usize>kc) << 2);
     if (!transA) {
-      // op(A)(i, p) = a[i*lda + p]: transpose 4x4 blocks of 4 rows
+      // op(A)(i, p) = a[i*lda + p]: transpose 4x4 blocks of 4 rows (and 2x4 of rows 4, 5 when MR is 6)
       const src = a + ((<usize>(ic + i0) * lda + <usize>pc) << 2);
       if (mr == MR) {
         let p = 0;
         for (; p + 4 <= kc; p += 4) {
           const s = src + (<usize>p << 2);
+          const d = dst + <usize>p * MRB;
           transpose4(
             v128.load(s), v128.load(s + lda4), v128.load(s + 2 * lda4), v128.load(s + 3 * lda4),
-            dst + (<usize>p << 4), 16, va,
+            d, MRB, va,
           );
+          if (MR == 6) {
+            const r4 = f32x4.mul(v128.load(s + 4 * lda4), va), r5 = f32x4.mul(v128.load(s + 5 * lda4), va);
+            const t0 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+            v128.store64_lane(d + 16, t0, 0);
+            v128.store64_lane(d + MRB + 16, t0, 1);
+            v128.store64_lane(d + 2 * MRB + 16, t1, 0);
+            v128.store64_lane(d + 3 * MRB + 16, t1, 1);
+          }
         }
         for (; p < kc; p++) {
           const s = src + (<usize>p << 2);
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) store<f32>(d + (<usize>ii << 2), alpha * load<f32>(s + <usize>ii * lda4));
         }
       } else {
         for (let p = 0; p < kc; p++) {
           const s = src + (<usize>p << 2);
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) {
             store<f32>(d + (<usize>ii << 2), ii < mr ? alpha * load<f32>(s + <usize>ii * lda4) : <f32>0);
           }
@@ -206,12 +228,15 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
       const src = a + ((<usize>pc * lda + <usize>(ic + i0)) << 2);
       if (mr == MR) {
         for (let p = 0; p < kc; p++) {
-          v128.store(dst + (<usize>p << 4), f32x4.mul(v128.load(src + <usize>p * lda4), va));
+          const s = src + <usize>p * lda4;
+          const d = dst + <usize>p * MRB;
+          v128.store(d, f32x4.mul(v128.load(s), va));
+          if (MR == 6) v128.store64_lane(d + 16, f32x4.mul(v128.load64_zero(s + 16), va), 0);
         }
       } else {
         for (let p = 0; p < kc; p++) {
           const s = src + <usize>p * lda4;
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) {
             store<f32>(d + (<usize>ii << 2), ii < mr ? alpha * load<f32>(s + (<usize>ii << 2)) : <f32>0);
           }
@@ -236,14 +261,19 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
 }
 
 /**
- * The 4x8 micro-kernel: C[0:mr, 0:nr] (mode)= sum_p ap[p, 0:4]^T bp[p, 0:8]; consecutive p of B are
- * `bstride` bytes apart (32 for a packed sliver, the row stride when B is read in place).
+ * The micro-kernel: C[0:mr, 0:nr] (mode)= sum_p ap[p, 0:rows]^T bp[p, 0:8], rows = 6 when `six`
+ * (the relaxed build's MR) else 4; consecutive p of the A sliver are MRB bytes apart, those of B
+ * `bstride` bytes (32 for a packed sliver, the row stride when B is read in place). Inlined with a
+ * constant `six` into kernelTile and kernelTile4, so the tests of `six` are compile-time.
  */
-function kernel4x8(
+// @ts-ignore: decorator
+@inline function tile(
   kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+  six: bool,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   let pa = ap, pb = bp;
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
@@ -259,15 +289,27 @@ function kernel4x8(
     av = v128.load32_splat(pa, 12);
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
-    pa += 16;
+    if (six) {
+      av = v128.load32_splat(pa, 16);
+      c40 = madd(av, b0, c40);
+      c41 = madd(av, b1, c41);
+      av = v128.load32_splat(pa, 20);
+      c50 = madd(av, b0, c50);
+      c51 = madd(av, b1, c51);
+    }
+    pa += MRB;
     pb += bstride;
   }
   const vb = f32x4.splat(beta);
-  if (mr == MR && nr == NR) {
+  if (mr == (six ? 6 : 4) && nr == NR) {
     writeRow(c, c00, c01, mode, vb);
     writeRow(c + ldc4, c10, c11, mode, vb);
     writeRow(c + 2 * ldc4, c20, c21, mode, vb);
     writeRow(c + 3 * ldc4, c30, c31, mode, vb);
+    if (six) {
+      writeRow(c + 4 * ldc4, c40, c41, mode, vb);
+      writeRow(c + 5 * ldc4, c50, c51, mode, vb);
+    }
     return;
   }
   v128.store(tmp, c00);
@@ -278,6 +320,12 @@ function kernel4x8(
   v128.store(tmp, c21, 80);
   v128.store(tmp, c30, 96);
   v128.store(tmp, c31, 112);
+  if (six) {
+    v128.store(tmp, c40, 128);
+    v128.store(tmp, c41, 144);
+    v128.store(tmp, c50, 160);
+    v128.store(tmp, c51, 176);
+  }
   for (let r = 0; r < mr; r++) {
     const cr = c + <usize>r * ldc4;
     const tr = tmp + (<usize>(r * NR) << 2);
@@ -289,6 +337,32 @@ function kernel4x8(
       else store<f32>(q, beta * load<f32>(q) + v);
     }
   }
+}
+
+/** The MRx8 micro-kernel (see tile). */
+function kernelTile(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  tile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp, MR == 6);
+}
+
+/**
+ * The 4x8 micro-kernel on the first 4 rows of an MR-tall sliver: the relaxed build's last sliver
+ * when it has at most 4 rows (m = 32 = 5*6 + 2, 64 = 10*6 + 4), which a 6-row tile would half waste.
+ */
+function kernelTile4(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  tile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp, false);
+}
+
+/** C tile at (ir, jr): the MR-row micro-kernel, or the 4-row one for a short last sliver. */
+// @ts-ignore: decorator
+@inline function microKernel(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  if (MR == 6 && mr <= 4) kernelTile4(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp);
+  else kernelTile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp);
 }
 
 /** C[0:m, 0:n] *= beta (beta == 0 writes zeros, ignoring NaN). */
@@ -351,7 +425,7 @@ export function gemm(
           const cj = c + ((<usize>ic * <usize>ldc + <usize>(jc + jr)) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            kernel4x8(
+            microKernel(
               kc, apBuf + ((<usize>ir * <usize>kc) << 2), bs, 32, cj + <usize>ir * ldc4, ldc4, mr, nr, mode, beta, tmp,
             );
           }
@@ -364,7 +438,8 @@ export function gemm(
 // Few rows (batch-1..8 recurrent steps): B is read where it lies instead of being packed, since each
 // element of B is used only m times.
 const SMALL_M: i32 = 8;
-const SMALL_M_MAX_K: i32 = MC * KC / SMALL_M;
+// the packed rows of A (SMALL_M rounded up to whole tiles) times k must fit the A pack buffer
+const SMALL_M_MAX_K: i32 = MC * KC / (((SMALL_M + MR - 1) / MR) * MR);
 
 function gemmSmallM(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize,
@@ -385,7 +460,7 @@ function gemmSmallM(
         bstride = 32;
       }
       for (let ir = 0; ir < m; ir += MR) {
-        kernel4x8(
+        microKernel(
           k, apBuf + ((<usize>ir * <usize>k) << 2), bs, bstride, c + <usize>ir * ldc4 + (<usize>jr << 2), ldc4,
           min(MR, m - ir), nr, mode, beta, tmp,
         );
