@@ -14,10 +14,13 @@
  * With --profile, also one line per case and build, {profile: true, ..., msPerBatch, gemmMs,
  * cellMs, otherMs, restMs}: where a batch's time goes (GEMMs, fused cell kernels, other kernels,
  * JavaScript between them), each kernel call clocked (bench/browser/cases.ts profiled()).
+ * With --gemm, instead of the cases, the GEMMs of each configuration's LSTM layer (step, input
+ * projection, dX, dW; bench/browser/cases.ts lstmGemms()), timed alone in the same alternating
+ * rounds: {gemm: true, config, shape, m, n, k, host, simd, threads, gflops, ms, vsSimd128}.
  *
  * Flags: --config, --cell, --mode (as npm run bench; default LSTM, all configs, both modes),
  * --threads 1,2, --simd relaxed,simd128 (the Chromium builds), --rounds N (default 3),
- * --budget SECONDS per timing (default 3), --profile, --no-save.
+ * --budget SECONDS per timing (default 3), --profile, --gemm, --no-save.
  */
 import { parseArgs } from "node:util";
 import { createWasmBackend, type WasmBackend, type WasmSimd, wasmSimdKinds } from "../src/backend/wasm/wasm.js";
@@ -25,7 +28,7 @@ import { type BenchResult, CaseCache, type CaseKey, caseFlags, intFlag, list, me
 import { bundleForBrowser, launchChromium, serveProject } from "../test/chromium.js";
 import { Results } from "./results.js";
 import type { BrowserCase } from "./browser/cases.js";
-import { profileOn } from "./browser/cases.js";
+import { type GemmShape, lstmGemms, profileOn, timeGemm } from "./browser/cases.js";
 
 type Host = "chromium" | "node";
 type Row = BenchResult & { host: Host; simd: WasmSimd; threads: number; rounds: number; vsNode?: number; vsSimd128?: number };
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
       rounds: { type: "string", default: "3" },
       budget: { type: "string", default: "3" },
       profile: { type: "boolean", default: false },
+      gemm: { type: "boolean", default: false },
       "no-save": { type: "boolean", default: false },
     },
   });
@@ -65,8 +69,40 @@ async function main(): Promise<void> {
     const page = await browser.newPage();
     await page.goto(`${origin}/bench/browser/page.html`);
     await page.waitForFunction(() => (globalThis as unknown as { rnnkitReady?: boolean }).rnnkitReady === true);
-    const call = <T>(k: BrowserCase & { profile?: boolean }) =>
+    // one message to the page's Worker: a case (BrowserCase), with `profile`, or a GEMM (with `shape`)
+    const call = <T>(k: BrowserCase | (BrowserCase & { profile: true }) | { shape: GemmShape; simd: WasmSimd; threads: number; budget: number }) =>
       page.evaluate((a) => (globalThis as unknown as { rnnkitCase(a: unknown): Promise<unknown> }).rnnkitCase(a), k) as Promise<T>;
+    if (values.gemm) {
+      for (const threads of threadCounts) {
+        const be = await createWasmBackend({ threads, simd: "simd128" });
+        nodeBackends.set(threads, be);
+        for (const config of configs) {
+          for (const shape of lstmGemms(config)) {
+            const got = new Map<string, number[]>([...builds.map((b) => [`chromium/${b}`, []] as [string, number[]]), ["node/simd128", []]]);
+            for (let r = 0; r < rounds; r++) {
+              const order = r % 2 === 0 ? builds : [...builds].reverse();
+              for (const simd of order) {
+                got.get(`chromium/${simd}`)!.push((await call<{ ms: number }>({ shape, simd, threads, budget })).ms);
+              }
+              got.get("node/simd128")!.push(timeGemm(be, shape, budget));
+            }
+            const flops = 2 * shape.m * shape.n * shape.k;
+            const line = (host: Host, simd: WasmSimd, extra: object = {}) => {
+              const ms = median(got.get(`${host}/${simd}`)!);
+              console.log(JSON.stringify({
+                gemm: true, config, ...shape, host, simd, threads, gflops: round(flops / ms / 1e6), ms: round(ms), rounds, ...extra,
+              }));
+            };
+            for (const simd of builds) {
+              const rs = got.get("chromium/relaxed"), ss = got.get("chromium/simd128");
+              line("chromium", simd, simd === "relaxed" && rs && ss ? { vsSimd128: round(median(rs.map((x, i) => ss[i] / x))) } : {});
+            }
+            line("node", "simd128");
+          }
+        }
+      }
+      return;
+    }
     for (const threads of threadCounts) {
       let be = nodeBackends.get(threads);
       // Node 20 runs relaxed SIMD only behind a flag: the Node side is SIMD128, as before there were two builds

@@ -105,3 +105,58 @@ export function profileOn(k: CaseKey & { budget: number }, be: WasmBackend) {
     gemmCalls: calls.gemm / reps, cellCalls: calls.cell / reps,
   };
 }
+
+/** One GEMM of a benchmark case: C[m, n] = op(A) op(B), as the LSTM layer calls it. */
+export interface GemmShape {
+  name: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/**
+ * The GEMMs of an LSTM layer of configuration `config` (the first layer): the step h W_hh^T,
+ * the input projection X W_ih^T over all T*B rows, and the backward dX = dG W_ih and
+ * dW_ih = dG^T X.
+ */
+export function lstmGemms(config: string): GemmShape[] {
+  const c = CONFIGS.find((x) => x.name === config);
+  if (!c) throw new Error(`unknown configuration ${JSON.stringify(config)}`);
+  const G = 4 * c.hidden, N = c.seqLen * c.batch;
+  return [
+    { name: "step", m: c.batch, n: G, k: c.hidden, transA: false, transB: true },
+    { name: "input projection", m: N, n: G, k: c.input, transA: false, transB: true },
+    { name: "dX", m: N, n: c.input, k: G, transA: false, transB: false },
+    { name: "dW", m: G, n: c.input, k: N, transA: true, transB: false },
+  ];
+}
+
+/** Times `s` for about `budget` seconds on `be` (after a quarter of that as warm-up): ms per call. */
+export function timeGemm(be: WasmBackend, s: GemmShape, budget: number): number {
+  const a = be.alloc(s.m * s.k), b = be.alloc(s.k * s.n), c = be.alloc(s.m * s.n);
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  for (let i = 0; i < b.length; i++) b[i] = ((i * 104729) % 1000) / 1000 - 0.5;
+  const lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n;
+  const run = () => be.gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, 0, lda, b, 0, ldb, 0, c, 0, s.n);
+  let t0 = performance.now();
+  while (performance.now() - t0 < budget * 250) run();
+  let reps = 0;
+  t0 = performance.now();
+  do {
+    run();
+    reps++;
+  } while (performance.now() - t0 < budget * 1000);
+  const ms = (performance.now() - t0) / reps;
+  be.free(a);
+  be.free(b);
+  be.free(c);
+  return ms;
+}
+
+/** timeGemm in the browser, on the backend of `k.simd` and `k.threads`. */
+export async function gemmCase(k: { simd: WasmSimd; threads: number; budget: number; shape: GemmShape }) {
+  const be = await backendFor({ ...k, config: "S", cell: "lstm", mode: "infer" });
+  return { simd: be.simd, ms: timeGemm(be, k.shape, k.budget) };
+}
