@@ -1,11 +1,14 @@
 /**
- * The browser host (see platform.ts). The kernels are inlined into the bundle (esbuild's binary
- * loader, scripts/build-browser.mjs), so loading rnnkit needs no fetch, no asset URL and no
+ * The browser host (see platform.ts). The kernels, both builds (SIMD128 and relaxed SIMD, about
+ * 20 kB each), are inlined into the bundle (esbuild's binary loader, scripts/build-browser.mjs), so
+ * loading rnnkit needs no fetch, no asset URL and no
  * bundler plugin, and the backend can start synchronously. Worker threads are Web Workers made
  * from a Blob URL; they share the WebAssembly memory only on a cross-origin isolated page.
  */
 import kernels from "../backend/wasm/kernels.wasm";
+import kernelsRelaxed from "../backend/wasm/kernels-relaxed.wasm";
 import type { Platform, WorkerHandle } from "./platform.js";
+import type { WasmSimd } from "../backend/wasm/simd.js";
 
 declare const RNNKIT_VERSION: string;
 
@@ -34,7 +37,7 @@ export const platform: Platform = {
   name: "browser",
   cores: () => Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
   env: () => undefined,
-  kernelBytes: () => kernels,
+  kernelBytes: (simd: WasmSimd = "simd128") => (simd === "relaxed" ? kernelsRelaxed : kernels),
   startWorker(main: string, data: object, onError: () => void): WorkerHandle {
     const source = `"use strict";\nself.onmessage = (e) => { self.onmessage = null; (${main})(e.data); };\n`;
     const url = g.URL.createObjectURL(new g.Blob([source], { type: "text/javascript" }));

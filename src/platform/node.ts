@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { RnnkitError } from "../tensor.js";
 import type { Platform, WorkerHandle } from "./platform.js";
+import { type WasmSimd, wasmKernelFiles } from "../backend/wasm/simd.js";
 
 /** Whether process `pid` still runs (signal 0 only checks). */
 export function processAlive(pid: number): boolean {
@@ -80,7 +81,7 @@ function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
-let kernels: Uint8Array | null = null;
+const kernels = new Map<WasmSimd, Uint8Array>();
 let nativeAddon: { addon?: unknown; error?: Error } | null = null;
 
 /**
@@ -110,19 +111,21 @@ export const platform: Platform = {
   name: "node",
   cores: () => availableParallelism(),
   env: (name) => process.env[name],
-  kernelBytes() {
-    if (!kernels) {
-      const url = new URL("../backend/wasm/kernels.wasm", import.meta.url);
+  kernelBytes(simd: WasmSimd = "simd128") {
+    let bytes = kernels.get(simd);
+    if (!bytes) {
+      const url = new URL(`../backend/wasm/${wasmKernelFiles[simd]}`, import.meta.url);
       try {
-        kernels = readFileSync(url);
+        bytes = readFileSync(url);
       } catch (e) {
         if ((e as { code?: string }).code === "ENOENT") {
           throw new Error(`WasmBackend: ${url.pathname} not found: build it with \`node scripts/build-wasm.mjs\` (part of npm run build)`);
         }
         throw e;
       }
+      kernels.set(simd, bytes);
     }
-    return kernels;
+    return bytes;
   },
   startWorker(main: string, data: object, onError: () => void): WorkerHandle {
     const source = `"use strict";\n(${main})(require("node:worker_threads").workerData);\n`;

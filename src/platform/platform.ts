@@ -5,6 +5,8 @@
  * of the library imports `node:*` itself and the browser bundle contains no Node code.
  */
 
+import type { WasmSimd } from "../backend/wasm/simd.js";
+
 /** A started worker thread. */
 export interface WorkerHandle {
   terminate(): void;
@@ -16,8 +18,12 @@ export interface Platform {
   cores(): number;
   /** A setting from the environment (RNNKIT_BACKEND, RNNKIT_THREADS); the browser has none. */
   env(name: string): string | undefined;
-  /** The compiled kernels (kernels.wasm): read beside the code in Node, inlined in the browser bundle. */
-  kernelBytes(): Uint8Array;
+  /**
+   * The compiled kernels of one build (default "simd128": kernels.wasm; "relaxed":
+   * kernels-relaxed.wasm, see backend/wasm/simd.ts): read beside the code in Node, inlined in the
+   * browser bundle.
+   */
+  kernelBytes(simd?: WasmSimd): Uint8Array;
   /**
    * Starts a worker thread that runs `main(data)`, where `main` is the source of a plain function
    * (no closure, no imports). `data` may hold a WebAssembly.Module and a shared WebAssembly.Memory.

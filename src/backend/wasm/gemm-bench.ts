@@ -2,12 +2,14 @@
  * GEMM benchmark: one JSON line per (shape, backend, threads):
  *   {"shape":"lstm-step 32x512x128 NT","m":32,"n":512,"k":128,"backend":"wasm","threads":1,"gflops":..,"ms":..}
  * gflops = 2*m*n*k / median time. Run after the build:
- *   node dist/src/backend/wasm/gemm-bench.js [--backends js,wasm] [--threads 1,2] [--shapes name,...] [--quick]
- * --quick shrinks the time budget (CI smoke run).
+ *   node dist/src/backend/wasm/gemm-bench.js [--backends js,wasm] [--threads 1,2] [--shapes name,...] [--simd relaxed,simd128] [--quick]
+ * --quick shrinks the time budget (CI smoke run). --simd times those kernel builds of the wasm
+ * backend (default: the one it picks), in 3 rounds that alternate them shape by shape, and adds
+ * `simd` to each line; relaxed needs Node >= 22 or `node --experimental-wasm-relaxed-simd`.
  */
 import { JsBackend } from "../js.js";
 import type { Backend } from "../backend.js";
-import { createWasmBackend, type WasmBackend } from "./wasm.js";
+import { createWasmBackend, type WasmBackend, type WasmSimd, wasmSimdKinds } from "./wasm.js";
 
 interface Shape {
   name: string;
@@ -82,24 +84,38 @@ async function main(): Promise<void> {
   const only = arg("shapes")?.split(",");
   const shapes = only ? SHAPES.filter((s) => only.some((o) => s.name.includes(o))) : SHAPES;
   const budget = quick ? 100 : 1500;
+  const builds = arg("simd")?.split(",") as WasmSimd[] | undefined;
+  for (const b of builds ?? []) {
+    if (!(wasmSimdKinds as readonly string[]).includes(b)) throw new Error(`--simd: expected one of ${wasmSimdKinds.join(", ")}, got ${JSON.stringify(b)}`);
+  }
   for (const bname of backends) {
     const configs = bname === "js" ? [1] : threadList;
     for (const threads of configs) {
-      let be: Backend;
-      let wasm: WasmBackend | null = null;
-      if (bname === "js") be = new JsBackend();
-      else be = wasm = await createWasmBackend({ threads });
+      const bes: Backend[] = [];
+      if (bname === "js") bes.push(new JsBackend());
+      else if (builds) for (const simd of builds) bes.push(await createWasmBackend({ threads, simd }));
+      else bes.push(await createWasmBackend({ threads }));
+      const rounds = bes.length > 1 ? 3 : 1;
       for (const s of shapes) {
         const flops = 2 * s.m * s.n * s.k;
-        // keep the plain JS backend to a few runs on the big shapes
-        const ms = bench(be, s, bname === "js" ? Math.min(budget, 3000) : budget, bname === "js" ? 5 : 100000);
+        const times = bes.map(() => [] as number[]);
+        for (let r = 0; r < rounds; r++) {
+          bes.forEach((be, i) => {
+            // keep the plain JS backend to a few runs on the big shapes
+            times[i].push(bench(be, s, (bname === "js" ? Math.min(budget, 3000) : budget) / rounds, bname === "js" ? 5 : 100000));
+          });
+        }
         const tag = `${s.m}x${s.n}x${s.k} ${s.transA ? "T" : "N"}${s.transB ? "T" : "N"}`;
-        console.log(JSON.stringify({
-          shape: `${s.name} ${tag}`, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB,
-          backend: be.name, threads, gflops: +(flops / ms / 1e6).toFixed(2), ms: +ms.toFixed(3),
-        }));
+        bes.forEach((be, i) => {
+          const ms = median(times[i]);
+          console.log(JSON.stringify({
+            shape: `${s.name} ${tag}`, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB,
+            backend: be.name, ...(be.name === "wasm" ? { simd: (be as WasmBackend).simd } : {}),
+            threads, gflops: +(flops / ms / 1e6).toFixed(2), ms: +ms.toFixed(3),
+          }));
+        });
       }
-      wasm?.dispose();
+      for (const be of bes) if (be.name === "wasm") (be as WasmBackend).dispose();
     }
   }
 }

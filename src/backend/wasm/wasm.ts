@@ -9,14 +9,22 @@
  * reservation that never grows, and the backend runs on one thread.
  *
  * The kernels (src/backend/wasm/assembly/kernels.as, AssemblyScript) are compiled by
- * scripts/build-wasm.mjs to kernels.wasm next to this file's compiled output; the host
- * (#platform) reads that file in Node and inlines it into the browser bundle.
+ * scripts/build-wasm.mjs twice, to kernels.wasm (SIMD128) and kernels-relaxed.wasm (relaxed SIMD:
+ * fused multiply-add where the CPU has it), next to this file's compiled output; the host
+ * (#platform) reads those files in Node and inlines them into the browser bundle. A backend runs
+ * the relaxed build where the engine validates it (Chromium >= 114, Node >= 22), else SIMD128;
+ * the `simd` option or $RNNKIT_WASM_SIMD forces one (see pickWasmSimd). Both compute what the js
+ * reference computes within the parity tolerance, not bit for bit: FMA rounds once where the
+ * SIMD128 build rounds twice, and relaxed_madd may be fused on one CPU and not on another.
  */
 import { platform } from "#platform";
 import type { WorkerHandle } from "../../platform/platform.js";
 import type { Backend, DType } from "../backend.js";
 import { defaults } from "../../defaults.js";
-import type { Floats } from "../../tensor.js";
+import { type Floats, RnnkitError } from "../../tensor.js";
+import { type WasmSimd, WASM_SIMD_ENV, wasmSimdKinds, wasmSimdWords } from "./simd.js";
+
+export { type WasmSimd, WASM_SIMD_ENV, wasmSimdKinds } from "./simd.js";
 
 // ---- the WebAssembly API, typed locally (the project's lib has no DOM types) ----
 
@@ -42,6 +50,7 @@ function wasmApi(): WasmApi {
 /** The exports of kernels.wasm (pointers are byte addresses, sizes are element counts). */
 interface Kernels {
   gemmWorkspaceBytes(): number;
+  gemmTileRows(): number;
   heapBase(): number;
   constantsBytes(): number;
   init(table: number, write: number): void;
@@ -96,26 +105,33 @@ const MIN_FIXED_MB = 64;
 /** Readable bytes kept past the last allocated byte (the pointwise kernels read whole vectors). */
 const SLACK = 64;
 
-let cachedModule: WasmModule | null = null;
+/** The compiled kernels of each build, once per process. */
+const cachedModules = new Map<WasmSimd, WasmModule>();
 /** The same kernels with a plain memory import (see withUnsharedMemory). */
-let cachedFixedModule: WasmModule | null = null;
+const cachedFixedModules = new Map<WasmSimd, WasmModule>();
 
 function checkSimd(): void {
   if (!wasmSimdSupported()) throw new Error("WasmBackend: this runtime does not support WebAssembly SIMD");
 }
 
-function loadModuleSync(): WasmModule {
-  if (!cachedModule) {
+function loadModuleSync(simd: WasmSimd): WasmModule {
+  let module = cachedModules.get(simd);
+  if (!module) {
     checkSimd();
-    cachedModule = new (wasmApi().Module)(platform.kernelBytes());
+    module = new (wasmApi().Module)(platform.kernelBytes(simd));
+    cachedModules.set(simd, module);
   }
-  return cachedModule;
+  return module;
 }
 
 /** The kernels importing a plain (non-shared) memory, for hosts that refuse shared memory. */
-function loadFixedModuleSync(): WasmModule {
-  cachedFixedModule ??= new (wasmApi().Module)(withUnsharedMemory(platform.kernelBytes()));
-  return cachedFixedModule;
+function loadFixedModuleSync(simd: WasmSimd): WasmModule {
+  let module = cachedFixedModules.get(simd);
+  if (!module) {
+    module = new (wasmApi().Module)(withUnsharedMemory(platform.kernelBytes(simd)));
+    cachedFixedModules.set(simd, module);
+  }
+  return module;
 }
 
 /**
@@ -173,13 +189,15 @@ export function withUnsharedMemory(bytes: Uint8Array): Uint8Array {
   return bad("no import section");
 }
 
-async function loadModule(): Promise<WasmModule> {
-  if (!cachedModule) {
+async function loadModule(simd: WasmSimd): Promise<WasmModule> {
+  let module = cachedModules.get(simd);
+  if (!module) {
     checkSimd();
-    const module = await wasmApi().compile(platform.kernelBytes());
-    cachedModule ??= module;
+    const compiled = await wasmApi().compile(platform.kernelBytes(simd));
+    module = cachedModules.get(simd) ?? compiled;
+    cachedModules.set(simd, module);
   }
-  return cachedModule;
+  return module;
 }
 
 /** A tiny module using a v128 instruction: `(func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)`. */
@@ -197,7 +215,63 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
+let relaxedValid: boolean | null = null;
+/** Why the relaxed build could not even be read (a missing file), when that is why it is not valid. */
+let relaxedUnreadable: Error | null = null;
+
+/**
+ * Whether this engine validates the relaxed-SIMD build of the kernels (WebAssembly.validate on
+ * kernels-relaxed.wasm itself, once per process): Chromium >= 114, Node >= 22, Node 20 only with
+ * --experimental-wasm-relaxed-simd. False too where that file cannot be read.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedValid === null) {
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = platform.kernelBytes("relaxed");
+    } catch (e) {
+      relaxedUnreadable = e as Error;
+    }
+    try {
+      relaxedValid = bytes !== null && wasmSimdSupported() && wasmApi().validate(bytes);
+    } catch {
+      relaxedValid = false;
+    }
+  }
+  return relaxedValid;
+}
+
+/**
+ * The kernel build a new backend runs: `asked` (the `simd` option) if given, else
+ * $RNNKIT_WASM_SIMD if set, else "relaxed" where the engine validates it and "simd128" where not.
+ * A name that is neither, or "relaxed" on an engine that cannot run it, is an RnnkitError.
+ */
+export function pickWasmSimd(asked?: string): WasmSimd {
+  const env = platform.env(WASM_SIMD_ENV);
+  const from = asked !== undefined ? "the simd option" : `$${WASM_SIMD_ENV}`;
+  const want = asked ?? (env === undefined || env === "" ? undefined : env);
+  if (want === undefined) return relaxedSimdSupported() ? "relaxed" : "simd128";
+  if (!(wasmSimdKinds as readonly string[]).includes(want)) {
+    throw new RnnkitError(`WasmBackend: ${from}: expected one of ${wasmSimdKinds.join(", ")}, got ${JSON.stringify(want)}`);
+  }
+  if (want === "relaxed" && !relaxedSimdSupported()) {
+    if (relaxedUnreadable) throw new RnnkitError(`WasmBackend: ${from} asks for relaxed SIMD, but ${relaxedUnreadable.message}`);
+    throw new RnnkitError(
+      `WasmBackend: ${from} asks for relaxed SIMD: expected an engine that validates it (Chromium >= 114, Node >= 22, ` +
+        `or Node 20 run with --experimental-wasm-relaxed-simd), got a ${platform.name} engine that does not; ` +
+        `use simd128`,
+    );
+  }
+  return want as WasmSimd;
+}
+
 export interface WasmBackendOptions {
+  /**
+   * The kernel build: "relaxed" (relaxed SIMD: fused multiply-add where the CPU has it) or
+   * "simd128". Default: $RNNKIT_WASM_SIMD if set, else relaxed where the engine validates it.
+   * Asking for relaxed where the engine cannot run it is an error (see pickWasmSimd).
+   */
+  simd?: WasmSimd;
   /** Threads for large GEMMs: the calling thread plus `threads - 1` workers (default 1). */
   threads?: number;
   /** Work (m*n*k multiply-adds) from which a GEMM is split across threads while the workers are awake (default defaults.wasmParallelWork). */
@@ -221,16 +295,18 @@ export interface WasmBackendOptions {
   fixedMemoryMB?: number;
 }
 
-/** Compiles (once per process) and instantiates the kernels. */
+/** Compiles (once per process and build) and instantiates the kernels. */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const backend = new WasmBackend(await loadModule(), opts);
+  const simd = pickWasmSimd(opts.simd);
+  const backend = new WasmBackend(simd, await loadModule(simd), opts);
   await backend.ready();
   return backend;
 }
 
 /** Synchronous variant for Node (`new WebAssembly.Module` on the kernels file). */
 export function createWasmBackendSync(opts: WasmBackendOptions = {}): WasmBackend {
-  return new WasmBackend(loadModuleSync(), opts);
+  const simd = pickWasmSimd(opts.simd);
+  return new WasmBackend(simd, loadModuleSync(simd), opts);
 }
 
 // ---- worker threads ----
@@ -335,6 +411,10 @@ interface WorkerSlot {
 export class WasmBackend implements Backend {
   readonly name = "wasm";
   readonly dtype: DType = "float32";
+  /** The kernel build it runs, on this thread and on its workers: "relaxed" or "simd128". */
+  readonly simd: WasmSimd;
+  /** The backend in words, for logs and reports: "wasm (relaxed SIMD)" or "wasm (SIMD128)". */
+  readonly label: string;
   /** Threads a large GEMM may use (1 = single-threaded; always 1 without shared memory). */
   readonly threads: number;
   /** Whether the memory is shared (growable, usable by threads) or a fixed reservation. */
@@ -366,6 +446,8 @@ export class WasmBackend implements Backend {
   /** The math constants table the kernels read (written once by init). */
   private readonly table: number;
   private readonly ws0: number;
+  /** Rows of the GEMM micro-kernel's tile in this build (kernels.as MR). */
+  private readonly tileRows: number;
   private workers: WorkerSlot[] = [];
   /** The shared chunk counter of a split GEMM (one Int32 in the wasm memory). */
   private counter: Int32Array | null = null;
@@ -374,8 +456,11 @@ export class WasmBackend implements Backend {
   /** GEMMs that ran split across threads (diagnostics). */
   splitGemms = 0;
 
-  constructor(module: WasmModule, opts: WasmBackendOptions = {}) {
+  /** `module` is the compiled build `simd` (createWasmBackend picks and compiles it). */
+  constructor(simd: WasmSimd, module: WasmModule, opts: WasmBackendOptions = {}) {
     const wa = wasmApi();
+    this.simd = simd;
+    this.label = `wasm (${wasmSimdWords[simd]})`;
     let memory: WasmMemory | null = null;
     if (opts.sharedMemory ?? true) {
       try {
@@ -388,7 +473,7 @@ export class WasmBackend implements Backend {
       this.module = module;
       this.fixedPages = 0;
     } else {
-      this.module = loadFixedModuleSync();
+      this.module = loadFixedModuleSync(simd);
       // the default reservation halves until the host grants it (a 32-bit or memory-capped
       // browser may refuse 1 GiB of address space); a size the caller chose is taken or refused
       let mb = opts.fixedMemoryMB ?? defaults.wasmFixedMemoryMB;
@@ -424,6 +509,7 @@ export class WasmBackend implements Backend {
     this.table = this.allocBytes(this.k.constantsBytes());
     this.k.init(this.table, 1);
     this.ws0 = this.allocBytes(this.k.gemmWorkspaceBytes());
+    this.tileRows = this.k.gemmTileRows();
     for (let t = 1; t < this.threads; t++) this.startWorker();
   }
 
@@ -659,11 +745,11 @@ export class WasmBackend implements Backend {
       }
       ready.push(w);
     }
-    // cut the larger of m and n into chunks of whole micro-tiles (8 columns or 4 rows): up to 4 per
-    // thread, none under 128 columns / 96 rows (each chunk packs all of the other operand), and at
-    // least one per thread
+    // cut the larger of m and n into chunks of whole micro-tiles (8 columns, or 4 rows in the
+    // SIMD128 build and 6 in the relaxed one): up to 4 per thread, none under 128 columns / 96 rows
+    // (each chunk packs all of the other operand), and at least one per thread
     const byCols = n >= m;
-    const unit = byCols ? 8 : 4;
+    const unit = byCols ? 8 : this.tileRows;
     const total = byCols ? n : m;
     const units = Math.ceil(total / unit);
     const threads = Math.min(ready.length + 1, units);
@@ -671,7 +757,7 @@ export class WasmBackend implements Backend {
       this.k.gemm(tA, tB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, this.ws0);
       return;
     }
-    const chunkUnits = Math.min(Math.max(Math.ceil(units / (4 * threads)), byCols ? 16 : 24), Math.ceil(units / threads));
+    const chunkUnits = Math.min(Math.max(Math.ceil(units / (4 * threads)), byCols ? 16 : Math.ceil(96 / unit)), Math.ceil(units / threads));
     const chunk = chunkUnits * unit;
     const chunks = Math.ceil(total / chunk);
     const counter = this.counter!;

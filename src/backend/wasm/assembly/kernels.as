@@ -13,15 +13,63 @@
 // 16-byte vectors at the end of a row (and only write the lanes that belong to the row).
 
 // ---------------------------------------------------------------------------------------------
+// One source, two builds (scripts/build-wasm.mjs): kernels.wasm with SIMD128 only, and
+// kernels-relaxed.wasm built with `--enable relaxed-simd`, where ASC_FEATURE_RELAXED_SIMD is true.
+// The helpers below (madd, nmadd, vselect) pick their instruction at compile time. In the SIMD128
+// build they are the plain mul-then-add (two roundings) the kernels always used; only the order
+// of some commutative adds' operands moved, which changes no result (IEEE addition commutes; at
+// most a NaN's payload, which nothing reads). In the relaxed build they are f32x4.relaxed_madd /
+// relaxed_nmadd (WebAssembly relaxed-simd proposal, Overview.md, "Relaxed fused multiply-add"):
+// fused (one rounding) where the CPU has FMA, unfused where it has not; the kernels rely on
+// neither, every use is one whose result is within rounding of both. They serve the GEMM
+// micro-kernels, the exp/tanh/log polynomials, the cell kernels and the losses; the optimizer
+// steps (memory-bound) keep mul-then-add. relaxed_min/max are not used: their result for NaN and
+// +-0 is implementation-defined, and the kernels propagate NaN as the js reference does.
+// ---------------------------------------------------------------------------------------------
+
+/** a * b + c, lane-wise (fused or not in the relaxed build, see above). */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** c - a * b, lane-wise (fused or not in the relaxed build). */
+// @ts-ignore: decorator
+@inline function nmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(a, b, c);
+  return f32x4.sub(c, f32x4.mul(a, b));
+}
+
+/**
+ * Lanes of a where mask is set, of b where it is clear; mask must be a lane comparison (all ones
+ * or all zeros per lane), for which relaxed_laneselect equals v128.bitselect (one blend on x86
+ * instead of and/andnot/or).
+ */
+// @ts-ignore: decorator
+@inline function vselect(a: v128, b: v128, mask: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, mask);
+  return v128.bitselect(a, b, mask);
+}
+
+// ---------------------------------------------------------------------------------------------
 // GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, BLIS-style blocking.
 //   jc (NC columns of C) -> pc (KC of k, pack B panel) -> ic (MC rows, pack A block)
-//     -> jr (NR-wide B sliver, kept in L1) -> ir (MR-tall A sliver) -> 4x8 micro-kernel.
+//     -> jr (NR-wide B sliver, kept in L1) -> ir (MR-tall A sliver) -> MRx8 micro-kernel.
 // Packed A holds alpha * A. Edges are zero-padded in the packs; partial tiles are written back
 // through a small scratch tile. With few rows (m <= 8, e.g. a batch-1 recurrent step) B is not
 // packed but read in place (gemmSmallM).
 // ---------------------------------------------------------------------------------------------
 
-const MR: i32 = 4;
+// MR: 4 rows in the SIMD128 build, 6 in the relaxed one. A fused multiply-add has a 4-cycle
+// latency and issues on 2-3 ports, so 8 accumulator chains (4x8) leave the FMA units idle part of
+// the time, while SIMD128's chain is only the 2-cycle add of a mul-then-add; 12 chains (6x8) fill
+// them, and 12 accumulators + 2 B vectors + 1 A splat still fit V8's 15 allocatable xmm registers.
+// Measured on the micro-kernel loop alone in Chromium 150 (Sapphire Rapids, one core): 4x8
+// mul+add 43, 4x8 FMA 48, 6x8 FMA 58 GFLOP/s.
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+/** Bytes of one packed column (one p) of an MR-tall A sliver. */
+const MRB: usize = <usize>(MR * 4);
 const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 192;
@@ -30,6 +78,11 @@ const NC: i32 = 2048;
 const AP_BYTES: usize = <usize>(MC * KC * 4);
 const BP_BYTES: usize = <usize>(KC * NC * 4);
 const TMP_BYTES: usize = <usize>(MR * NR * 4);
+
+/** Rows of the micro-kernel's tile: a parallel GEMM splits rows in multiples of it (wasm.ts). */
+export function gemmTileRows(): i32 {
+  return MR;
+}
 
 /** Bytes of scratch one gemm call needs (one workspace per thread). */
 export function gemmWorkspaceBytes(): i32 {
@@ -136,26 +189,35 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
     const mr = min(MR, mc - i0);
     const dst = ap + ((<usize>i0 * <usize>kc) << 2);
     if (!transA) {
-      // op(A)(i, p) = a[i*lda + p]: transpose 4x4 blocks of 4 rows
+      // op(A)(i, p) = a[i*lda + p]: transpose 4x4 blocks of 4 rows (and 2x4 of rows 4, 5 when MR is 6)
       const src = a + ((<usize>(ic + i0) * lda + <usize>pc) << 2);
       if (mr == MR) {
         let p = 0;
         for (; p + 4 <= kc; p += 4) {
           const s = src + (<usize>p << 2);
+          const d = dst + <usize>p * MRB;
           transpose4(
             v128.load(s), v128.load(s + lda4), v128.load(s + 2 * lda4), v128.load(s + 3 * lda4),
-            dst + (<usize>p << 4), 16, va,
+            d, MRB, va,
           );
+          if (MR == 6) {
+            const r4 = f32x4.mul(v128.load(s + 4 * lda4), va), r5 = f32x4.mul(v128.load(s + 5 * lda4), va);
+            const t0 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+            v128.store64_lane(d + 16, t0, 0);
+            v128.store64_lane(d + MRB + 16, t0, 1);
+            v128.store64_lane(d + 2 * MRB + 16, t1, 0);
+            v128.store64_lane(d + 3 * MRB + 16, t1, 1);
+          }
         }
         for (; p < kc; p++) {
           const s = src + (<usize>p << 2);
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) store<f32>(d + (<usize>ii << 2), alpha * load<f32>(s + <usize>ii * lda4));
         }
       } else {
         for (let p = 0; p < kc; p++) {
           const s = src + (<usize>p << 2);
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) {
             store<f32>(d + (<usize>ii << 2), ii < mr ? alpha * load<f32>(s + <usize>ii * lda4) : <f32>0);
           }
@@ -166,12 +228,15 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
       const src = a + ((<usize>pc * lda + <usize>(ic + i0)) << 2);
       if (mr == MR) {
         for (let p = 0; p < kc; p++) {
-          v128.store(dst + (<usize>p << 4), f32x4.mul(v128.load(src + <usize>p * lda4), va));
+          const s = src + <usize>p * lda4;
+          const d = dst + <usize>p * MRB;
+          v128.store(d, f32x4.mul(v128.load(s), va));
+          if (MR == 6) v128.store64_lane(d + 16, f32x4.mul(v128.load64_zero(s + 16), va), 0);
         }
       } else {
         for (let p = 0; p < kc; p++) {
           const s = src + <usize>p * lda4;
-          const d = dst + (<usize>p << 4);
+          const d = dst + <usize>p * MRB;
           for (let ii = 0; ii < MR; ii++) {
             store<f32>(d + (<usize>ii << 2), ii < mr ? alpha * load<f32>(s + (<usize>ii << 2)) : <f32>0);
           }
@@ -190,44 +255,61 @@ function packA(transA: i32, a: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc:
     v128.store(cr, f32x4.add(v128.load(cr), x0));
     v128.store(cr, f32x4.add(v128.load(cr, 16), x1), 16);
   } else {
-    v128.store(cr, f32x4.add(f32x4.mul(v128.load(cr), vb), x0));
-    v128.store(cr, f32x4.add(f32x4.mul(v128.load(cr, 16), vb), x1), 16);
+    v128.store(cr, madd(v128.load(cr), vb, x0));
+    v128.store(cr, madd(v128.load(cr, 16), vb, x1), 16);
   }
 }
 
 /**
- * The 4x8 micro-kernel: C[0:mr, 0:nr] (mode)= sum_p ap[p, 0:4]^T bp[p, 0:8]; consecutive p of B are
- * `bstride` bytes apart (32 for a packed sliver, the row stride when B is read in place).
+ * The micro-kernel: C[0:mr, 0:nr] (mode)= sum_p ap[p, 0:rows]^T bp[p, 0:8], rows = 6 when `six`
+ * (the relaxed build's MR) else 4; consecutive p of the A sliver are MRB bytes apart, those of B
+ * `bstride` bytes (32 for a packed sliver, the row stride when B is read in place). Inlined with a
+ * constant `six` into kernelTile and kernelTile4, so the tests of `six` are compile-time.
  */
-function kernel4x8(
+// @ts-ignore: decorator
+@inline function tile(
   kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+  six: bool,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0), c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   let pa = ap, pb = bp;
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let av = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
     av = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
     av = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
     av = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    pa += 16;
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    if (six) {
+      av = v128.load32_splat(pa, 16);
+      c40 = madd(av, b0, c40);
+      c41 = madd(av, b1, c41);
+      av = v128.load32_splat(pa, 20);
+      c50 = madd(av, b0, c50);
+      c51 = madd(av, b1, c51);
+    }
+    pa += MRB;
     pb += bstride;
   }
   const vb = f32x4.splat(beta);
-  if (mr == MR && nr == NR) {
+  if (mr == (six ? 6 : 4) && nr == NR) {
     writeRow(c, c00, c01, mode, vb);
     writeRow(c + ldc4, c10, c11, mode, vb);
     writeRow(c + 2 * ldc4, c20, c21, mode, vb);
     writeRow(c + 3 * ldc4, c30, c31, mode, vb);
+    if (six) {
+      writeRow(c + 4 * ldc4, c40, c41, mode, vb);
+      writeRow(c + 5 * ldc4, c50, c51, mode, vb);
+    }
     return;
   }
   v128.store(tmp, c00);
@@ -238,6 +320,12 @@ function kernel4x8(
   v128.store(tmp, c21, 80);
   v128.store(tmp, c30, 96);
   v128.store(tmp, c31, 112);
+  if (six) {
+    v128.store(tmp, c40, 128);
+    v128.store(tmp, c41, 144);
+    v128.store(tmp, c50, 160);
+    v128.store(tmp, c51, 176);
+  }
   for (let r = 0; r < mr; r++) {
     const cr = c + <usize>r * ldc4;
     const tr = tmp + (<usize>(r * NR) << 2);
@@ -249,6 +337,32 @@ function kernel4x8(
       else store<f32>(q, beta * load<f32>(q) + v);
     }
   }
+}
+
+/** The MRx8 micro-kernel (see tile). */
+function kernelTile(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  tile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp, MR == 6);
+}
+
+/**
+ * The 4x8 micro-kernel on the first 4 rows of an MR-tall sliver: the relaxed build's last sliver
+ * when it has at most 4 rows (m = 32 = 5*6 + 2, 64 = 10*6 + 4), which a 6-row tile would half waste.
+ */
+function kernelTile4(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  tile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp, false);
+}
+
+/** C tile at (ir, jr): the MR-row micro-kernel, or the 4-row one for a short last sliver. */
+// @ts-ignore: decorator
+@inline function microKernel(
+  kc: i32, ap: usize, bp: usize, bstride: usize, c: usize, ldc4: usize, mr: i32, nr: i32, mode: i32, beta: f32, tmp: usize,
+): void {
+  if (MR == 6 && mr <= 4) kernelTile4(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp);
+  else kernelTile(kc, ap, bp, bstride, c, ldc4, mr, nr, mode, beta, tmp);
 }
 
 /** C[0:m, 0:n] *= beta (beta == 0 writes zeros, ignoring NaN). */
@@ -311,7 +425,7 @@ export function gemm(
           const cj = c + ((<usize>ic * <usize>ldc + <usize>(jc + jr)) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            kernel4x8(
+            microKernel(
               kc, apBuf + ((<usize>ir * <usize>kc) << 2), bs, 32, cj + <usize>ir * ldc4, ldc4, mr, nr, mode, beta, tmp,
             );
           }
@@ -324,7 +438,8 @@ export function gemm(
 // Few rows (batch-1..8 recurrent steps): B is read where it lies instead of being packed, since each
 // element of B is used only m times.
 const SMALL_M: i32 = 8;
-const SMALL_M_MAX_K: i32 = MC * KC / SMALL_M;
+// the packed rows of A (SMALL_M rounded up to whole tiles) times k must fit the A pack buffer
+const SMALL_M_MAX_K: i32 = MC * KC / (((SMALL_M + MR - 1) / MR) * MR);
 
 function gemmSmallM(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize,
@@ -345,7 +460,7 @@ function gemmSmallM(
         bstride = 32;
       }
       for (let ir = 0; ir < m; ir += MR) {
-        kernel4x8(
+        microKernel(
           k, apBuf + ((<usize>ir * <usize>k) << 2), bs, bstride, c + <usize>ir * ldc4 + (<usize>jr << 2), ldc4,
           min(MR, m - ir), nr, mode, beta, tmp,
         );
@@ -382,10 +497,10 @@ function gemmSmallM(
       for (let p = 0; p < k4e; p += 4) {
         const o = <usize>p << 2;
         const av = ld(ar + o);
-        s0 = f32x4.add(s0, f32x4.mul(av, ld(b0 + o)));
-        s1 = f32x4.add(s1, f32x4.mul(av, ld(b1 + o)));
-        s2 = f32x4.add(s2, f32x4.mul(av, ld(b2 + o)));
-        s3 = f32x4.add(s3, f32x4.mul(av, ld(b3 + o)));
+        s0 = madd(av, ld(b0 + o), s0);
+        s1 = madd(av, ld(b1 + o), s1);
+        s2 = madd(av, ld(b2 + o), s2);
+        s3 = madd(av, ld(b3 + o), s3);
       }
       // [sum s0, sum s1, sum s2, sum s3]
       const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
@@ -406,7 +521,7 @@ function gemmSmallM(
       const q = c + <usize>i * ldc4 + (<usize>j << 2);
       if (mode == SET) v128.store(q, r);
       else if (mode == ADD) v128.store(q, f32x4.add(ld(q), r));
-      else v128.store(q, f32x4.add(f32x4.mul(ld(q), vb), r));
+      else v128.store(q, madd(ld(q), vb, r));
     }
   }
   for (; j < n; j++) {
@@ -416,7 +531,7 @@ function gemmSmallM(
       let sv = f32x4.splat(0);
       for (let p = 0; p < k4e; p += 4) {
         const o = <usize>p << 2;
-        sv = f32x4.add(sv, f32x4.mul(ld(ar + o), ld(bj + o)));
+        sv = madd(ld(ar + o), ld(bj + o), sv);
       }
       let r = (f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1)) + (f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3));
       for (let p = k4e; p < k; p++) r += load<f32>(ar + (<usize>p << 2)) * load<f32>(bj + (<usize>p << 2));
@@ -540,18 +655,19 @@ export function init(table: usize, write: i32): void {
   // pmin/pmax keep x when it is NaN
   const x1 = f32x4.pmax(f32x4.pmin(x0, K(K_EXP_HI)), K(K_EXP_LO));
   // t = x log2(e) + 1.5 2^23 rounds to an integer n, which sits in t's low mantissa bits
-  const t = f32x4.add(f32x4.mul(x1, K(K_LOG2E)), K(K_MAGIC));
+  // (fused or not, t is an integer + 1.5 2^23 within an ulp of x log2(e), and r below stays small)
+  const t = madd(x1, K(K_LOG2E), K(K_MAGIC));
   const fx = f32x4.sub(t, K(K_MAGIC));
-  let x = f32x4.sub(x1, f32x4.mul(fx, K(K_LN2_HI)));
-  x = f32x4.sub(x, f32x4.mul(fx, K(K_LN2_LO)));
+  let x = nmadd(fx, K(K_LN2_HI), x1);
+  x = nmadd(fx, K(K_LN2_LO), x);
   const z = f32x4.mul(x, x);
   let y = K(K_EP0);
-  y = f32x4.add(f32x4.mul(y, x), K(K_EP0 + 1));
-  y = f32x4.add(f32x4.mul(y, x), K(K_EP0 + 2));
-  y = f32x4.add(f32x4.mul(y, x), K(K_EP0 + 3));
-  y = f32x4.add(f32x4.mul(y, x), K(K_EP0 + 4));
-  y = f32x4.add(f32x4.mul(y, x), K(K_EP0 + 5));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), x), K(K_ONE));
+  y = madd(y, x, K(K_EP0 + 1));
+  y = madd(y, x, K(K_EP0 + 2));
+  y = madd(y, x, K(K_EP0 + 3));
+  y = madd(y, x, K(K_EP0 + 4));
+  y = madd(y, x, K(K_EP0 + 5));
+  y = f32x4.add(madd(y, z, x), K(K_ONE));
   // 2^n = (n + 127) << 23 = (bits(t) - bits(1.5 2^23) + 127) << 23
   return f32x4.mul(y, i32x4.shl(i32x4.add(t, K(K_EXP_BIAS)), 23));
 }
@@ -573,20 +689,20 @@ export function init(table: usize, write: i32): void {
   const x = f32x4.pmax(f32x4.pmin(x0, K(K_TANH_CLAMP)), f32x4.neg(K(K_TANH_CLAMP)));
   const x2 = f32x4.mul(x, x);
   let p = K(K_TA1 + 6);
-  p = f32x4.add(f32x4.mul(p, x2), K(K_TA1 + 5));
-  p = f32x4.add(f32x4.mul(p, x2), K(K_TA1 + 4));
-  p = f32x4.add(f32x4.mul(p, x2), K(K_TA1 + 3));
-  p = f32x4.add(f32x4.mul(p, x2), K(K_TA1 + 2));
-  p = f32x4.add(f32x4.mul(p, x2), K(K_TA1 + 1));
-  p = f32x4.mul(f32x4.add(f32x4.mul(p, x2), K(K_TA1)), x);
+  p = madd(p, x2, K(K_TA1 + 5));
+  p = madd(p, x2, K(K_TA1 + 4));
+  p = madd(p, x2, K(K_TA1 + 3));
+  p = madd(p, x2, K(K_TA1 + 2));
+  p = madd(p, x2, K(K_TA1 + 1));
+  p = f32x4.mul(madd(p, x2, K(K_TA1)), x);
   let q = K(K_TB0 + 3);
-  q = f32x4.add(f32x4.mul(q, x2), K(K_TB0 + 2));
-  q = f32x4.add(f32x4.mul(q, x2), K(K_TB0 + 1));
-  q = f32x4.add(f32x4.mul(q, x2), K(K_TB0));
+  q = madd(q, x2, K(K_TB0 + 2));
+  q = madd(q, x2, K(K_TB0 + 1));
+  q = madd(q, x2, K(K_TB0));
   let r = f32x4.div(p, q);
-  r = v128.bitselect(x0, r, f32x4.lt(ax, K(K_TANH_TINY)));
+  r = vselect(x0, r, f32x4.lt(ax, K(K_TANH_TINY)));
   const unit = v128.or(K(K_ONE), v128.and(x0, K(K_SIGN)));
-  return v128.bitselect(unit, r, f32x4.ge(ax, K(K_TANH_SAT)));
+  return vselect(unit, r, f32x4.ge(ax, K(K_TANH_SAT)));
 }
 
 // The gate nonlinearity of LSTM and GRU: the logistic sigmoid, or (hard != 0) the hard sigmoid of
@@ -596,7 +712,7 @@ export function init(table: usize, write: i32): void {
 // @ts-ignore: decorator
 @inline function vgate(x: v128, hard: i32): v128 {
   if (!hard) return vsigmoid(x);
-  return f32x4.min(K(K_ONE), f32x4.max(K(K_ZERO), f32x4.add(K(K_HALF), f32x4.mul(K(K_FIFTH), x))));
+  return f32x4.min(K(K_ONE), f32x4.max(K(K_ZERO), madd(K(K_FIFTH), x, K(K_HALF))));
 }
 
 // @ts-ignore: decorator
@@ -738,12 +854,12 @@ export function axpy(n: i32, alpha: f32, src: usize, dst: usize): void {
   let j = 0;
   for (; j + 8 <= n; j += 8) {
     const o = <usize>j << 2;
-    v128.store(dst + o, f32x4.add(ld(dst + o), f32x4.mul(va, ld(src + o))));
-    v128.store(dst + o + 16, f32x4.add(ld(dst + o + 16), f32x4.mul(va, ld(src + o + 16))));
+    v128.store(dst + o, madd(va, ld(src + o), ld(dst + o)));
+    v128.store(dst + o + 16, madd(va, ld(src + o + 16), ld(dst + o + 16)));
   }
   for (; j < n; j += 4) {
     const o = <usize>j << 2;
-    st(dst + o, f32x4.add(ld(dst + o), f32x4.mul(va, ld(src + o))), n - j);
+    st(dst + o, madd(va, ld(src + o), ld(dst + o)), n - j);
   }
 }
 
@@ -767,7 +883,7 @@ export function rnnBackward(count: i32, relu: i32, h: usize, dh: usize, dPre: us
   for (let i = 0; i < count; i += 4) {
     const o = <usize>i << 2;
     const y = ld(h + o);
-    const d = relu ? v128.and(f32x4.gt(y, zero), one) : f32x4.sub(one, f32x4.mul(y, y));
+    const d = relu ? v128.and(f32x4.gt(y, zero), one) : nmadd(y, y, one);
     st(dPre + o, f32x4.mul(ld(dh + o), d), count - i);
   }
 }
@@ -785,7 +901,7 @@ export function lstmForward(n: i32, H: i32, gates: usize, cPrev: usize, c: usize
       const cnt = H - j;
       const o = <usize>j << 2;
       const gi = g + o;
-      const cv = f32x4.add(f32x4.mul(ld(gi + H4), ld(cPrev + rr + o)), f32x4.mul(ld(gi), ld(gi + 2 * H4)));
+      const cv = madd(ld(gi + H4), ld(cPrev + rr + o), f32x4.mul(ld(gi), ld(gi + 2 * H4)));
       st(c + rr + o, cv, cnt);
       st(h + rr + o, f32x4.mul(ld(gi + 3 * H4), vtanh(cv)), cnt);
     }
@@ -808,14 +924,14 @@ export function lstmBackward(
       const ig = ld(gi), fg = ld(gi + H4), gg = ld(gi + 2 * H4), og = ld(gi + 3 * H4);
       const tc = vtanh(ld(c + rr + o));
       const dhv = ld(dh + rr + o);
-      const dct = f32x4.add(ld(dc + rr + o), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
+      const dct = madd(f32x4.mul(dhv, og), nmadd(tc, tc, one), ld(dc + rr + o));
       const di = dg + o;
       st(di, f32x4.mul(f32x4.mul(dct, gg), vdgate(ig, hard)), cnt);
       st(di + H4, f32x4.mul(f32x4.mul(dct, ld(cPrev + rr + o)), vdgate(fg, hard)), cnt);
-      st(di + 2 * H4, f32x4.mul(f32x4.mul(dct, ig), f32x4.sub(one, f32x4.mul(gg, gg))), cnt);
+      st(di + 2 * H4, f32x4.mul(f32x4.mul(dct, ig), nmadd(gg, gg, one)), cnt);
       st(di + 3 * H4, f32x4.mul(f32x4.mul(dhv, tc), vdgate(og, hard)), cnt);
       const q = dcPrev + rr + o;
-      st(q, f32x4.add(ld(q), f32x4.mul(dct, fg)), cnt);
+      st(q, madd(dct, fg, ld(q)), cnt);
     }
   }
 }
@@ -836,9 +952,9 @@ export function gruForward(n: i32, H: i32, gx: usize, gh: usize, hPrev: usize, a
       const cnt = H - j;
       const o = <usize>j << 2;
       const rg = ld(a0 + o), zg = ld(a0 + H4 + o);
-      const ng = vtanh(f32x4.add(ld(x0 + 2 * H4 + o), f32x4.mul(rg, ld(q0 + 2 * H4 + o))));
+      const ng = vtanh(madd(rg, ld(q0 + 2 * H4 + o), ld(x0 + 2 * H4 + o)));
       st(a0 + 2 * H4 + o, ng, cnt);
-      st(h + rr + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, ld(hPrev + rr + o))), cnt);
+      st(h + rr + o, madd(f32x4.sub(one, zg), ng, f32x4.mul(zg, ld(hPrev + rr + o))), cnt);
     }
   }
 }
@@ -858,7 +974,7 @@ export function gruBackward(
       const rg = ld(a0 + o), zg = ld(a0 + H4 + o), ng = ld(a0 + 2 * H4 + o);
       const hp = ld(hPrev + rr + o);
       const dhv = ld(dh + rr + o);
-      const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng)));
+      const dnPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), nmadd(ng, ng, one));
       const dzPre = f32x4.mul(f32x4.mul(dhv, f32x4.sub(hp, ng)), vdgate(zg, hard));
       const drPre = f32x4.mul(f32x4.mul(dnPre, ld(q0 + 2 * H4 + o)), vdgate(rg, hard));
       st(x0 + o, drPre, cnt);
@@ -868,7 +984,7 @@ export function gruBackward(
       st(y0 + H4 + o, dzPre, cnt);
       st(y0 + 2 * H4 + o, f32x4.mul(dnPre, rg), cnt);
       const q = dhPrev + rr + o;
-      st(q, f32x4.add(ld(q), f32x4.mul(dhv, zg)), cnt);
+      st(q, madd(dhv, zg, ld(q)), cnt);
     }
   }
 }
@@ -903,7 +1019,7 @@ export function gruResetBeforeOutput(n: i32, H: i32, gx: usize, gh: usize, hPrev
       const ng = vtanh(f32x4.add(ld(x0 + 2 * H4 + o), ld(q0 + 2 * H4 + o)));
       const zg = ld(a0 + H4 + o);
       st(a0 + 2 * H4 + o, ng, cnt);
-      st(h + rr + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, ld(hPrev + rr + o))), cnt);
+      st(h + rr + o, madd(f32x4.sub(one, zg), ng, f32x4.mul(zg, ld(hPrev + rr + o))), cnt);
     }
   }
 }
@@ -923,9 +1039,9 @@ export function gruResetBeforeBackwardOutput(
       const dhv = ld(dh + rr + o);
       const dz = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hPrev + rr + o), ng)), vdgate(zg, hard));
       st(d0 + H4 + o, dz, cnt);
-      st(d0 + 2 * H4 + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng))), cnt);
+      st(d0 + 2 * H4 + o, f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, zg)), nmadd(ng, ng, one)), cnt);
       const q = dhPrev + rr + o;
-      st(q, f32x4.add(ld(q), f32x4.mul(dhv, zg)), cnt);
+      st(q, madd(dhv, zg, ld(q)), cnt);
     }
   }
 }
@@ -944,7 +1060,7 @@ export function gruResetBeforeBackwardGates(
       const d = ld(drh + rr + o);
       st(d0 + o, f32x4.mul(f32x4.mul(d, ld(hPrev + rr + o)), vdgate(rg, hard)), cnt);
       const q = dhPrev + rr + o;
-      st(q, f32x4.add(ld(q), f32x4.mul(d, rg)), cnt);
+      st(q, madd(d, rg, ld(q)), cnt);
     }
   }
 }
@@ -984,11 +1100,11 @@ export function gruResetBeforeBackwardGates(
   const ef = f32x4.convert_i32x4_s(e);
   const z = f32x4.mul(m, m);
   let y = K(K_LP0);
-  for (let i = 1; i < 9; i++) y = f32x4.add(f32x4.mul(y, m), K(K_LP0 + i));
+  for (let i = 1; i < 9; i++) y = madd(y, m, K(K_LP0 + i));
   y = f32x4.mul(f32x4.mul(y, m), z);
-  y = f32x4.add(y, f32x4.mul(ef, K(K_LN2_LO)));
-  y = f32x4.sub(y, f32x4.mul(z, K(K_HALF)));
-  return f32x4.add(f32x4.add(m, y), f32x4.mul(ef, K(K_LN2_HI)));
+  y = madd(ef, K(K_LN2_LO), y);
+  y = nmadd(z, K(K_HALF), y);
+  return madd(ef, K(K_LN2_HI), f32x4.add(m, y));
 }
 
 /** Natural log in double precision for a positive finite normal x (atanh series, ~1e-16). */
@@ -1127,10 +1243,10 @@ export function bceWithLogits(n: i32, x: usize, t: usize, w: usize, hasW: i32, s
     const e = vexp(f32x4.neg(f32x4.abs(xv))); // exp(-|x|) in (0, 1]
     const u = f32x4.add(one, e);
     // log1p(e) = log(u) * e / (u - 1), exact when u rounds to 1
-    const lp = v128.bitselect(e, f32x4.div(f32x4.mul(vlog(u), e), f32x4.sub(u, one)), f32x4.eq(u, one));
+    const lp = vselect(e, f32x4.div(f32x4.mul(vlog(u), e), f32x4.sub(u, one)), f32x4.eq(u, one));
     const pos = f32x4.ge(xv, zero);
-    let l = f32x4.add(f32x4.sub(f32x4.pmax(zero, xv), f32x4.mul(xv, tv)), lp);
-    const sig = f32x4.div(v128.bitselect(one, e, pos), u); // sigmoid(x)
+    let l = f32x4.add(nmadd(xv, tv, f32x4.pmax(zero, xv)), lp);
+    const sig = f32x4.div(vselect(one, e, pos), u); // sigmoid(x)
     let g = f32x4.mul(vs, f32x4.sub(sig, tv));
     if (hasW) {
       const wv = ld(w + o);
