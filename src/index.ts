@@ -41,6 +41,7 @@ export { padBatch, padPairs, bucketBatches, streamChunks, type Example } from ".
 export { NonFiniteError } from "./tensor.js";
 export { backendByName, availableBackends } from "./backend/index.js";
 export { createWasmBackend, wasmSimdSupported, type WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm.js";
+export { wasmSimdKinds, type WasmSimd } from "./backend/wasm/simd.js";
 // the task layer: a loaded model file as the object of its task, predicting on raw input
 export { openTask, expectTask, type TaskModel } from "./tasks/open.js";
 export { predictRows, checkInputs, type GenerationRequest } from "./tasks/rows.js";

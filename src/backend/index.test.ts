@@ -31,3 +31,17 @@ test("the default falls back to js, saying why once, when neither native nor was
   assert.match(warnings[0], /the native backend cannot load \(.*\); using the wasm backend$/);
   assert.match(warnings[1], /the wasm backend could not start \(.*no memory for you.*\); using the js backend$/);
 });
+
+test("a wasm build forced by RNNKIT_WASM_SIMD that cannot run is the user's error, not a silent fall back to js", () => {
+  const script = `
+    const { getBackend } = await import(${JSON.stringify(new URL("./index.js", import.meta.url).href)});
+    try { console.log(getBackend().name); } catch (e) { console.log(e.name + ": " + e.message); }
+  `;
+  const env: NodeJS.ProcessEnv = { ...process.env, RNNKIT_NATIVE_PATH: "/nonexistent/rnnkit_native.node", RNNKIT_WASM_SIMD: "avx9000" };
+  delete env.RNNKIT_BACKEND;
+  delete env.RNNKIT_REQUIRE_NATIVE;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), /^RnnkitError: .*RNNKIT_WASM_SIMD.*expected.*relaxed.*simd128.*avx9000/);
+  assert.ok(!r.stderr.includes("using the js backend"), r.stderr);
+});

@@ -13,6 +13,7 @@ import type { Backend } from "./backend.js";
 import { JsBackend } from "./js.js";
 import { defaults } from "../defaults.js";
 import { createWasmBackendSync, wasmSimdSupported } from "./wasm/wasm.js";
+import { WASM_SIMD_ENV } from "./wasm/simd.js";
 import { NativeBackend, nativeUnavailable } from "./native/native.js";
 import { RnnkitError } from "../tensor.js";
 
@@ -41,6 +42,8 @@ export function getBackend(): Backend {
         try {
           current = makeBackend("wasm");
         } catch (e) {
+          // a build the user forced (RNNKIT_WASM_SIMD) that cannot run, or a bad name: their error
+          if (platform.env(WASM_SIMD_ENV)) throw e;
           // e.g. a browser that refuses any WebAssembly memory: slower, but working, and said once
           console.warn(`rnnkit: the wasm backend could not start (${(e as Error).message}); using the js backend`);
           current = new JsBackend();
