@@ -19,7 +19,8 @@
  * The graph contracts (input and output names, dtypes, layouts, the decoder step) are in the
  * README, section "Deploying", and summed up on `exportOnnx` and `exportSeq2SeqOnnx`.
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { platform } from "#platform";
 import type { Scaler } from "../data/scaler.js";
 import { defaults } from "../defaults.js";
 import { type CellType, gatesOf, torchToOnnx } from "../gates.js";
@@ -94,7 +95,8 @@ const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRIN
 
 let modelProto: protobuf.Type | null = null;
 function proto(): protobuf.Type {
-  if (!modelProto) modelProto = protobuf.parse(ONNX_SUBSET, { keepCase: true }).root.lookupType("onnx.ModelProto");
+  // protobufjs loads here, on the first export, not with rnnkit (see Platform.protobuf)
+  if (!modelProto) modelProto = platform.protobuf().parse(ONNX_SUBSET, { keepCase: true }).root.lookupType("onnx.ModelProto");
   return modelProto;
 }
 

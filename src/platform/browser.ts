@@ -7,6 +7,7 @@
  */
 import kernels from "../backend/wasm/kernels.wasm";
 import kernelsRelaxed from "../backend/wasm/kernels-relaxed.wasm";
+import protobuf from "protobufjs";
 import type { Platform, WorkerHandle } from "./platform.js";
 import type { WasmSimd } from "../backend/wasm/simd.js";
 
@@ -55,6 +56,7 @@ export const platform: Platform = {
   loadNative: () => {
     throw new Error("a browser runs no native addon");
   },
+  protobuf: () => protobuf,
   readFile: () => noFiles("readFile"),
   writeFileAtomic: () => noFiles("writeFileAtomic"),
   version: () => RNNKIT_VERSION,

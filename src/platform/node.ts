@@ -8,6 +8,9 @@ import { fileURLToPath } from "node:url";
 import { RnnkitError } from "../tensor.js";
 import type { Platform, WorkerHandle } from "./platform.js";
 import { type WasmSimd, wasmKernelFiles } from "../backend/wasm/simd.js";
+import type Protobuf from "protobufjs";
+
+let protobufjs: typeof Protobuf | undefined;
 
 /** Whether process `pid` still runs (signal 0 only checks). */
 export function processAlive(pid: number): boolean {
@@ -136,6 +139,10 @@ export const platform: Platform = {
   },
   canShareMemory: () => true,
   loadNative,
+  protobuf() {
+    protobufjs ??= createRequire(import.meta.url)("protobufjs") as typeof Protobuf;
+    return protobufjs;
+  },
   readFile: (path) => readFileSync(path),
   writeFileAtomic,
   version() {
