@@ -369,3 +369,32 @@ test("recurrentForward and recurrentBackward on two threads (the batch cut into 
     two.addon.setParallelWork(1 << 20);
   }
 });
+
+test("worker threads load the addon too: each has its RnnkitError, they share the pool safely, and compute the main thread's bits", async () => {
+  const { Worker } = await import("node:worker_threads");
+  const nativeUrl = new URL("./native.js", import.meta.url).href, layersUrl = new URL("../../layers/layers.js", import.meta.url).href;
+  const body = `
+    const { NativeBackend } = await import(${JSON.stringify(nativeUrl)});
+    const { LSTM } = await import(${JSON.stringify(layersUrl)});
+    const be = new NativeBackend({ threads: 2 });
+    const l = new LSTM({ inputSize: 8, hiddenSize: 16, backend: be, seed: 1 });
+    const x = { shape: [20, 32, 8], data: Float32Array.from({ length: 20 * 32 * 8 }, (_, i) => Math.sin(i)) };
+    const out = l.forward(x).output.data;
+    let err = "";
+    try { be.gemm(false, false, 2, 3, 2, 1, new Float32Array(1), 0, 2, new Float32Array(6), 0, 3, 0, new Float32Array(6), 0, 3); } catch (e) { err = e.name; }
+    be.addon.setThreads(1); // the pool is the process's: as the other tests leave it
+  `;
+  const inWorkers = await Promise.all([0, 1, 2].map(() => new Promise<{ out: number[]; err: string }>((resolve, reject) => {
+    const w = new Worker(`${body}
+      const { parentPort } = await import("node:worker_threads");
+      parentPort.postMessage({ out: Array.from(out), err });`, { eval: true, type: "module" } as never);
+    w.on("message", resolve);
+    w.on("error", reject);
+  })));
+  const here = await (new Function(`return (async () => { ${body}; return { out: Array.from(out), err }; })()`) as () => Promise<{ out: number[]; err: string }>)();
+  assert.equal(here.err, "RnnkitError");
+  for (const r of inWorkers) {
+    assert.equal(r.err, "RnnkitError");
+    assert.deepEqual(r.out, here.out);
+  }
+});
