@@ -9,6 +9,9 @@
 #include <napi.h>
 
 #include <atomic>
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#endif
 #include <chrono>
 #include <condition_variable>
 #include <cmath>
@@ -49,6 +52,12 @@ float* workspace(long floats) {
 // ---- the thread pool ----
 
 /**
+ * One split GEMM at a time: another JavaScript thread (a worker_threads Worker) that calls
+ * meanwhile runs on its own thread rather than waiting for the pool.
+ */
+std::atomic<bool> poolBusy{false};
+
+/**
  * A fixed set of worker threads that run one job at a time together with the calling thread.
  * A job is a function of the thread index; the caller runs index 0. Idle workers spin briefly
  * (waking a sleeping thread costs tens of microseconds, as long as a small GEMM) and then sleep
@@ -58,11 +67,18 @@ class Pool {
  public:
   ~Pool() { resize(1); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_.load(); }
 
+  /**
+   * Replaces the workers by threads - 1 new ones. One resize at a time (worker threads of Node
+   * each load the addon and may set the threads at once: two resizes joined the same threads and
+   * hung), and only while no job runs: it takes the pool's claim (poolBusy) first.
+   */
   void resize(int threads) {
     if (threads < 1) threads = 1;
+    std::lock_guard<std::mutex> one(resizeMu_);
     if (threads == size()) return;
+    while (poolBusy.exchange(true)) std::this_thread::yield();
     {
       std::lock_guard<std::mutex> lock(mu_);
       quit_.store(true);
@@ -76,6 +92,8 @@ class Pool {
     // is still seen as new
     const uint64_t start = gen_.load();
     for (int t = 1; t < threads; t++) workers_.emplace_back([this, t, start] { loop(t, start); });
+    size_.store(threads);
+    poolBusy.store(false);
   }
 
   /**
@@ -178,6 +196,8 @@ class Pool {
   }
 
   std::vector<std::thread> workers_;
+  std::atomic<int> size_{1};
+  std::mutex resizeMu_;
   std::atomic<uint64_t> gen_{0};
   std::atomic<uint64_t> jobGen_{0};
   /** (generation << 32) | CLOSED | workers that joined; and the joined workers that are done. */
@@ -192,11 +212,6 @@ class Pool {
   std::condition_variable cv_;
 };
 
-/**
- * One split GEMM at a time: another JavaScript thread (a worker_threads Worker) that calls
- * meanwhile runs on its own thread rather than waiting for the pool.
- */
-std::atomic<bool> poolBusy{false};
 struct PoolClaim {
   bool held;
   PoolClaim() : held(!poolBusy.exchange(true)) {}
@@ -1110,12 +1125,24 @@ Napi::Value SetAdaptiveSplit(const Napi::CallbackInfo& info) {
 Napi::Value SplitGemms(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitGemms); }
 Napi::Value SplitLoops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), splitLoops); }
 
+std::once_flag initOnce;
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  if (tableCount == 0) {
+  // once per process, whichever thread loads the addon first (worker threads each run Init, at
+  // the same time when they start together: unguarded, two pools were made and one was freed in use)
+  std::call_once(initOnce, [] {
+#if defined(__unix__) || defined(__APPLE__)
+    // Node unloads an addon when the last environment that loaded it goes (a program whose
+    // worker threads alone use rnnkit: when they exit), while the pool's threads still run this
+    // library's code: a crash at exit. Loading ourselves once more with RTLD_NODELETE keeps the
+    // code mapped for the life of the process.
+    Dl_info self;
+    if (dladdr(reinterpret_cast<void*>(&initOnce), &self) != 0 && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
+#endif
     tableCount = rnnkit::kernelTables(tables, 4);
     K = tables[0];
     pool = new Pool();  // one per process, shared by every backend instance (no oversubscription)
-  }
+  });
   const struct {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);

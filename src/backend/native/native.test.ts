@@ -398,3 +398,40 @@ test("worker threads load the addon too: each has its RnnkitError, they share th
     assert.deepEqual(r.out, here.out);
   }
 });
+
+test("a program whose worker threads alone use the addon, resizing the pool at once, computes alike and exits cleanly (the addon stays loaded)", () => {
+  // the main thread never loads the addon: when the last worker exits, Node would unload it while
+  // the pool's threads run its code (a segfault at exit, about every second run, before the fix)
+  const nativeUrl = new URL("./native.js", import.meta.url).href, layersUrl = new URL("../../layers/layers.js", import.meta.url).href;
+  const worker = `
+    const { NativeBackend } = await import(${JSON.stringify(nativeUrl)});
+    const { LSTM } = await import(${JSON.stringify(layersUrl)});
+    const { parentPort, workerData } = await import("node:worker_threads");
+    const be = new NativeBackend({ threads: 2, parallelThreshold: 1 });
+    const l = new LSTM({ inputSize: 8, hiddenSize: 32, backend: be, seed: 1 });
+    const x = { shape: [10, 32, 8], data: Float32Array.from({ length: 10 * 32 * 8 }, (_, i) => Math.sin(i)) };
+    const ref = l.forward(x).output.data.slice();
+    for (let i = 0; i < 100; i++) {
+      be.addon.setThreads(1 + ((i + workerData) % 3));
+      const y = l.forward(x).output.data;
+      for (let k = 0; k < y.length; k++) if (y[k] !== ref[k]) throw new Error("step " + i + ": a different result at " + k);
+    }
+    parentPort.postMessage(ref[5]);
+  `;
+  const main = `
+    import { Worker } from "node:worker_threads";
+    const got = await Promise.all([0, 1, 2, 3].map((w) => new Promise((resolve, reject) => {
+      const wk = new Worker(${JSON.stringify(worker)}, { eval: true, type: "module", workerData: w });
+      wk.on("message", resolve);
+      wk.on("error", reject);
+    })));
+    if (new Set(got).size !== 1) throw new Error("workers disagree: " + got);
+    console.log("ok");
+  `;
+  for (let run = 0; run < 5; run++) {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", main], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.signal, null, `run ${run}: killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.status, 0, `run ${run}: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), "ok");
+  }
+});
