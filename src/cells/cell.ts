@@ -59,7 +59,7 @@ export interface Run {
   dGh: Floats;
   /** reset-before GRU scratch: d(r*h) of one step [B, H] */
   drh: Floats;
-  /** [G*H] scratch: b_ih + b_hh for a backend's fused projection (Backend.gemmBias) */
+  /** [G*H] scratch: b_ih + b_hh, summed once for the input projection (projectInput) */
   bias: Floats;
   /**
    * Blocks of W_hh packed for this pass by `stepGemm` (backends with packB), by name; created
@@ -108,37 +108,23 @@ export interface StepCell {
 export function projectInput(r: Run, G: number, out: Floats, foldHidden: boolean): void {
   const { be, w, N, H, inSize } = r;
   const GH = G * H;
-  if (be.gemmBias && w.bih) {
-    // the bias added by the GEMM as it writes the output, which it then never reads
-    let bias = w.bih;
-    if (foldHidden && w.bhh) {
+  // b_ih + b_hh summed once into a [GH] vector (the same float32 sums per element as adding the
+  // two broadcasts), so that the output is passed over once for the biases, or not at all where
+  // the GEMM writes them (Backend.gemmBias: the output is then never read)
+  let bias = w.bih;
+  if (foldHidden && w.bhh) {
+    if (w.bih) {
       be.broadcastRows(1, GH, w.bih, 0, r.bias, 0, GH, false);
       be.broadcastRows(1, GH, w.bhh, 0, r.bias, 0, GH, true);
       bias = r.bias;
-    }
+    } else bias = w.bhh;
+  }
+  if (bias && be.gemmBias) {
     be.gemmBias(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, bias, 0, out, 0, GH);
     return;
   }
-  let beta = 0;
-  if (w.bih && foldHidden && w.bhh && N > 1) {
-    // b_ih + b_hh summed in row 0, then copied to the other rows: one pass over the N x GH
-    // output instead of two (a write and a read-modify-write of 52 MB on the M benchmark), with
-    // the same float32 sums per element as adding the two broadcasts
-    be.broadcastRows(1, GH, w.bih, 0, out, 0, GH, false);
-    be.broadcastRows(1, GH, w.bhh, 0, out, 0, GH, true);
-    be.broadcastRows(N - 1, GH, out, 0, out, GH, GH, false);
-    beta = 1;
-  } else {
-    if (w.bih) {
-      be.broadcastRows(N, GH, w.bih, 0, out, 0, GH, false);
-      beta = 1;
-    }
-    if (foldHidden && w.bhh) {
-      be.broadcastRows(N, GH, w.bhh, 0, out, 0, GH, beta === 1);
-      beta = 1;
-    }
-  }
-  be.gemm(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, beta, out, 0, GH);
+  if (bias) be.broadcastRows(N, GH, bias, 0, out, 0, GH, false);
+  be.gemm(false, true, N, GH, inSize, 1, r.x, 0, inSize, w.wih, 0, inSize, bias ? 1 : 0, out, 0, GH);
 }
 
 /**

@@ -135,8 +135,8 @@ interface Plan {
   N: number;
   batchSizes: number[];
   offsets: number[];
-  /** the same steps as Int32Arrays, for Backend.recurrentForward (made on first use) */
-  seq?: Sequence;
+  /** the same steps as Int32Arrays, for Backend.recurrentForward / recurrentBackward */
+  seq: Sequence;
   /** packed row -> row t*B + b of the time-major input */
   packIdx: Int32Array;
   /** packed row -> packed row of the same sequence at the mirrored step (an involution) */
@@ -383,7 +383,6 @@ export class Recurrent implements Module {
         layerRuns.push(run);
       }
       // the whole loop in one backend call where the backend has one, else step by step
-      plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
       if (!cell.forwardSequence?.(layerRuns, plan.seq)) {
         for (const run of layerRuns) {
           for (let s = 0; s < steps; s++) {
@@ -499,7 +498,6 @@ export class Recurrent implements Module {
         be.zero(B * H, dh0s, 0);
 
         // the whole loop in one backend call where the backend has one, else step by step
-        plan.seq ??= { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
         if (!cell.backwardSequence?.(run, plan.seq, dh0s, dc0s)) {
           for (let s = steps - 1; s >= 0; s--) {
             const o = offsets[s];
@@ -640,7 +638,8 @@ export class Recurrent implements Module {
       perm[k] = order[k];
       lastIdx[order[k]] = offsets[lens[order[k]] - 1] + k;
     }
-    this.plan = { T, B, steps, N, batchSizes, offsets, packIdx, revIdx, lastIdx, perm, ident, key };
+    const seq = { steps, offsets: Int32Array.from(offsets), batchSizes: Int32Array.from(batchSizes) };
+    this.plan = { T, B, steps, N, batchSizes, offsets, seq, packIdx, revIdx, lastIdx, perm, ident, key };
     return this.plan;
   }
 
