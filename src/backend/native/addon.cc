@@ -668,30 +668,67 @@ bool overBatch(const KernelTable* kt, long steps, const int32_t* sizes, double w
   return false;
 }
 
+/**
+ * What recurrentForward and recurrentBackward share: (cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps,
+ * offsets, batchSizes, H, dirs), checked; `empty` when there is nothing to run (then the steps are
+ * not read).
+ */
+struct LoopArgs {
+  long cell = 0, steps = 0, H = 0, N = 0, GH = 0;
+  bool hard = false, relu = false, empty = false;
+  const int32_t* offsets = nullptr;
+  const int32_t* sizes = nullptr;
+  Napi::Array dirs;
+  uint32_t D = 0;
+  /** multiply-adds of the loop's recurrent GEMMs (the size that decides a split) */
+  double work = 0;
+  /** direction k's arrays, `count` of them */
+  Napi::Array direction(napi_env env, const std::string& name, uint32_t k, uint32_t count) const {
+    Napi::Value dv = dirs.Get(k);
+    if (!dv.IsArray() || dv.As<Napi::Array>().Length() != count)
+      fail(env, "native backend: " + name + ": expected each direction as " + std::to_string(count) + " arrays");
+    return dv.As<Napi::Array>();
+  }
+};
+
+LoopArgs loopArgs(const Napi::CallbackInfo& info, const std::string& name) {
+  napi_env env = info.Env();
+  LoopArgs a;
+  a.cell = num(info, 0);
+  a.hard = flag(info, 1);
+  a.relu = flag(info, 2);
+  a.steps = num(info, 3);
+  a.H = num(info, 6);
+  if (a.cell < 0 || a.cell > 2) fail(env, "native backend: " + name + ": expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(a.cell));
+  if (!info[7].IsArray()) fail(env, "native backend: " + name + ": expected an array of directions");
+  a.dirs = info[7].As<Napi::Array>();
+  a.D = a.dirs.Length();
+  if (a.D < 1 || a.D > 2) fail(env, "native backend: " + name + ": expected 1 or 2 directions, got " + std::to_string(a.D));
+  a.empty = a.steps <= 0 || a.H <= 0;
+  if (a.empty) return a;
+  a.offsets = I(info, 4, 0, a.steps, (name + " offsets").c_str());
+  a.sizes = I(info, 5, 0, a.steps, (name + " batchSizes").c_str());
+  a.N = checkSteps(env, name.c_str(), a.steps, a.offsets, a.sizes);
+  a.GH = (a.cell == 0 ? 4 : a.cell == 1 ? 3 : 1) * a.H;
+  for (long s = 0; s < a.steps; s++) a.work += static_cast<double>(a.sizes[s]) * a.GH * a.H;
+  return a;
+}
+
 // recurrentForward(cell 0 lstm | 1 gru | 2 rnn, hard, relu, steps, offsets, batchSizes, H, dirs): the forward time loop of
 // one layer (Backend.recurrentForward); dirs[d] = [whh, bhh | null, gates, gh, act, hPrev, h, cPrev, c]. Two directions
 // run at once on two threads of the pool (each GEMM then on its direction's thread).
 Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const KernelTable* kt = K;
-  const long cell = num(info, 0);
-  const bool hard = flag(info, 1), relu = flag(info, 2);
-  const long steps = num(info, 3), H = num(info, 6);
-  if (cell < 0 || cell > 2) fail(env, "native backend: recurrentForward: expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(cell));
-  if (!info[7].IsArray()) fail(env, "native backend: recurrentForward: expected an array of directions");
-  Napi::Array arr = info[7].As<Napi::Array>();
-  const uint32_t D = arr.Length();
-  if (D < 1 || D > 2) fail(env, "native backend: recurrentForward: expected 1 or 2 directions, got " + std::to_string(D));
-  if (steps <= 0 || H <= 0) return undef(info);
-  const int32_t* offsets = I(info, 4, 0, steps, "recurrentForward offsets");
-  const int32_t* sizes = I(info, 5, 0, steps, "recurrentForward batchSizes");
-  const long N = checkSteps(env, "recurrentForward", steps, offsets, sizes);
-  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  const LoopArgs L = loopArgs(info, "recurrentForward");
+  if (L.empty) return undef(info);
+  const long cell = L.cell, steps = L.steps, H = L.H, N = L.N, GH = L.GH;
+  const bool hard = L.hard, relu = L.relu;
+  const int32_t *offsets = L.offsets, *sizes = L.sizes;
+  const uint32_t D = L.D;
   Direction dirs[2];
   for (uint32_t k = 0; k < D; k++) {
-    Napi::Value dv = arr.Get(k);
-    if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 9) fail(env, "native backend: recurrentForward: expected each direction as 9 arrays");
-    Napi::Array a = dv.As<Napi::Array>();
+    Napi::Array a = L.direction(env, "recurrentForward", k, 9);
     auto f = [&](uint32_t i, long extent, const char* what) {
       return static_cast<float*>(valueAt(env, a.Get(i), napi_float32_array, 0, extent, what));
     };
@@ -710,10 +747,8 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   // one direction on several threads: the batch's rows cut into ranges, each range's whole loop on
   // its own thread (ONNX Runtime splits its LSTM's batch the same way); where the batch is too
   // small for whole micro-tiles per thread, or the loop too short to pay a fork, the GEMMs split
-  double work = 0;
-  for (long s = 0; s < steps; s++) work += static_cast<double>(sizes[s]) * GH * H;
   if (D == 1) {
-    overBatch(kt, steps, sizes, work, [&](long r0, long r1) { runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[0], r0, r1); });
+    overBatch(kt, steps, sizes, L.work, [&](long r0, long r1) { runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[0], r0, r1); });
     return undef(info);
   }
   if (threads >= 2) {
@@ -736,25 +771,16 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
 Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   const KernelTable* kt = K;
-  const long cell = num(info, 0);
-  const bool hard = flag(info, 1), relu = flag(info, 2);
-  const long steps = num(info, 3), H = num(info, 6);
-  if (cell < 0 || cell > 2) fail(env, "native backend: recurrentBackward: expected cell 0 (lstm), 1 (gru) or 2 (rnn), got " + std::to_string(cell));
-  if (!info[7].IsArray()) fail(env, "native backend: recurrentBackward: expected an array of directions");
-  Napi::Array arr = info[7].As<Napi::Array>();
-  const uint32_t D = arr.Length();
-  if (D < 1 || D > 2) fail(env, "native backend: recurrentBackward: expected 1 or 2 directions, got " + std::to_string(D));
-  if (steps <= 0 || H <= 0) return undef(info);
-  const int32_t* offsets = I(info, 4, 0, steps, "recurrentBackward offsets");
-  const int32_t* sizes = I(info, 5, 0, steps, "recurrentBackward batchSizes");
-  const long N = checkSteps(env, "recurrentBackward", steps, offsets, sizes), B = sizes[0];
-  const long G = cell == 0 ? 4 : cell == 1 ? 3 : 1, GH = G * H;
+  const LoopArgs L = loopArgs(info, "recurrentBackward");
+  if (L.empty) return undef(info);
+  const long cell = L.cell, steps = L.steps, H = L.H, N = L.N, GH = L.GH, B = L.sizes[0];
+  const bool hard = L.hard, relu = L.relu;
+  const int32_t *offsets = L.offsets, *sizes = L.sizes;
+  const uint32_t D = L.D;
   const bool lstm = cell == 0, gru = cell == 1, rnn = cell == 2;
   BackDirection dirs[2];
   for (uint32_t k = 0; k < D; k++) {
-    Napi::Value dv = arr.Get(k);
-    if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 13) fail(env, "native backend: recurrentBackward: expected each direction as 13 arrays");
-    Napi::Array a = dv.As<Napi::Array>();
+    Napi::Array a = L.direction(env, "recurrentBackward", k, 13);
     auto f = [&](uint32_t i, long extent, const char* what) {
       return static_cast<float*>(valueAt(env, a.Get(i), napi_float32_array, 0, extent, what));
     };
@@ -773,10 +799,8 @@ Napi::Value RecurrentBackward(const Napi::CallbackInfo& info) {
     d.dh0 = f(11, B * H, "recurrentBackward dh0");
     d.dc0 = f(12, lstm ? B * H : 0, "recurrentBackward dc0");
   }
-  double work = 0;
-  for (long s = 0; s < steps; s++) work += static_cast<double>(sizes[s]) * GH * H;
   for (uint32_t k = 0; k < D; k++) {
-    if (D == 1) overBatch(kt, steps, sizes, work, [&](long r0, long r1) { runBackward(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k], r0, r1); });
+    if (D == 1) overBatch(kt, steps, sizes, L.work, [&](long r0, long r1) { runBackward(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k], r0, r1); });
     else runBackward(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[k]);
   }
   return undef(info);
