@@ -19,8 +19,8 @@ export const gateOrder = {
   onnx: { lstm: ["i", "o", "f", "c"], gru: ["z", "r", "h"], rnn: [] as string[] },
 } as const;
 
-/** Gates per hidden unit. */
-export function gatesOf(cell: CellType): number {
+/** Gates per hidden unit, for a cell named as layers (CellType), models or the backends' loops ("rnn") name it. */
+export function gatesOf(cell: CellType | "rnn"): number {
   return cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Backend, DType, PackedB, RecurrentBackwardDirection, RecurrentDirection } from "./backend.js";
 import type { Floats } from "../tensor.js";
+import { gatesOf } from "../gates.js";
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
@@ -98,8 +99,7 @@ export class JsBackend implements Backend {
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
     H: number, dirs: readonly RecurrentDirection[],
   ): void {
-    const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
-    const GH = G * H;
+    const GH = gatesOf(cell) * H;
     for (const { whh, bhh, gates, gh, act, hPrev, h, cPrev, c } of dirs) {
       for (let s = 0; s < steps; s++) {
         const o = offsets[s], n = batchSizes[s];
@@ -126,8 +126,7 @@ export class JsBackend implements Backend {
     cell: "lstm" | "gru" | "rnn", hard: boolean, relu: boolean, steps: number, offsets: Int32Array, batchSizes: Int32Array,
     H: number, dirs: readonly RecurrentBackwardDirection[],
   ): void {
-    const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
-    const GH = G * H;
+    const GH = gatesOf(cell) * H;
     for (const d of dirs) {
       for (let s = steps - 1; s >= 0; s--) {
         const o = offsets[s], n = batchSizes[s];

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Backend } from "./backend.js";
 import { JsBackend } from "./js.js";
+import { gatesOf } from "../gates.js";
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -263,7 +264,7 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
       ];
       for (const [cell, hard, relu, H, sizes] of cases) {
         for (const [withBias, D] of (cell === "gru" ? [[false, 1], [true, 2]] : [[false, 1], [false, 2]]) as [boolean, number][]) {
-          const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+          const G = gatesOf(cell);
           const GH = G * H;
           const steps = sizes.length;
           const offsets = new Int32Array(steps), batchSizes = Int32Array.from(sizes);
@@ -300,7 +301,7 @@ export function kernelSuite(label: string, be: TestedBackend, setup: () => void 
         ["lstm", false, false, 64, [7, 6, 6, 5]],
       ];
       for (const [cell, hard, relu, H, sizes] of cases) {
-        const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+        const G = gatesOf(cell);
         const GH = G * H;
         const steps = sizes.length;
         const offsets = new Int32Array(steps), batchSizes = Int32Array.from(sizes);

@@ -29,6 +29,7 @@ import { type Batch, checkBatch, idsOf } from "../data/batch.js";
 import { type Example, padBatch } from "../data/batches.js";
 import { PADDED, argmaxHits, crossEntropy, mseLoss } from "../losses/losses.js";
 import { CELLS, type CellName, type Model, POOLINGS, type Pooling, type StepResult, TASKS, type Task } from "./model.js";
+import { gatesOf } from "../gates.js";
 
 /** The tasks a SequenceModel serves (seq2seq is `Seq2Seq`'s). */
 export type SequenceTask = Exclude<Task, "seq2seq">;
@@ -141,7 +142,7 @@ export class SequenceModel extends ComposedModel implements Model {
     const D = c.bidirectional ? 2 : 1, H = c.hiddenSize;
     const out: ParameterShapes = [];
     if (c.vocabSize !== undefined) out.push(["embedding.weight", [c.vocabSize, c.embeddingDim!]]);
-    const G = c.cell === "lstm" ? 4 : c.cell === "gru" ? 3 : 1;
+    const G = gatesOf(c.cell);
     out.push(...prefixed("rnn.", recurrentShapes(G, c.vocabSize !== undefined ? c.embeddingDim! : c.inputSize!, H, c.numLayers, D)));
     out.push(["head.weight", [c.outputSize, D * H]], ["head.bias", [c.outputSize]]);
     if (c.conditionSize) out.push(["init.weight", [c.numLayers * D * H, c.conditionSize]], ["init.bias", [c.numLayers * D * H]]);
