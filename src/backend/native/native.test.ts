@@ -14,9 +14,19 @@ import { kernelSuite, randomGemmCases, rng, runGemmCase } from "../kernel-suite.
 import { loadNativeAddon, NativeBackend, nativeExports } from "./native.js";
 import { platform } from "#platform";
 import { JsBackend } from "../js.js";
+import { defaults } from "../../defaults.js";
 import { RnnkitError } from "../../tensor.js";
 
 const native = new NativeBackend({ threads: 1 });
+
+/**
+ * The pool is the process's, shared by every backend instance: a test that changes it leaves it
+ * as the others expect, one thread and the default split size.
+ */
+function restorePool(b: NativeBackend): void {
+  b.addon.setThreads(1);
+  b.addon.setParallelWork(defaults.nativeParallelWork);
+}
 const isas = native.addon.isas();
 
 test("the addon loads, exports exactly what native.ts declares, and runs the best ISA by default", () => {
@@ -79,8 +89,7 @@ test("gemm on the thread pool: split by columns and by rows, odd shapes, every I
     }
   } finally {
     be.addon.setIsa(isas[0]);
-    be.addon.setThreads(1);
-    be.addon.setParallelWork(1 << 20);
+    restorePool(be);
   }
 });
 
@@ -98,8 +107,7 @@ test("the pool survives resizing with jobs posted at once (no lost wake-up, no j
     }
     assert.ok(be.addon.splitGemms() - before >= 30, `split: ${be.addon.splitGemms() - before}`);
   } finally {
-    be.addon.setThreads(1);
-    be.addon.setParallelWork(1 << 20);
+    restorePool(be);
     be.addon.setAdaptiveSplit(true);
   }
 });
@@ -117,8 +125,7 @@ test("adaptive split: each size class measures both choices, then keeps the fast
     const splits = be.addon.splitGemms() - before;
     assert.ok(splits >= 1 && splits <= 39, `splits ${splits}: both choices were measured`);
   } finally {
-    be.addon.setThreads(1);
-    be.addon.setParallelWork(1 << 20);
+    restorePool(be);
   }
 });
 
@@ -304,8 +311,7 @@ test("gemmBias (the bias written with the product, C never read) equals js's bro
       for (let q = 0; q < cw.length; q++) assert.ok(Math.abs(cw[q] - cj[q]) <= 1e-5 * (1 + k), `pooled ${m}x${n}x${k}: C[${q}] ${cw[q]}, want ${cj[q]}`);
     }
   } finally {
-    pooled.addon.setThreads(1);
-    pooled.addon.setParallelWork(1 << 20);
+    restorePool(pooled);
   }
   assert.throws(() => native.gemmBias(false, false, 2, 3, 2, 1, new Float32Array(4), 0, 2, new Float32Array(6), 0, 3, new Float32Array(2), 0, new Float32Array(6), 0, 3),
     (e: Error) => e instanceof RnnkitError && /gemmBias bias: expected elements \[0, 3\), got an array of length 2/.test(e.message));
@@ -365,8 +371,7 @@ test("recurrentForward and recurrentBackward on two threads (the batch cut into 
     }
   } finally {
     two.addon.setIsa(isas[0]);
-    two.addon.setThreads(1);
-    two.addon.setParallelWork(1 << 20);
+    restorePool(two);
   }
 });
 
