@@ -401,7 +401,10 @@ void gemmAny(bool tA, bool tB, long m, long n, long k, float alpha, const float*
  * the same arguments but for beta, which gemmBias replaces by the row vector bias [n].
  */
 Napi::Value gemmCall(const Napi::CallbackInfo& info, bool withBias) {
-  const char* name = withBias ? "gemmBias" : "gemm";
+  // the arrays' names for messages, as literals: no string is built on this hot path
+  const char* const nameA = withBias ? "gemmBias A" : "gemm A";
+  const char* const nameB = withBias ? "gemmBias B" : "gemm B";
+  const char* const nameC = withBias ? "gemmBias C" : "gemm C";
   const bool tA = flag(info, 0), tB = flag(info, 1);
   const long m = num(info, 2), n = num(info, 3), k = num(info, 4);
   const float alpha = static_cast<float>(dbl(info, 5));
@@ -410,16 +413,15 @@ Napi::Value gemmCall(const Napi::CallbackInfo& info, bool withBias) {
   if (m <= 0 || n <= 0) return undef(info);
   const long aRows = tA ? k : m, aCols = tA ? m : k, bRows = tB ? n : k, bCols = tB ? k : n;
   const bool reads = k > 0 && alpha != 0;
-  const std::string w(name);
   if (reads) {
-    checkLd(info, (w + " A").c_str(), lda, aCols);
-    checkLd(info, (w + " B").c_str(), ldb, bCols);
+    checkLd(info, nameA, lda, aCols);
+    checkLd(info, nameB, ldb, bCols);
   }
-  checkLd(info, (w + " C").c_str(), ldc, n);
-  const float* a = F(info, 6, num(info, 7), reads ? span(aRows, aCols, lda) : 0, (w + " A").c_str());
-  const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, (w + " B").c_str());
-  const float* bias = withBias ? F(info, 12, num(info, 13), n, (w + " bias").c_str()) : nullptr;
-  float* c = F(info, withBias ? 14 : 13, num(info, withBias ? 15 : 14), span(m, n, ldc), (w + " C").c_str());
+  checkLd(info, nameC, ldc, n);
+  const float* a = F(info, 6, num(info, 7), reads ? span(aRows, aCols, lda) : 0, nameA);
+  const float* b = F(info, 9, num(info, 10), reads ? span(bRows, bCols, ldb) : 0, nameB);
+  const float* bias = withBias ? F(info, 12, num(info, 13), n, "gemmBias bias") : nullptr;
+  float* c = F(info, withBias ? 14 : 13, num(info, withBias ? 15 : 14), span(m, n, ldc), nameC);
   gemmAny(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
   return undef(info);
 }
