@@ -648,6 +648,18 @@ long checkSteps(napi_env env, const char* name, long steps, const int32_t* offse
 }
 
 /** Runs body(r0, r1) over the batch's rows cut across the pool when it pays (one direction), else body(0, LONG_MAX); returns whether it cut. */
+/**
+ * Runs part(q) for q < parts on the pool's threads, each part once, claimed from a counter (a
+ * thread that joins late finds none left); the caller holds the pool's claim.
+ */
+template <class Part>
+void runParts(int parts, Part part) {
+  std::atomic<int> next{0};
+  pool->run(parts, [&](int) {
+    for (int q = next.fetch_add(1); q < parts; q = next.fetch_add(1)) part(q);
+  });
+}
+
 template <class Body>
 bool overBatch(const KernelTable* kt, long steps, const int32_t* sizes, double work, Body body) {
   const int threads = pool ? pool->size() : 1;
@@ -658,10 +670,7 @@ bool overBatch(const KernelTable* kt, long steps, const int32_t* sizes, double w
       const int parts = batchCuts(steps, sizes, threads < 64 ? threads : 64, kt->mr, cut);
       if (parts >= 2) {
         splitLoops++;
-        std::atomic<int> next{0};
-        pool->run(parts, [&](int) {
-          for (int q = next.fetch_add(1); q < parts; q = next.fetch_add(1)) body(cut[q], cut[q + 1]);
-        });
+        runParts(parts, [&](int q) { body(cut[q], cut[q + 1]); });
         return true;
       }
     }
@@ -756,11 +765,7 @@ Napi::Value RecurrentForward(const Napi::CallbackInfo& info) {
   if (threads >= 2) {
     PoolClaim claim;
     if (claim.held) {
-      // the directions are claimed from a counter: a thread that joins late finds none left
-      std::atomic<int> next{0};
-      pool->run(2, [&](int) {
-        for (int q = next.fetch_add(1); q < 2; q = next.fetch_add(1)) runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[q]);
-      });
+      runParts(2, [&](int q) { runDirection(kt, cell, hard, relu, steps, offsets, sizes, H, dirs[q]); });
       return undef(info);
     }
   }
